@@ -1,0 +1,103 @@
+"""Read-only commands: ``show``, ``tree``, ``report``, ``config``."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from ..options import App, ProdstatCommand, format_examples, issue_key_type, json_option, pass_app
+from ._pending import not_implemented_yet
+
+__all__ = ["COMMANDS"]
+
+
+@click.command(
+    cls=ProdstatCommand,
+    epilog=format_examples(["prodstat show DRP-486", "prodstat show DRP-486 --json | jq .description"]),
+)
+@click.argument("key", type=issue_key_type)
+@click.option("--raw", is_flag=True, help="Print the description as stored (wiki markup), not rendered.")
+@json_option
+@pass_app
+def show(app: App, key: str, raw: bool) -> None:
+    """Print issue KEY: summary, description rendered for a terminal, links, attachments."""
+    from ...core.markup import render_for_terminal
+
+    issue = app.tracker.get_issue(key)
+    if app.json:
+        app.emit([], issue.to_dict())
+        return
+    color = sys.stdout.isatty()
+    lines = [f"{issue.key}  {issue.summary}"]
+    details = [f"url: {issue.url}"]
+    if issue.status:
+        details.append(f"status: {issue.status}")
+    if issue.labels:
+        details.append("labels: " + ", ".join(issue.labels))
+    lines.append("  ".join(details))
+    lines.append("")
+    body = issue.description if raw else render_for_terminal(issue.description, color=color)
+    lines.extend(body.rstrip("\n").splitlines() or ["(no description)"])
+    if issue.links:
+        lines.append("")
+        lines.append("Links:")
+        for link in issue.links:
+            arrow = "->" if link.direction == "outward" else "<-"
+            lines.append(f"  {link.link_type} {arrow} {link.other_key}  {link.other_summary}".rstrip())
+    if issue.attachments:
+        lines.append("")
+        lines.append("Attachments:")
+        lines.extend(f"  {a.filename}  ({a.size} bytes)" for a in issue.attachments)
+    if issue.comments:
+        lines.append("")
+        lines.append(f"Comments: {len(issue.comments)}")
+        for comment in issue.comments:
+            first = (comment.body.strip().splitlines() or [""])[0]
+            lines.append(f"  [{comment.created[:16]}] {first[:100]}")
+    app.emit(lines, None)
+
+
+@click.command(cls=ProdstatCommand, epilog=format_examples(["prodstat tree DRP-491", "prodstat tree DRP-491 --json"]))
+@click.argument("key", type=issue_key_type)
+@json_option
+@pass_app
+def tree(app: App, key: str) -> None:
+    """Show campaign KEY → steps → workflows as a tree, with status, counts and core-hours."""
+    not_implemented_yet("tree")
+
+
+@click.command(
+    cls=ProdstatCommand, epilog=format_examples(["prodstat report DRP-491 --html campaign-491.html"])
+)
+@click.argument("key", type=issue_key_type)
+@click.option("--html", "html_file", required=True, type=click.Path(dir_okay=False), help="HTML file to write.")
+@pass_app
+def report(app: App, key: str, html_file: str) -> None:
+    """Write a self-contained HTML report of a campaign, step or workflow issue."""
+    not_implemented_yet("report")
+
+
+@click.command(
+    cls=ProdstatCommand,
+    epilog=format_examples(["prodstat config", "PRODSTAT_TRACKER=local prodstat config --json"]),
+)
+@json_option
+@pass_app
+def config(app: App) -> None:
+    """Print the effective configuration, where each value came from (secrets masked)."""
+    from ...config import SETTING_SPECS
+
+    settings = app.settings
+    data = {"config_file": str(settings.config_path), "settings": settings.as_dict()}
+    width = max(len(spec.name) for spec in SETTING_SPECS)
+    lines = [f"config file: {settings.config_path}" + ("" if settings.config_path and
+                                                       settings.config_path.exists() else " (absent)")]
+    for spec in SETTING_SPECS:
+        setting = settings.values[spec.name]
+        value = setting.shown() or "(unset)"
+        lines.append(f"{spec.name:<{width}}  {value}   [{setting.source}]")
+    app.emit(lines, data)
+
+
+COMMANDS = [show, tree, report, config]

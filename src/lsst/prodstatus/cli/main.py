@@ -1,0 +1,146 @@
+"""The ``prodstat`` click group: global options, settings, and error → exit code.
+
+Importing this module imports click and the (light) command modules only: pandas,
+the Butler and the Jira client are imported inside the functions that use them, so
+``prodstat --help`` is instant and needs no network.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any
+
+import click
+
+from ..errors import EXIT_BAD_INPUT, ProdstatError
+from ..version import __version__
+from .options import App, format_examples
+
+__all__ = ["cli", "main"]
+
+_log = logging.getLogger("lsst.prodstatus")
+
+_EXAMPLES = format_examples(
+    [
+        "prodstat make-prod-groups step1_detectors0_62.yaml all 1500 0 14 explist",
+        "prodstat update-issue step1_1248.yaml PREOPS-1248 DRP0",
+        "prodstat update-stat PREOPS-1248 DRP-486",
+        "prodstat show DRP-486",
+        "prodstat --tracker local --home ./prodstat-home config",
+    ]
+)
+
+
+class ProdstatGroup(click.Group):
+    """Group that turns `ProdstatError` into one stderr line and its exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ProdstatError as exc:
+            _fail(ctx, exc.one_line(), exc.exit_code, exc)
+        except KeyboardInterrupt:
+            click.echo("prodstat: interrupted", err=True)
+            ctx.exit(130)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+            raise
+        except Exception as exc:  # a bug: still one line, unless debugging
+            _fail(
+                ctx,
+                f"internal error: {type(exc).__name__}: {exc}; rerun with --log-level DEBUG and report it",
+                EXIT_BAD_INPUT,
+                exc,
+            )
+        finally:
+            app = ctx.find_object(App)
+            if app is not None:
+                app.close()
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        # Keep the order the commands are registered in (the operator's workflow order).
+        return list(self.commands)
+
+
+def _fail(ctx: click.Context, message: str, code: int, exc: BaseException) -> None:
+    if _log.isEnabledFor(logging.DEBUG):
+        import traceback
+
+        traceback.print_exception(exc, file=sys.stderr)
+    click.echo(f"prodstat: error: {message}", err=True)
+    ctx.exit(code)
+
+
+def _configure_logging(level: str) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.WARNING if level != "DEBUG" else logging.DEBUG)
+    _log.setLevel(level)
+
+
+@click.group(cls=ProdstatGroup, epilog=_EXAMPLES, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--tracker",
+    type=click.Choice(["local", "jira"], case_sensitive=False),
+    help="Issue tracker to use. [env PRODSTAT_TRACKER; default: jira when a Jira URL is configured, else local]",
+)
+@click.option(
+    "--home",
+    type=click.Path(file_okay=False, path_type=str),
+    help="Data dir: local tracker db, statistics, plots. [env PRODSTAT_HOME]",
+)
+@click.option("--json", "json_output", is_flag=True, help="Print one JSON document on stdout instead of text.")
+@click.option("--dry-run", is_flag=True, help="Show what would be written to the tracker; write nothing.")
+@click.option(
+    "--log-level",
+    type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"], case_sensitive=False),
+    help="Logging level on stderr (DEBUG also shows tracebacks). [env PRODSTAT_LOG_LEVEL; default WARNING]",
+)
+@click.version_option(__version__, "--version", prog_name="prodstat", message="%(prog)s %(version)s")
+@click.pass_context
+def cli(
+    ctx: click.Context,
+    tracker: str | None,
+    home: str | None,
+    json_output: bool,
+    dry_run: bool,
+    log_level: str | None,
+) -> None:
+    """Track Rubin Observatory production campaigns: bps submit → PanDA → Butler → issues.
+
+    Each workflow (one `bps submit`) becomes an issue, filled with PanDA and Butler
+    statistics and linked to its step and campaign issues. Without a Jira URL the
+    embedded local tracker (SQLite in --home) is used, with the same keys and content.
+    """
+    from ..config import resolve_settings
+
+    # Settings errors are ProdstatErrors raised inside invoke(), so they exit cleanly.
+    settings = resolve_settings(
+        {"tracker": tracker, "home": home, "log_level": log_level.upper() if log_level else None}
+    )
+    settings.json_output = json_output
+    settings.dry_run = dry_run
+    _configure_logging(settings["log_level"])
+    ctx.obj = App(settings)
+
+
+def _register() -> None:
+    from .commands import campaign, groups, info, stats, workflow
+
+    for module in (groups, workflow, campaign, stats, info):
+        for command in module.COMMANDS:
+            cli.add_command(command)
+
+
+_register()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the ``prodstat`` command line."""
+    cli.main(args=argv, prog_name="prodstat")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,90 @@
+"""Exception types that carry the exit codes of SPEC §2.
+
+Every failure a user can cause or meet is raised as one of these; the CLI turns it into
+one line on stderr and the matching exit code, with no traceback (unless the log level
+is DEBUG). Services raise them; command modules let them propagate.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "EXIT_BAD_INPUT",
+    "EXIT_SERVICE",
+    "EXIT_USAGE",
+    "AuthenticationError",
+    "ConfigError",
+    "InputError",
+    "IssueNotFoundError",
+    "NotImplementedYetError",
+    "ProdstatError",
+    "ServiceError",
+]
+
+EXIT_BAD_INPUT = 1
+"""Exit code for bad input: missing/invalid file, unknown issue, malformed yaml, ..."""
+
+EXIT_USAGE = 2
+"""Exit code for command-line usage errors (click's own)."""
+
+EXIT_SERVICE = 3
+"""Exit code for an external service (tracker, PanDA, Butler) failing after retries."""
+
+
+class ProdstatError(Exception):
+    """Base of all errors prodstat reports to the user.
+
+    Parameters
+    ----------
+    message : `str`
+        What went wrong, naming the thing at fault.
+    hint : `str`, optional
+        What the user can do about it; appended after a semicolon.
+    """
+
+    exit_code: int = EXIT_BAD_INPUT
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        self.message = message
+        self.hint = hint
+        super().__init__(self.one_line())
+
+    def one_line(self) -> str:
+        """Return the message and hint as the single line shown on stderr."""
+        text = self.message if not self.hint else f"{self.message}; {self.hint}"
+        # One line on stderr, always: a multi-line message from a library is folded.
+        return " ".join(text.split())
+
+
+class InputError(ProdstatError):
+    """Bad input given by the user (exit code 1)."""
+
+    exit_code = EXIT_BAD_INPUT
+
+
+class ConfigError(InputError):
+    """Invalid or unreadable configuration (exit code 1)."""
+
+
+class IssueNotFoundError(InputError):
+    """An issue key that does not exist in the tracker (exit code 1)."""
+
+    def __init__(self, key: str, tracker: str, hint: str | None = None) -> None:
+        self.key = key
+        super().__init__(
+            f"issue {key} does not exist in the {tracker} tracker",
+            hint or "check the key (e.g. with 'prodstat show KEY') and the --tracker in use",
+        )
+
+
+class NotImplementedYetError(InputError):
+    """A command whose implementation has not landed yet (exit code 1)."""
+
+
+class ServiceError(ProdstatError):
+    """An external service failed after retries (exit code 3)."""
+
+    exit_code = EXIT_SERVICE
+
+
+class AuthenticationError(ServiceError):
+    """The service refused our credentials (exit code 3)."""

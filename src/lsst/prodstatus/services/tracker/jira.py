@@ -1,0 +1,453 @@
+"""Jira implementation of the Tracker protocol, on the pycontribs ``jira`` client.
+
+Authentication: Jira Cloud (e-mail + API token as basic auth), Server/Data Center
+(personal access token as a bearer token when no user is configured), or the legacy
+``~/.netrc`` ``lsstjira`` entry (resolved in `lsst.prodstatus.config`). The client is
+built with an explicit timeout and retries on 429/503 honouring ``Retry-After``
+(the client's own ``ResilientSession``); proxies come from the environment.
+
+Round trips are counted: the client's convenience calls that reload a resource after a
+write (``Issue.update``, ``create_issue(prefetch=True)``) are avoided, and writes go
+through the client's own session as single requests.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from ...core.markup import replace_sections
+from ...errors import AuthenticationError, InputError, IssueNotFoundError, ServiceError
+from .base import Attachment, Comment, Issue, IssueLink, check_issue_key, check_label
+
+if TYPE_CHECKING:
+    from jira import JIRA
+
+__all__ = ["ISSUE_FIELDS", "JiraTracker"]
+
+_log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+ISSUE_FIELDS = "summary,description,labels,issuetype,status,issuelinks,attachment,comment,created,updated"
+"""Fields requested for every issue read (Cloud search returns none unless asked)."""
+
+# The client looks up custom-field ids with GET /field before its first search; the
+# fields we ask for are system fields whose id equals their name, so pre-seed the map.
+_SYSTEM_FIELDS = {name: name for name in ISSUE_FIELDS.split(",")}
+
+
+def _jql_string(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+class JiraTracker:
+    """Issues in a Jira server (Cloud or Server/DC).
+
+    Parameters
+    ----------
+    url : `str`
+        Jira base URL.
+    user : `str`, optional
+        Cloud e-mail (basic auth with ``token``); `None` means ``token`` is a PAT.
+    token : `str`
+        API token (Cloud) or personal access token (Server/DC).
+    project, issue_type, link_type : `str`
+        Defaults for new issues and links.
+    timeout : `float`
+        Seconds per request.
+    max_retries : `int`
+        Retries on 429/503.
+    """
+
+    name = "jira"
+
+    def __init__(
+        self,
+        url: str,
+        user: str | None,
+        token: str | None,
+        *,
+        project: str = "DRP",
+        issue_type: str = "Task",
+        link_type: str = "Relates",
+        timeout: float = 30.0,
+        max_retries: int = 3,
+    ) -> None:
+        self.url = url.rstrip("/")
+        self.user = user
+        self.project = project
+        self.issue_type = issue_type
+        self.link_type = link_type
+        self.timeout = timeout
+        if not token:
+            raise AuthenticationError(
+                f"no Jira token configured for {self.url}",
+                "set PRODSTAT_JIRA_TOKEN (and PRODSTAT_JIRA_USER for Jira Cloud), add a netrc entry, "
+                "or use --tracker local",
+            )
+        self.client = self._connect(token, max_retries)
+
+    # -- connection -------------------------------------------------------------------
+    def _connect(self, token: str, max_retries: int) -> JIRA:
+        from jira import JIRA
+
+        auth: dict[str, Any] = {"basic_auth": (self.user, token)} if self.user else {"token_auth": token}
+        # No retries while connecting: an unreachable URL must fail at once, not after the
+        # client's 20-60 s connection-error backoff.
+        client = self._call(
+            lambda: JIRA(
+                server=self.url,
+                options={"rest_api_version": "2", "agile_rest_path": "agile"},
+                get_server_info=True,
+                timeout=self.timeout,
+                max_retries=0,
+                **auth,
+            ),
+            "connect",
+        )
+        client._session.max_retries = max_retries
+        client._fields_cache_value = dict(_SYSTEM_FIELDS)
+        # serverInfo is anonymous: only an authenticated call proves the credentials.
+        self._call(client.myself, "check the credentials")
+        return client
+
+    def _call(self, func: Callable[[], T], what: str, key: str | None = None) -> T:
+        """Run one client call, turning its exceptions into prodstat errors."""
+        import requests
+        from jira.exceptions import JIRAError
+
+        try:
+            return func()
+        except JIRAError as exc:
+            raise self._translate(exc, what, key) from exc
+        except requests.exceptions.Timeout as exc:
+            raise ServiceError(
+                f"Jira at {self.url} did not answer within {self.timeout:g} s ({what})",
+                "retry later or raise PRODSTAT_JIRA_TIMEOUT",
+            ) from exc
+        except requests.exceptions.ConnectionError as exc:
+            raise ServiceError(
+                f"cannot reach Jira at {self.url} ({what}): {_reason(exc)}",
+                "check PRODSTAT_JIRA_URL, the network and any proxy, or use --tracker local",
+            ) from exc
+        except requests.exceptions.RequestException as exc:
+            raise ServiceError(f"Jira request failed ({what}): {exc}") from exc
+
+    def _translate(self, exc: Any, what: str, key: str | None) -> Exception:
+        status = getattr(exc, "status_code", None)
+        detail = _jira_messages(exc)
+        if status == 401:
+            who = f"user {self.user}" if self.user else "the personal access token"
+            return AuthenticationError(
+                f"Jira at {self.url} refused the credentials of {who} (HTTP 401)",
+                "Jira Cloud needs your e-mail as PRODSTAT_JIRA_USER and an API token as PRODSTAT_JIRA_TOKEN; "
+                "Server/DC a personal access token with no user",
+            )
+        if status == 403:
+            return AuthenticationError(
+                f"Jira at {self.url} does not allow this ({what}, HTTP 403): {detail}",
+                "ask a Jira admin for permission on the project",
+            )
+        if status == 404 and key is not None:
+            return IssueNotFoundError(key, self.name)
+        if status in (429, 503):
+            return ServiceError(
+                f"Jira at {self.url} is {'rate limiting' if status == 429 else 'unavailable'} "
+                f"(HTTP {status}) after retries ({what})",
+                "retry later",
+            )
+        if status == 400:
+            return InputError(f"Jira rejected the request ({what}): {detail}", "check the values given")
+        if status is None:
+            return ServiceError(f"Jira at {self.url} failed ({what}): {detail}")
+        return ServiceError(f"Jira at {self.url} failed ({what}, HTTP {status}): {detail}", "retry later")
+
+    def browse_url(self, key: str) -> str:
+        """Return the browse URL of ``key``."""
+        return f"{self.url}/browse/{key}"
+
+    def close(self) -> None:
+        """Close the HTTP session."""
+        self.client.close()
+
+    def _rest(self, path: str) -> str:
+        return f"{self.url}/rest/api/2/{path}"
+
+    # -- conversion -------------------------------------------------------------------
+    def _issue_from_raw(self, raw: Mapping[str, Any]) -> Issue:
+        fields = raw.get("fields") or {}
+        links: list[IssueLink] = []
+        for link in fields.get("issuelinks") or []:
+            if "outwardIssue" in link:
+                direction, other = "outward", link["outwardIssue"]
+            else:
+                direction, other = "inward", link.get("inwardIssue") or {}
+            links.append(
+                IssueLink(
+                    str(link.get("id", "")),
+                    (link.get("type") or {}).get("name", ""),
+                    direction,
+                    other.get("key", ""),
+                    ((other.get("fields") or {}).get("summary")) or "",
+                )
+            )
+        attachments = [
+            _JiraAttachment(str(a["id"]), a.get("filename", ""), int(a.get("size", 0)), a.get("created", ""),
+                            a.get("content", ""))
+            for a in fields.get("attachment") or []
+        ]
+        comment_block = fields.get("comment") or {}
+        comments = [
+            Comment(str(c["id"]), c.get("body") or "", c.get("created", ""))
+            for c in comment_block.get("comments", [])
+        ]
+        return Issue(
+            key=raw["key"],
+            summary=fields.get("summary") or "",
+            description=fields.get("description") or "",
+            labels=list(fields.get("labels") or []),
+            issue_type=(fields.get("issuetype") or {}).get("name", ""),
+            status=(fields.get("status") or {}).get("name", ""),
+            links=links,
+            attachments=attachments,
+            comments=comments,
+            url=self.browse_url(raw["key"]),
+            created=fields.get("created") or "",
+            updated=fields.get("updated") or "",
+        )
+
+    # -- reads ------------------------------------------------------------------------
+    def get_issue(self, key: str) -> Issue:
+        """Return issue ``key`` (one request)."""
+        key = check_issue_key(key)
+        issue = self._call(lambda: self.client.issue(key, fields=ISSUE_FIELDS), f"read {key}", key)
+        return self._issue_from_raw(issue.raw)
+
+    def search(
+        self,
+        *,
+        keys: Sequence[str] = (),
+        labels: Sequence[str] = (),
+        summaries: Sequence[str] = (),
+        project: str | None = None,
+    ) -> list[Issue]:
+        """Return issues matching any of ``keys``, ``labels`` or exact ``summaries`` (one JQL search)."""
+        clauses: list[str] = []
+        keys = [check_issue_key(k) for k in keys]
+        if keys:
+            clauses.append(f"key in ({', '.join(keys)})")
+        scoped: list[str] = []
+        if labels:
+            scoped.append(f"labels in ({', '.join(_jql_string(check_label(lb)) for lb in labels)})")
+        # JQL "~" is a fuzzy text match: filter to exact summaries below.
+        scoped.extend(f"summary ~ {_jql_string(_fuzzy_phrase(s))}" for s in summaries)
+        if scoped:
+            scope = " OR ".join(scoped)
+            clauses.append(f"(project = {project} AND ({scope}))" if project else f"({scope})")
+        if not clauses:
+            return []
+        jql = " OR ".join(clauses) + " ORDER BY key ASC"
+        found = self._call(
+            # validate_query=False: a key that does not exist is ignored, not a 400.
+            lambda: self.client.search_issues(
+                jql, maxResults=False, fields=ISSUE_FIELDS, validate_query=False, json_result=False
+            ),
+            "search",
+        )
+        issues = [self._issue_from_raw(i.raw) for i in found]
+        wanted_summaries = set(summaries)
+        wanted_labels = set(labels)
+        return [
+            i for i in issues
+            if i.key in keys or wanted_labels.intersection(i.labels) or i.summary in wanted_summaries
+        ]
+
+    def read_attachment(self, key: str, filename: str, *, current: Issue | None = None) -> bytes | None:
+        """Return the bytes of the newest attachment ``filename`` of ``key``, or `None`."""
+        issue = current or self.get_issue(key)
+        att = issue.attachment(filename)
+        if att is None:
+            return None
+        url = getattr(att, "content_url", "") or self._rest(f"attachment/content/{att.attachment_id}")
+        response = self._call(lambda: self.client._session.get(url), f"read attachment {filename} of {key}", key)
+        return bytes(response.content)
+
+    # -- writes -----------------------------------------------------------------------
+    def create_issue(
+        self,
+        summary: str,
+        description: str = "",
+        *,
+        labels: Sequence[str] = (),
+        project: str | None = None,
+        issue_type: str | None = None,
+    ) -> Issue:
+        """Create an issue with one request."""
+        if not summary.strip():
+            raise InputError("an issue needs a non-empty summary")
+        fields: dict[str, Any] = {
+            # dicts, not strings: a string makes the client look the project/type up first.
+            "project": {"key": project or self.project},
+            "issuetype": {"name": issue_type or self.issue_type},
+            "summary": summary,
+            "description": description,
+            "labels": [check_label(lb) for lb in labels],
+        }
+        created = self._call(lambda: self.client.create_issue(fields=fields, prefetch=False), "create an issue")
+        key = created.key
+        return Issue(
+            key=key, summary=summary, description=description, labels=list(fields["labels"]),
+            issue_type=fields["issuetype"]["name"], url=self.browse_url(key),
+        )
+
+    def _put_fields(self, key: str, payload: dict[str, Any]) -> None:
+        self._call(
+            lambda: self.client._session.put(self._rest(f"issue/{key}"), data=json.dumps(payload)),
+            f"update {key}",
+            key,
+        )
+
+    def update_issue(
+        self,
+        key: str,
+        *,
+        summary: str | None = None,
+        description: str | None = None,
+        add_labels: Sequence[str] = (),
+    ) -> None:
+        """Set summary/description and add labels with one request."""
+        key = check_issue_key(key)
+        payload: dict[str, Any] = {"fields": {}}
+        if summary is not None:
+            payload["fields"]["summary"] = summary
+        if description is not None:
+            payload["fields"]["description"] = description
+        if add_labels:
+            payload["update"] = {"labels": [{"add": check_label(lb)} for lb in add_labels]}
+        if payload["fields"] or add_labels:
+            self._put_fields(key, payload)
+
+    def update_sections(
+        self,
+        key: str,
+        sections: Mapping[str, str | None],
+        *,
+        summary: str | None = None,
+        head: str | None = None,
+        current: Issue | None = None,
+    ) -> Issue:
+        """Replace managed sections: one read (skipped when ``current`` is given) and one write."""
+        issue = current or self.get_issue(key)
+        description = replace_sections(issue.description, sections, head=head)
+        fields: dict[str, Any] = {}
+        if description != issue.description:
+            fields["description"] = description
+        if summary is not None and summary != issue.summary:
+            fields["summary"] = summary
+        if fields:
+            self._put_fields(issue.key, {"fields": fields})
+        issue.description = description
+        if summary is not None:
+            issue.summary = summary
+        return issue
+
+    def link(
+        self, from_key: str, to_key: str, link_type: str | None = None, *, current: Issue | None = None
+    ) -> bool:
+        """Link ``from_key`` → ``to_key`` unless linked already (``current``: ``from_key`` as just read)."""
+        link_type = link_type or self.link_type
+        from_key, to_key = check_issue_key(from_key), check_issue_key(to_key)
+        if from_key == to_key:
+            raise InputError(f"cannot link issue {from_key} to itself")
+        issue = current if current is not None and current.key == from_key else self.get_issue(from_key)
+        if any(li.other_key == to_key and li.link_type == link_type for li in issue.links):
+            return False
+        self._call(
+            lambda: self.client.create_issue_link(link_type, from_key, to_key),
+            f"link {from_key} to {to_key}",
+        )
+        issue.links.append(IssueLink("", link_type, "outward", to_key))
+        return True
+
+    def attach(self, key: str, filename: str, data: bytes, *, current: Issue | None = None) -> Attachment:
+        """Attach ``data`` as ``filename``; then delete older attachments of that name.
+
+        The new file is uploaded before the old ones are deleted, so a failure never
+        leaves the issue without the attachment.
+        """
+        import io
+
+        if not filename or "/" in filename:
+            raise InputError(f"invalid attachment name {filename!r}", "use a plain file name")
+        issue = current if current is not None and current.key == key else self.get_issue(key)
+        old = [a for a in issue.attachments if a.filename == filename]
+        uploaded = self._call(
+            lambda: self.client.add_attachment(issue.key, io.BytesIO(data), filename=filename),
+            f"attach {filename} to {key}",
+            key,
+        )
+        for att in old:
+            self._call(lambda a=att: self.client.delete_attachment(a.attachment_id), f"replace {filename}", key)
+        raw = uploaded.raw
+        new = _JiraAttachment(str(raw["id"]), raw.get("filename", filename), int(raw.get("size", len(data))),
+                              raw.get("created", ""), raw.get("content", ""))
+        issue.attachments = [a for a in issue.attachments if a.filename != filename] + [new]
+        return new
+
+    def add_comment(self, key: str, body: str) -> Comment:
+        """Add a comment (one request)."""
+        comment = self._call(lambda: self.client.add_comment(key, body), f"comment on {key}", key)
+        return Comment(str(comment.id), body, getattr(comment, "created", ""))
+
+    def update_comment(self, key: str, comment_id: str, body: str) -> None:
+        """Replace a comment's body (one request)."""
+        self._call(
+            lambda: self.client._session.put(
+                self._rest(f"issue/{key}/comment/{comment_id}"), data=json.dumps({"body": body})
+            ),
+            f"update comment {comment_id} of {key}",
+            key,
+        )
+
+
+class _JiraAttachment(Attachment):
+    """An attachment that also remembers its content URL (saves a metadata request)."""
+
+    content_url: str
+
+    def __init__(self, attachment_id: str, filename: str, size: int, created: str, content_url: str):
+        super().__init__(attachment_id, filename, size, created)
+        object.__setattr__(self, "content_url", content_url)
+
+
+def _fuzzy_phrase(summary: str) -> str:
+    # JQL text search treats these as operators; exact matching is done afterwards.
+    for ch in '#/+-&|!(){}[]^~*?\\:"':
+        summary = summary.replace(ch, " ")
+    return " ".join(summary.split())
+
+
+def _reason(exc: Exception) -> str:
+    text = str(exc)
+    for marker in ("Connection refused", "Name or service not known", "timed out", "No route to host"):
+        if marker in text:
+            return marker.lower()
+    return text.splitlines()[0][:200] if text else type(exc).__name__
+
+
+def _jira_messages(exc: Any) -> str:
+    response = getattr(exc, "response", None)
+    try:
+        body = response.json() if response is not None else {}
+    except ValueError:
+        body = {}
+    messages = list(body.get("errorMessages") or []) if isinstance(body, dict) else []
+    errors = body.get("errors") if isinstance(body, dict) else None
+    if isinstance(errors, dict):
+        messages.extend(f"{k}: {v}" for k, v in errors.items())
+    if messages:
+        return "; ".join(messages)
+    text = getattr(exc, "text", "") or str(exc)
+    return " ".join(str(text).split())[:300]
