@@ -1,0 +1,148 @@
+"""One contract suite for every Tracker: the local SQLite tracker and Jira (Server and Cloud).
+
+The Jira runs use the real ``jira`` client over real HTTP against the loopback Jira REST
+emulator of ``tests/support``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from lsst.prodstatus.errors import InputError, IssueNotFoundError
+from lsst.prodstatus.services.tracker import Tracker
+from lsst.prodstatus.services.tracker.jira import JiraTracker
+from lsst.prodstatus.services.tracker.local import LocalTracker
+
+PAT = "pat-token"
+CLOUD_USER, CLOUD_TOKEN = "operator@example.org", "secret-token"
+
+
+@pytest.fixture(params=["local", "jira-server", "jira-cloud"])
+def tracker(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Tracker]:
+    """Each tracker implementation, empty, with a PREOPS-1 issue to link to."""
+    if request.param == "local":
+        local = LocalTracker(tmp_path)
+        local.create_issue("Campaign request", project="PREOPS")
+        yield local
+        local.close()
+        return
+    from tests.support.jira_emulator import JiraEmulator
+
+    deployment = "Server" if request.param == "jira-server" else "Cloud"
+    with JiraEmulator(deployment=deployment) as emulator:
+        emulator.seed_issue("PREOPS-1", "Campaign request")
+        user, token = (None, PAT) if deployment == "Server" else (CLOUD_USER, CLOUD_TOKEN)
+        remote = JiraTracker(emulator.url, user, token, timeout=5, max_retries=1)
+        remote.emulator = emulator  # type: ignore[attr-defined]
+        yield remote
+        remote.close()
+
+
+def test_create_get_and_keys(tracker: Tracker) -> None:
+    first = tracker.create_issue("step1#v23/PREOPS-973/20220127T205042Z", "desc", labels=["prodstat_20220127T205042Z"])
+    second = tracker.create_issue("Step step1")
+    assert first.key == "DRP-1" and second.key == "DRP-2"
+    got = tracker.get_issue("drp-1")
+    assert got.key == "DRP-1"
+    assert got.summary == "step1#v23/PREOPS-973/20220127T205042Z"
+    assert got.description == "desc"
+    assert got.labels == ["prodstat_20220127T205042Z"]
+    assert got.issue_type == "Task"
+    assert got.url.endswith("DRP-1")
+    assert tracker.get_issue("PREOPS-1").summary == "Campaign request"
+
+
+def test_unknown_and_malformed_keys(tracker: Tracker) -> None:
+    with pytest.raises(IssueNotFoundError, match="DRP-99 does not exist"):
+        tracker.get_issue("DRP-99")
+    with pytest.raises(InputError, match="malformed issue key 'DRP486'"):
+        tracker.get_issue("DRP486")
+
+
+def test_update_issue_and_labels(tracker: Tracker) -> None:
+    issue = tracker.create_issue("old", "d1", labels=["a"])
+    tracker.update_issue(issue.key, summary="new", description="d2", add_labels=["b", "a"])
+    got = tracker.get_issue(issue.key)
+    assert (got.summary, got.description, sorted(got.labels)) == ("new", "d2", ["a", "b"])
+
+
+def test_update_sections_idempotent_and_keeps_human_text(tracker: Tracker) -> None:
+    head = "BPS Submit Keywords:\n{code}\nproject: dp02\n{code}\n"
+    issue = tracker.create_issue("wf", head)
+    first = tracker.update_sections(issue.key, {"status": "Status:finished", "panda": "||a||\n|1|"})
+    tracker.update_issue(issue.key, description=first.description + "Operator note: all good.\n")
+    tracker.update_sections(issue.key, {"status": "Status:finished", "panda": "||a||\n|2|"})
+    once = tracker.get_issue(issue.key).description
+    tracker.update_sections(issue.key, {"status": "Status:finished", "panda": "||a||\n|2|"})
+    again = tracker.get_issue(issue.key).description
+    assert once == again
+    assert once.startswith(head)
+    assert "Operator note: all good.\n" in once
+    assert "|2|" in once and "|1|" not in once
+    new_head = "BPS Submit Keywords:\n{code}\nproject: dp03\n{code}\n"
+    written = tracker.update_sections(issue.key, {}, head=new_head, summary="wf2")
+    got = tracker.get_issue(issue.key)
+    assert got.description == written.description and got.description.startswith(new_head)
+    assert got.summary == "wf2"
+
+
+def test_search_by_keys_labels_summaries_in_one_query(tracker: Tracker) -> None:
+    a = tracker.create_issue("step1#c/20220728T192631Z", labels=["prodstat_20220728T192631Z"])
+    b = tracker.create_issue("step1#c/20220729T001725Z", labels=["prodstat_20220729T001725Z"])
+    c = tracker.create_issue("Step step1")
+    found = tracker.search(labels=["prodstat_20220729T001725Z"], keys=[c.key, "DRP-404"], summaries=["nope"])
+    assert [i.key for i in found] == [b.key, c.key]
+    by_summary = tracker.search(summaries=["step1#c/20220728T192631Z"], project="DRP")
+    assert [i.key for i in by_summary] == [a.key]
+    assert tracker.search() == []
+    assert tracker.search(labels=["prodstat_20220728T192631Z"], project="PREOPS") == []
+
+
+def test_links_not_duplicated_and_seen_from_both_sides(tracker: Tracker) -> None:
+    step = tracker.create_issue("Step step1")
+    wf = tracker.create_issue("step1#c/20220728T192631Z")
+    assert tracker.link(step.key, wf.key) is True
+    assert tracker.link(step.key, wf.key) is False
+    assert tracker.link("PREOPS-1", wf.key) is True
+    s, w = tracker.get_issue(step.key), tracker.get_issue(wf.key)
+    assert [(li.direction, li.other_key, li.link_type) for li in s.links] == [("outward", wf.key, "Relates")]
+    assert sorted((li.direction, li.other_key) for li in w.links) == sorted([("inward", "PREOPS-1"), ("inward", step.key)])
+    assert w.linked_keys("inward") and s.linked_keys("outward") == [wf.key]
+    with pytest.raises(IssueNotFoundError):
+        tracker.link(step.key, "DRP-999")
+    with pytest.raises(InputError, match="to itself"):
+        tracker.link(step.key, step.key)
+
+
+def test_attachments_replaced_by_name_binary_safe(tracker: Tracker) -> None:
+    issue = tracker.create_issue("wf")
+    payload = bytes(range(256)) * 3
+    tracker.attach(issue.key, "step1_1248.yaml", b"payload: 1\n")
+    tracker.attach(issue.key, "stats.bin", payload)
+    tracker.attach(issue.key, "step1_1248.yaml", b"payload: 2\n")
+    got = tracker.get_issue(issue.key)
+    assert sorted(a.filename for a in got.attachments) == ["stats.bin", "step1_1248.yaml"]
+    assert tracker.read_attachment(issue.key, "step1_1248.yaml") == b"payload: 2\n"
+    assert tracker.read_attachment(issue.key, "stats.bin") == payload
+    assert tracker.read_attachment(issue.key, "absent.yaml") is None
+    with pytest.raises(InputError, match="invalid attachment name"):
+        tracker.attach(issue.key, "a/b.yaml", b"")
+
+
+def test_comments(tracker: Tracker) -> None:
+    issue = tracker.create_issue("wf")
+    comment = tracker.add_comment(issue.key, "pandaStat table v1")
+    tracker.add_comment(issue.key, "second")
+    tracker.update_comment(issue.key, comment.comment_id, "pandaStat table v2")
+    bodies = [c.body for c in tracker.get_issue(issue.key).comments]
+    assert bodies == ["pandaStat table v2", "second"]
+
+
+def test_other_project_and_invalid_label(tracker: Tracker) -> None:
+    issue = tracker.create_issue("request", project="PREOPS")
+    assert issue.key == "PREOPS-2"
+    with pytest.raises(InputError, match="invalid label"):
+        tracker.create_issue("x", labels=["has space"])
