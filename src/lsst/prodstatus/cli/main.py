@@ -78,6 +78,11 @@ def _configure_logging(level: str) -> None:
     root.handlers[:] = [handler]
     root.setLevel(logging.WARNING if level != "DEBUG" else logging.DEBUG)
     _log.setLevel(level)
+    # The clients' own retry chatter ("will retry in 1.8 s") is for --log-level INFO or
+    # DEBUG; by default stderr carries only our one-line messages.
+    quiet = logging.ERROR if level not in ("DEBUG", "INFO") else logging.NOTSET
+    for name in ("jira", "urllib3", "requests"):
+        logging.getLogger(name).setLevel(quiet)
 
 
 @click.group(cls=ProdstatGroup, epilog=_EXAMPLES, context_settings={"help_option_names": ["-h", "--help"]})

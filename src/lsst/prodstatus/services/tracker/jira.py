@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -103,6 +104,8 @@ class JiraTracker:
                 get_server_info=True,
                 timeout=self.timeout,
                 max_retries=0,
+                # The client sets its logger to INFO unless told otherwise; follow ours.
+                logging=_log.isEnabledFor(logging.INFO),
                 **auth,
             ),
             "connect",
@@ -234,35 +237,52 @@ class JiraTracker:
         project: str | None = None,
     ) -> list[Issue]:
         """Return issues matching any of ``keys``, ``labels`` or exact ``summaries`` (one JQL search)."""
-        clauses: list[str] = []
         keys = [check_issue_key(k) for k in keys]
-        if keys:
-            clauses.append(f"key in ({', '.join(keys)})")
         scoped: list[str] = []
         if labels:
             scoped.append(f"labels in ({', '.join(_jql_string(check_label(lb)) for lb in labels)})")
-        # JQL "~" is a fuzzy text match: filter to exact summaries below.
+        # JQL "~" is a tokenised text match: filter to exact summaries below.
         scoped.extend(f"summary ~ {_jql_string(_fuzzy_phrase(s))}" for s in summaries)
+        scope = None
         if scoped:
             scope = " OR ".join(scoped)
-            clauses.append(f"(project = {project} AND ({scope}))" if project else f"({scope})")
-        if not clauses:
-            return []
-        jql = " OR ".join(clauses) + " ORDER BY key ASC"
-        found = self._call(
-            # validate_query=False: a key that does not exist is ignored, not a 400.
-            lambda: self.client.search_issues(
-                jql, maxResults=False, fields=ISSUE_FIELDS, validate_query=False, json_result=False
-            ),
-            "search",
-        )
-        issues = [self._issue_from_raw(i.raw) for i in found]
+            scope = f"(project = {project} AND ({scope}))" if project else f"({scope})"
+        issues = self._search_jql(keys, scope)
         wanted_summaries = set(summaries)
         wanted_labels = set(labels)
         return [
             i for i in issues
             if i.key in keys or wanted_labels.intersection(i.labels) or i.summary in wanted_summaries
         ]
+
+    def _search_jql(self, keys: list[str], scope: str | None) -> list[Issue]:
+        """Run ``key in (keys) OR scope``, dropping keys that Jira says do not exist."""
+        from jira.exceptions import JIRAError
+
+        missing: set[str] = set()
+        while True:
+            present = [k for k in keys if k not in missing]
+            parts = ([f"key in ({', '.join(present)})"] if present else []) + ([scope] if scope else [])
+            if not parts:
+                return []
+            jql = " OR ".join(parts) + " ORDER BY key ASC"
+            try:
+                found = self._call(
+                    # validate_query=False makes Server/DC ignore unknown keys; Cloud's
+                    # search/jql has no such switch and answers 400 naming them instead.
+                    lambda jql=jql: self.client.search_issues(  # type: ignore[misc]
+                        jql, maxResults=False, fields=ISSUE_FIELDS, validate_query=False, json_result=False
+                    ),
+                    "search",
+                )
+            except InputError as exc:
+                cause = exc.__cause__
+                named = set(_MISSING_KEY_RE.findall(str(getattr(cause, "text", "") or exc)))
+                if not isinstance(cause, JIRAError) or not named or named <= missing:
+                    raise
+                missing |= named
+                continue
+            return [self._issue_from_raw(i.raw) for i in found]
 
     def read_attachment(self, key: str, filename: str, *, current: Issue | None = None) -> bytes | None:
         """Return the bytes of the newest attachment ``filename`` of ``key``, or `None`."""
@@ -364,9 +384,14 @@ class JiraTracker:
         issue = current if current is not None and current.key == from_key else self.get_issue(from_key)
         if any(li.other_key == to_key and li.link_type == link_type for li in issue.links):
             return False
+        # One POST through the client's session: create_issue_link() first fetches every
+        # link type (an extra request) and then warns about a type it compared wrongly.
+        body = {"type": {"name": link_type}, "inwardIssue": {"key": from_key}, "outwardIssue": {"key": to_key}}
         self._call(
-            lambda: self.client.create_issue_link(link_type, from_key, to_key),
+            lambda: self.client._session.post(self._rest("issueLink"), data=json.dumps(body)),
             f"link {from_key} to {to_key}",
+            # from_key was just read, so a 404 means the target is missing.
+            to_key,
         )
         issue.links.append(IssueLink("", link_type, "outward", to_key))
         return True
@@ -422,11 +447,18 @@ class _JiraAttachment(Attachment):
         object.__setattr__(self, "content_url", content_url)
 
 
+_MISSING_KEY_RE = re.compile(r"An issue with key '([A-Z][A-Z0-9_]*-\d+)' does not exist")
+
+
 def _fuzzy_phrase(summary: str) -> str:
-    # JQL text search treats these as operators; exact matching is done afterwards.
-    for ch in '#/+-&|!(){}[]^~*?\\:"':
-        summary = summary.replace(ch, " ")
-    return " ".join(summary.split())
+    """Return the longest alphanumeric run of ``summary``: a term JQL ``~`` surely indexes.
+
+    JQL text search is tokenised and treats ``#/+-&|!(){}[]^~*?\\:`` as operators, so the
+    whole summary cannot be searched for; its most distinctive plain term (for workflow
+    issues, the bps timestamp) narrows the search and exact matching is done afterwards.
+    """
+    runs = re.findall(r"[A-Za-z0-9]+", summary)
+    return max(runs, key=len) if runs else summary
 
 
 def _reason(exc: Exception) -> str:
