@@ -32,10 +32,47 @@ def update_issue(app: App, bps_submit_fname: str, production_issue: str, drp_iss
                  timestamp: str | None) -> None:
     """Record the bps workflow of BPS_SUBMIT_FNAME as an issue (DRP0: create, or find the existing one).
 
+    Run it in the directory where `bps submit` ran (or give the yaml's path): the run
+    is found under submit/<output>/<timestamp>/, the newest one unless --ts is given.
     PRODUCTION_ISSUE is the campaign request (e.g. PREOPS-1248); it is recorded in
-    the description and linked when it exists in the tracker.
+    the description and linked when it exists in the tracker. DRP_ISSUE DRP0 (the
+    default) creates an issue unless this workflow already has one, which is then
+    updated; an explicit key updates that issue, replacing only prodstat's parts.
     """
-    not_implemented_yet("update-issue")
+    from ...script.update_issue import update_workflow_issue
+    from ...services.submit import find_run
+
+    run = find_run(bps_submit_fname, timestamp)
+    for warning in run.warnings:
+        app.note(f"prodstat: warning: {warning}")
+    result = update_workflow_issue(
+        app.tracker, run, production_issue, drp_issue, project=app.settings.project,
+        pandamon_url=app.settings["pandamon_url"], dry_run=app.dry_run,
+    )
+    for note in result.notes:
+        app.note(f"prodstat: {note}")
+    if result.found_by is not None:
+        app.note(
+            f"prodstat: {result.key} already records this workflow (found by {result.found_by}); "
+            "updating it instead of creating a duplicate"
+        )
+    lines = [f"run {run.timestamp} of {run.given_path}: {run.run_dir}"]
+    if app.dry_run:
+        target = result.key or f"a new {app.settings.project} issue"
+        lines += [
+            f"dry run: would {result.action.split()[-1]} {target}: {result.summary}",
+            f"labels: {', '.join(result.labels)}",
+            "description:",
+            *("    " + line for line in result.description.splitlines()),
+            f"would attach {result.attached}",
+        ]
+        if result.linked_from:
+            lines.append(f"would link {result.linked_from} -> {result.key or 'the new issue'}")
+    else:
+        lines.append(f"{result.action} {result.key}: {result.summary}")
+        if result.linked_from:
+            lines.append(f"linked from {result.linked_from}")
+    app.emit(lines, result.to_dict(), issue_key=result.key)
 
 
 @click.command(

@@ -189,13 +189,15 @@ class Tracker(Protocol):
         *,
         summary: str | None = None,
         head: str | None = None,
+        add_labels: Sequence[str] = (),
         current: Issue | None = None,
     ) -> Issue:
         """Replace managed description sections (`None` removes one); keep everything else.
 
         ``head`` replaces the text before the first managed section (the BPS block of a
         workflow issue); `None` keeps it. ``current`` is the issue as just read, which
-        saves a remote tracker a request. Returns the issue as written.
+        saves a remote tracker a request; ``add_labels`` are added in the same write.
+        Returns the issue as written.
         """
         ...
 

@@ -356,6 +356,7 @@ class JiraTracker:
         *,
         summary: str | None = None,
         head: str | None = None,
+        add_labels: Sequence[str] = (),
         current: Issue | None = None,
     ) -> Issue:
         """Replace managed sections: one read (skipped when ``current`` is given) and one write."""
@@ -366,8 +367,13 @@ class JiraTracker:
             fields["description"] = description
         if summary is not None and summary != issue.summary:
             fields["summary"] = summary
-        if fields:
-            self._put_fields(issue.key, {"fields": fields})
+        new_labels = [check_label(lb) for lb in add_labels if lb not in issue.labels]
+        payload: dict[str, Any] = {"fields": fields}
+        if new_labels:
+            payload["update"] = {"labels": [{"add": lb} for lb in new_labels]}
+            issue.labels = [*issue.labels, *new_labels]
+        if fields or new_labels:
+            self._put_fields(issue.key, payload)
         issue.description = description
         if summary is not None:
             issue.summary = summary

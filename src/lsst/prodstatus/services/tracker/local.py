@@ -292,6 +292,7 @@ class LocalTracker:
         *,
         summary: str | None = None,
         head: str | None = None,
+        add_labels: Sequence[str] = (),
         current: Issue | None = None,
     ) -> Issue:
         """Replace managed sections (and optionally the head and summary) atomically.
@@ -299,13 +300,19 @@ class LocalTracker:
         ``current`` is accepted for protocol compatibility; the database is re-read inside
         the transaction so concurrent writers never lose each other's updates.
         """
+        checked = [check_label(label) for label in add_labels]
         with self._write() as db:
             row = self._require(db, key)
             new_description = replace_sections(row[2], sections, head=head)
-            db.execute(
-                "UPDATE issues SET summary = ?, description = ?, updated = ? WHERE key = ?",
-                (row[1] if summary is None else summary, new_description, _now(), row[0]),
-            )
+            labels = json.loads(row[3])
+            labels.extend(label for label in checked if label not in labels)
+            new_summary = row[1] if summary is None else summary
+            if (new_summary, new_description, labels) != (row[1], row[2], json.loads(row[3])):
+                # Only a real change touches the row, so re-running leaves "updated" alone.
+                db.execute(
+                    "UPDATE issues SET summary = ?, description = ?, labels = ?, updated = ? WHERE key = ?",
+                    (new_summary, new_description, json.dumps(labels), _now(), row[0]),
+                )
         return self.get_issue(key)
 
     def link(

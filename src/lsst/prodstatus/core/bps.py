@@ -1,0 +1,255 @@
+"""bps naming rules and the REF ``BPS Submit Keywords:`` block, written and read back.
+
+Pure functions, no I/O: placeholder expansion of bps values such as
+``{payloadName}/{campaign}``, the names bps derives from a run (``uniqProcName``),
+the workflow issue's summary and label, the ``{code}`` block of BPS keywords
+(``reference-behaviour.md`` §2.7), and the parsers that read those back from issues
+written by prodstat or by the original tool (§3.1, §3.8).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping
+
+__all__ = [
+    "BLOCK_HEADER",
+    "BPS_TIMESTAMP_RE",
+    "CODE_FENCE",
+    "PLACEHOLDER_RE",
+    "SUMMARY_RE",
+    "UnresolvedPlaceholderError",
+    "expand_placeholders",
+    "is_bps_timestamp",
+    "keyword_line",
+    "parse_bps_block",
+    "parse_data_range",
+    "parse_summary",
+    "render_bps_block",
+    "split_pipeline_yaml",
+    "uniq_proc_name",
+    "workflow_label",
+    "workflow_summary",
+]
+
+BPS_TIMESTAMP_RE = re.compile(r"^\d{8}T\d{6}Z$")
+"""A bps submit timestamp (UTC ``%Y%m%dT%H%M%SZ``), e.g. ``20220127T205042Z``."""
+
+# bps writes environment variables as ``${VAR}``; only a brace not preceded by "$"
+# opens a bps placeholder.
+PLACEHOLDER_RE = re.compile(r"(?<!\$)\{([^{}\s]+)\}")
+"""A bps ``{key}`` placeholder (``${VAR}`` environment references excluded)."""
+
+SUMMARY_RE = re.compile(r"(.*)#(.*)(20\d{6}[Tt]\d{6}[Zz])")
+"""REF summary regex (matched from the start): step, ``<campaign>/``, timestamp."""
+
+BLOCK_HEADER = "BPS Submit Keywords:"
+CODE_FENCE = "{code}"
+
+Lookup = Mapping[str, object] | Callable[[str], object | None]
+
+
+class UnresolvedPlaceholderError(ValueError):
+    """A ``{key}`` placeholder with no value (or one that refers back to itself).
+
+    Parameters
+    ----------
+    name : `str`
+        The placeholder name, without braces.
+    template : `str`
+        The text being expanded.
+    """
+
+    def __init__(self, name: str, template: str) -> None:
+        self.name = name
+        self.template = template
+        super().__init__(f"cannot expand placeholder {{{name}}} in {template!r}")
+
+
+def is_bps_timestamp(text: str) -> bool:
+    """Return whether ``text`` is a bps timestamp such as ``20220127T205042Z``."""
+    return BPS_TIMESTAMP_RE.match(text) is not None
+
+
+def _lookup_value(lookup: Lookup, name: str) -> object | None:
+    if callable(lookup):
+        return lookup(name)
+    return lookup.get(name)
+
+
+def expand_placeholders(template: str, lookup: Lookup) -> str:
+    """Replace every ``{key}`` in ``template`` by its value, recursively (bps rules).
+
+    Parameters
+    ----------
+    template : `str`
+        Text such as ``"{payloadName}/{campaign}"``.
+    lookup : `~collections.abc.Mapping` or callable
+        Value of a key, or `None` when it is not defined. Values are converted with
+        `str` and expanded in turn, so ``output: "{payloadName}"`` with
+        ``payloadName: "{project}/x"`` works as in bps.
+
+    Returns
+    -------
+    text : `str`
+        The expanded text; ``${VAR}`` references are left alone.
+
+    Raises
+    ------
+    UnresolvedPlaceholderError
+        A key has no value, or its expansion refers back to itself.
+    """
+
+    def expand(text: str, active: tuple[str, ...]) -> str:
+        def replace(match: re.Match[str]) -> str:
+            name = match.group(1)
+            # A key met again while it is being expanded would loop forever.
+            if name in active:
+                raise UnresolvedPlaceholderError(name, template)
+            value = _lookup_value(lookup, name)
+            if value is None:
+                raise UnresolvedPlaceholderError(name, template)
+            return expand(str(value), (*active, name))
+
+        return PLACEHOLDER_RE.sub(replace, text)
+
+    return expand(template, ())
+
+
+def uniq_proc_name(output: str, timestamp: str) -> str:
+    """Return bps's default ``uniqProcName``: ``<output>_<timestamp>`` with "/" → "_"."""
+    return f"{output}_{timestamp}".replace("/", "_")
+
+
+def split_pipeline_yaml(pipeline_yaml: str) -> tuple[str, str]:
+    """Split ``pipelineYaml`` at its last ``#`` into (pipeline path, step cut).
+
+    No ``#`` gives the whole text as path and an empty step cut.
+    """
+    path, sep, step = pipeline_yaml.rpartition("#")
+    return (path, step) if sep else (pipeline_yaml, "")
+
+
+def workflow_summary(step: str, campaign: str, timestamp: str) -> str:
+    """Return the REF issue summary ``<step>#<campaign>/<TS>``."""
+    return f"{step}#{campaign}/{timestamp.upper()}"
+
+
+def workflow_label(timestamp: str) -> str:
+    """Return the issue label of a workflow, ``prodstat_<TS>`` (labels take no spaces)."""
+    return f"prodstat_{timestamp.upper()}"
+
+
+def keyword_line(key: str, value: object, sep: str = ":") -> str:
+    """Return one ``key<sep>value`` line of the BPS block, always on one line.
+
+    The REF separator is ``": "`` for top-level submit keys and ``":"`` for payload
+    keys, expanded-config sub-keys and metrics.
+    """
+    text = str(value)
+    # A line break inside a value (a yaml block scalar) would split the key:value line.
+    if "\n" in text or "\r" in text:
+        text = " ".join(part.strip() for part in text.splitlines() if part.strip())
+    return f"{key}{sep}{text}".rstrip()
+
+
+def render_bps_block(lines: Iterable[str]) -> str:
+    """Return the REF ``BPS Submit Keywords:`` ``{code}`` block, every line ending "\\n"."""
+    body = "".join(f"{line}\n" for line in lines)
+    return f"{BLOCK_HEADER}\n{CODE_FENCE}\n{body}{CODE_FENCE}\n"
+
+
+def parse_summary(summary: str) -> tuple[str, str, str] | None:
+    """Read (step, campaign, timestamp) back from a workflow summary.
+
+    Uses the REF regex ``(.*)#(.*)(20\\d{6}[Tt]\\d{6}[Zz])`` from the start of the
+    summary, so issues of the original tool parse too. The campaign loses the "/"
+    before the timestamp and the timestamp is upper-cased.
+
+    Returns
+    -------
+    parts : `tuple` [`str`, `str`, `str`] or `None`
+        `None` when the summary is not a workflow summary.
+    """
+    match = SUMMARY_RE.match(summary.strip())
+    if match is None:
+        return None
+    step, campaign, timestamp = match.groups()
+    campaign = campaign.removesuffix("/")
+    return step, campaign, timestamp.upper()
+
+
+def parse_bps_block(description: str) -> dict[str, str]:
+    """Read the keywords of the first ``{code}`` block after ``BPS Submit Keywords:``.
+
+    Each line is split at its first ":" and one space after it is dropped, which
+    reads both REF separators (``"key: value"`` and ``"key:value"``). Lines without
+    ":" are ignored; a later duplicate key overrides an earlier one. An unclosed
+    block runs to the end of the text.
+
+    Returns
+    -------
+    keywords : `dict` [`str`, `str`]
+        Key → value in block order; empty when there is no block.
+    """
+    start = description.find(BLOCK_HEADER)
+    if start < 0:
+        return {}
+    fence = description.find(CODE_FENCE, start + len(BLOCK_HEADER))
+    if fence < 0:
+        return {}
+    body_start = fence + len(CODE_FENCE)
+    end = description.find(CODE_FENCE, body_start)
+    body = description[body_start:] if end < 0 else description[body_start:end]
+    keywords: dict[str, str] = {}
+    for raw in body.splitlines():
+        key, sep, value = raw.rstrip("\r").partition(":")
+        if not sep or not key.strip():
+            continue
+        keywords[key.strip()] = value.removeprefix(" ")
+    return keywords
+
+
+# REF §3.8 patterns, tried in this order on every line (a later match overrides an
+# earlier one), made tolerant of spacing: the original's int() on " *[0-9]*" groups
+# broke on spacing it did not expect.
+_I = re.IGNORECASE
+_TRACT_IN_RE = re.compile(r"\btract\s+in\s*(.*)$", _I)
+_TRACT_EQ_RE = re.compile(r"\btract\s*==?\s*(\d+)", _I)
+_TRACT_RANGE_RE = re.compile(r"\btract\s*>=\s*(\d+)\s+and\s+tract\s*<=\s*(\d+)", _I)
+_EXPOSURE_RANGE_RE = re.compile(r"\bexposure\s*>=\s*(\d+)\s+and\s+exposure\s*<=\s*(\d+)", _I)
+_VISIT_RANGE_RE = re.compile(r"\bvisit\s*>=\s*(\d+)\s+and\s+visit\s*<=\s*(\d+)", _I)
+_DETECTOR_EXPOSURE_RE = re.compile(
+    r"\bdetector\s*>=\s*(\d+).*\bexposure\s*>=\s*(\d+)\s+and\s+exposure\s*<=\s*(\d+)", _I
+)
+
+
+def parse_data_range(description: str) -> str:
+    """Return the REF "hilow" data range of a description, e.g. ``(1472,1502)``.
+
+    Follows ``reference-behaviour.md`` §3.8: ``tract in <rest>`` gives the rest of
+    the line, ``tract = n`` gives ``(n)``, tract/exposure/visit ranges give
+    ``(lo,hi)``, and a detector lower bound with an exposure range gives
+    ``(lo,hi)d<detector>``. Later lines and later patterns override earlier ones.
+
+    Returns
+    -------
+    hilow : `str`
+        ``"()"`` when no data query pattern is found.
+    """
+    hilow = "()"
+    for line in description.splitlines():
+        if match := _TRACT_IN_RE.search(line):
+            hilow = match.group(1).strip()
+        if match := _TRACT_EQ_RE.search(line):
+            hilow = f"({int(match.group(1))})"
+        if match := _TRACT_RANGE_RE.search(line):
+            hilow = f"({int(match.group(1))},{int(match.group(2))})"
+        if match := _EXPOSURE_RANGE_RE.search(line):
+            hilow = f"({int(match.group(1))},{int(match.group(2))})"
+        if match := _VISIT_RANGE_RE.search(line):
+            hilow = f"({int(match.group(1))},{int(match.group(2))})"
+        if match := _DETECTOR_EXPOSURE_RE.search(line):
+            lo, hi, det = int(match.group(2)), int(match.group(3)), int(match.group(1))
+            hilow = f"({lo},{hi})d{det}"
+    return hilow

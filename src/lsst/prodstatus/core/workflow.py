@@ -1,0 +1,98 @@
+"""Workflow-issue content that is not bps parsing: the PanDA link line, the BPS block swap,
+and picking the issue that already records a workflow. Pure functions, no I/O.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..services.tracker.base import Issue
+
+__all__ = [
+    "BPS_BLOCK_RE",
+    "PRODUCTION_SECTION",
+    "choose_existing_issue",
+    "panda_tasks_link",
+    "production_section_text",
+    "replace_bps_block",
+    "uniq_label",
+]
+
+PRODUCTION_SECTION = "production"
+"""Managed section holding the production issue and the PanDA link of a workflow."""
+
+BPS_BLOCK_RE = re.compile(r"BPS Submit Keywords:[ \t]*\r?\n\{code\}.*?\{code\}[ \t]*(\r?\n|$)", re.S)
+"""The REF ``BPS Submit Keywords:`` ``{code}`` block at the top of a workflow issue."""
+
+
+def panda_tasks_link(pandamon_url: str, timestamp: str) -> str:
+    """Return the REF PanDA task-list link of a workflow (reference §2.7, host configurable).
+
+    ``https://<monitor>/tasks/?taskname=*<ts lower>*&date_from=01-<MM>-<YYYY>&days=62&sortby=time-ascending``
+    """
+    base = pandamon_url if pandamon_url.endswith("/") else pandamon_url + "/"
+    month, year = timestamp[4:6], timestamp[0:4]
+    return (
+        f"{base}tasks/?taskname=*{timestamp.lower()}*&date_from=01-{month}-{year}&days=62"
+        "&sortby=time-ascending"
+    )
+
+
+def production_section_text(production_key: str, panda_link: str, production_url: str | None) -> str:
+    """Return the ``production`` section: the REF ``PanDA PREOPS: <key> link:<url>`` line.
+
+    The line keeps the original's shape (its parsers look for ``PanDA.*link:``); the
+    production issue is also given as a wiki link when it exists in the tracker.
+    """
+    lines = [f"PanDA PREOPS: {production_key} link:{panda_link}"]
+    if production_url:
+        lines.append(f"Production issue: [{production_key}|{production_url}]")
+    else:
+        lines.append(f"Production issue: {production_key}")
+    return "\n".join(lines)
+
+
+def replace_bps_block(head: str, block: str) -> str:
+    """Return ``head`` with its BPS block replaced by ``block`` (prepended if it has none).
+
+    Only the block itself is prodstat's: text before or after it (a person's notes, or
+    tables the original tool wrote) is kept as it is.
+    """
+    if not block.endswith("\n"):
+        block += "\n"
+    match = BPS_BLOCK_RE.search(head)
+    if match is None:
+        return block + head
+    return head[: match.start()] + block + head[match.end():]
+
+
+def uniq_label(uniq_proc_name: str) -> str:
+    """Return the label that identifies a workflow by its bps ``uniqProcName``."""
+    return "prodstat_" + re.sub(r"[^A-Za-z0-9_.\-]", "_", uniq_proc_name)[:240]
+
+
+def choose_existing_issue(
+    candidates: Sequence[Issue], *, uniq_label_name: str, ts_label_name: str, summary: str
+) -> Issue | None:
+    """Pick the issue that already records this workflow, or `None`.
+
+    Preference: the ``uniqProcName`` label; then the timestamp label together with the
+    same summary; then the same summary alone (issues made by the original tool, which
+    had no labels). Among equals the oldest (lowest number) wins.
+    """
+
+    def number(issue: Issue) -> int:
+        return int(issue.key.rsplit("-", 1)[1])
+
+    for test in (
+        lambda i: uniq_label_name in i.labels,
+        lambda i: ts_label_name in i.labels and i.summary == summary,
+        lambda i: i.summary == summary,
+    ):
+        matches = sorted((i for i in candidates if test(i)), key=number)
+        if matches:
+            return matches[0]
+    return None

@@ -1,0 +1,1 @@
+"""Plain functions behind the commands: services in, plain results out (no printing)."""

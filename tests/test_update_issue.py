@@ -1,0 +1,275 @@
+"""``prodstat update-issue`` on real and generated bps submit trees, on both trackers."""
+
+from __future__ import annotations
+
+import json
+import tarfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from lsst.prodstatus.core.markup import read_section
+from lsst.prodstatus.services.tracker.local import LocalTracker
+from tests.conftest import CliResult
+from tests.support.jira_emulator import JiraEmulator
+from tests.support.submit_trees import make_sample_campaign, make_submit_tree
+from tests.test_cli_basics import db_dump
+
+RunCli = Callable[..., CliResult]
+TESTDRP_SUMMARY = "step1#v23_0_0_rc5/PREOPS-973/20220127T205042Z"
+
+
+@dataclass
+class TrackerSetup:
+    """How a test talks to one tracker kind."""
+
+    name: str
+    env: dict[str, str]
+    home: Path
+    emulator: JiraEmulator | None
+
+    def snapshot(self) -> Any:
+        return self.emulator.snapshot() if self.emulator else db_dump(self.home)
+
+    def seed(self, key: str, summary: str, description: str = "", labels: tuple[str, ...] = ()) -> None:
+        if self.emulator:
+            self.emulator.seed_issue(key, summary, description, labels=labels)
+            return
+        self.home.mkdir(parents=True, exist_ok=True)
+        tracker = LocalTracker(self.home, project=key.split("-")[0])
+        while True:
+            issue = tracker.create_issue(summary, description, labels=labels)
+            if issue.key == key:
+                return
+            assert int(issue.key.split("-")[1]) < int(key.split("-")[1])
+
+    def writes(self) -> int:
+        assert self.emulator is not None
+        return sum(1 for r in self.emulator.requests if r.method in ("POST", "PUT", "DELETE")
+                   and "/search" not in r.path)
+
+    def reads_after_login(self) -> int:
+        assert self.emulator is not None
+        return sum(1 for r in self.emulator.requests
+                   if not r.path.endswith(("/serverInfo", "/myself")))
+
+
+@pytest.fixture(params=["local", "jira"])
+def setup(request: pytest.FixtureRequest, prodstat_env: Path) -> Iterator[TrackerSetup]:
+    if request.param == "local":
+        yield TrackerSetup("local", {}, prodstat_env, None)
+        return
+    with JiraEmulator(deployment="Cloud") as emulator:
+        env = {"PRODSTAT_JIRA_URL": emulator.url, "PRODSTAT_JIRA_USER": "operator@example.org",
+               "PRODSTAT_JIRA_TOKEN": "secret-token"}
+        yield TrackerSetup("jira", env, prodstat_env, emulator)
+
+
+@pytest.fixture
+def testdrp(shared_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The real PREOPS-973 submit tree, extracted; the current dir is its testdrp/."""
+    with tarfile.open(shared_data / "reference" / "testdrp.tgz") as tar:
+        tar.extractall(tmp_path / "real", filter="data")
+    workdir = tmp_path / "real" / "testdrp"
+    monkeypatch.chdir(workdir)
+    return workdir
+
+
+def issue_json(run_cli: RunCli, setup: TrackerSetup, key: str) -> dict[str, Any]:
+    result = run_cli("--json", "show", key, env=setup.env)
+    assert result.exit_code == 0, result.stderr
+    return dict(json.loads(result.stdout))
+
+
+def test_real_testdrp_tree_creates_then_updates(run_cli: RunCli, setup: TrackerSetup, testdrp: Path) -> None:
+    first = run_cli("update-issue", "clusttest_all_1.yaml", "PREOPS-973", "DRP0", env=setup.env)
+    assert first.exit_code == 0, first.stderr
+    assert first.stdout.splitlines()[-2:] == [f"created DRP-1: {TESTDRP_SUMMARY}", "issue:DRP-1"]
+    issue = issue_json(run_cli, setup, "DRP-1")
+    assert issue["summary"] == TESTDRP_SUMMARY
+    desc = issue["description"]
+    assert desc.startswith("BPS Submit Keywords:\n{code}\nproject: dp02\ncampaign: v23_0_0_rc5/PREOPS-973\n")
+    for line in ("nTotalQuanta:1050", "nTotalPanDATasks:5", "qgraphsize:2.9MB", "execbutlersize:6.7MB",
+                 "uniqProcName:2.2i_all_band_1_v23_0_0_rc5_PREOPS-973_20220127T205042Z", "operator:ehneilsen",
+                 "bps_submit_yaml_file: clusttest_all_1.yaml", "pipelineYamlSteps: step1"):
+        assert f"\n{line}\n" in desc
+    assert read_section(desc, "production") == (
+        "PanDA PREOPS: PREOPS-973 link:https://panda-doma.cern.ch/tasks/?taskname=*20220127t205042z*"
+        "&date_from=01-01-2022&days=62&sortby=time-ascending\nProduction issue: PREOPS-973"
+    )
+    assert sorted(issue["labels"]) == ["prodstat_2.2i_all_band_1_v23_0_0_rc5_PREOPS-973_20220127T205042Z",
+                                       "prodstat_20220127T205042Z"]
+    assert [a["filename"] for a in issue["attachments"]] == ["clusttest_all_1.yaml"]
+    before = setup.snapshot()
+
+    again = run_cli("update-issue", "clusttest_all_1.yaml", "PREOPS-973", env=setup.env)
+    assert again.exit_code == 0, again.stderr
+    assert again.stdout.splitlines()[-2:] == [f"unchanged DRP-1: {TESTDRP_SUMMARY}", "issue:DRP-1"]
+    assert "DRP-1 already records this workflow (found by label); updating it instead of creating a duplicate" \
+        in again.stderr
+    assert setup.snapshot() == before
+
+
+def test_absolute_path_and_ts_case_insensitive(
+    run_cli: RunCli, setup: TrackerSetup, testdrp: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(testdrp.parent)
+    result = run_cli("update-issue", str(testdrp / "clusttest_all_1.yaml"), "PREOPS-973",
+                     "--ts", "20220127t205042z", env=setup.env)
+    assert result.exit_code == 0, result.stderr
+    assert issue_json(run_cli, setup, "DRP-1")["summary"] == TESTDRP_SUMMARY
+
+
+def test_jira_round_trips(run_cli: RunCli, prodstat_env: Path, testdrp: Path) -> None:
+    with JiraEmulator(deployment="Cloud") as emulator:
+        emulator.seed_issue("PREOPS-973", "DP0.2 test request")
+        env = {"PRODSTAT_JIRA_URL": emulator.url, "PRODSTAT_JIRA_USER": "operator@example.org",
+               "PRODSTAT_JIRA_TOKEN": "secret-token"}
+        setup = TrackerSetup("jira", env, prodstat_env, emulator)
+        emulator.reset_requests()
+        assert run_cli("update-issue", "clusttest_all_1.yaml", "PREOPS-973", env=env).exit_code == 0
+        # search, create, attach, link
+        assert setup.reads_after_login() == 4
+        emulator.reset_requests()
+        result = run_cli("update-issue", "clusttest_all_1.yaml", "PREOPS-973", env=env)
+        assert result.exit_code == 0 and "unchanged DRP-1" in result.stdout
+        # search and the attachment read; nothing written
+        assert setup.reads_after_login() == 2 and setup.writes() == 0
+        issue = emulator.snapshot()
+        assert issue is not None
+        shown = run_cli("--json", "show", "PREOPS-973", env=env)
+        links = json.loads(shown.stdout)["links"]
+        assert [(li["direction"], li["key"]) for li in links] == [("outward", "DRP-1")]
+
+
+def test_production_issue_linked_once(run_cli: RunCli, setup: TrackerSetup, testdrp: Path) -> None:
+    setup.seed("PREOPS-973", "DP0.2 test request")
+    for _ in range(2):
+        result = run_cli("update-issue", "clusttest_all_1.yaml", "PREOPS-973", env=setup.env)
+        assert result.exit_code == 0, result.stderr
+    wf = issue_json(run_cli, setup, "DRP-1")
+    assert [(li["direction"], li["key"]) for li in wf["links"]] == [("inward", "PREOPS-973")]
+    assert "Production issue: [PREOPS-973|" in wf["description"]
+
+
+def test_explicit_key_replaces_only_prodstat_parts(run_cli: RunCli, setup: TrackerSetup, testdrp: Path) -> None:
+    original = (
+        "BPS Submit Keywords:\n{code}\nproject: old\n{code}\n"
+        "Butler Statistics\n|| Step || Task ||\n"
+        "Operator note: rerun after the S3 outage.\n"
+    )
+    setup.seed("DRP-1", "placeholder", "")
+    setup.seed("DRP-2", "step1#old/20200101T000000Z", original)
+    result = run_cli("update-issue", "clusttest_all_1.yaml", "PREOPS-973", "DRP-2", env=setup.env)
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == "issue:DRP-2"
+    issue = issue_json(run_cli, setup, "DRP-2")
+    desc = issue["description"]
+    assert issue["summary"] == TESTDRP_SUMMARY
+    assert "project: old" not in desc and "\nproject: dp02\n" in desc
+    assert "Operator note: rerun after the S3 outage.\n" in desc
+    assert "Butler Statistics\n|| Step || Task ||\n" in desc
+    assert desc.index("nTotalQuanta:1050") < desc.index("Operator note") < desc.index("{anchor:prodstat-production}")
+
+
+def test_issue_written_by_the_original_tool_is_found_by_summary(
+    run_cli: RunCli, setup: TrackerSetup, testdrp: Path
+) -> None:
+    setup.seed("DRP-1", TESTDRP_SUMMARY, "BPS Submit Keywords:\n{code}\nproject: dp02\n{code}\n")
+    result = run_cli("update-issue", "clusttest_all_1.yaml", "PREOPS-973", "DRP0", env=setup.env)
+    assert result.exit_code == 0, result.stderr
+    assert "DRP-1 already records this workflow (found by summary)" in result.stderr
+    assert result.stdout.splitlines()[-1] == "issue:DRP-1"
+    assert "prodstat_20220127T205042Z" in issue_json(run_cli, setup, "DRP-1")["labels"]
+
+
+def test_dry_run_writes_nothing(run_cli: RunCli, setup: TrackerSetup, testdrp: Path) -> None:
+    setup.seed("PREOPS-973", "request")
+    before = setup.snapshot()
+    result = run_cli("--dry-run", "update-issue", "clusttest_all_1.yaml", "PREOPS-973", env=setup.env)
+    assert result.exit_code == 0, result.stderr
+    out = result.stdout
+    assert f"dry run: would create a new DRP issue: {TESTDRP_SUMMARY}" in out
+    assert "    nTotalQuanta:1050" in out
+    assert "would attach clusttest_all_1.yaml" in out and "would link PREOPS-973 -> the new issue" in out
+    assert not any(line.startswith("issue:") for line in out.splitlines())
+    assert setup.snapshot() == before
+
+
+def test_sample_campaign_two_yamls_sharing_one_output(
+    run_cli: RunCli, setup: TrackerSetup, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make_sample_campaign(tmp_path)
+    monkeypatch.chdir(tmp_path / "work" / "step1")
+    keys = []
+    for yaml_name, ts in (("step1_1248.yaml", "20220728T192631Z"), ("step1_1248_b.yaml", "20220729T001725Z")):
+        result = run_cli("update-issue", yaml_name, "PREOPS-1248", "DRP0", env=setup.env)
+        assert result.exit_code == 0, result.stderr
+        assert f"run {ts} of {yaml_name}" in result.stdout
+        keys.append(result.stdout.splitlines()[-1])
+    assert keys == ["issue:DRP-1", "issue:DRP-2"]
+    data = json.loads(run_cli("--json", "update-issue", "step1_1248.yaml", "PREOPS-1248", "--ts",
+                              "20220728T192631Z", env=setup.env).stdout)
+    assert data["issue"] == "DRP-1" and data["action"] == "unchanged" and data["found_by"] == "label"
+    assert data["uniqProcName"].endswith("_20220728T192631Z")
+
+
+def test_newer_qg_layout_without_execution_butler(
+    run_cli: RunCli, setup: TrackerSetup, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tree = make_submit_tree(tmp_path / "w", "step3_a.yaml", step="step3", layout="qg", exec_butler=False,
+                            timestamps=["20250901T101010Z", "20250902T101010Z"], missing=["out"])
+    monkeypatch.chdir(tree.workdir)
+    result = run_cli("update-issue", "step3_a.yaml", "PREOPS-1248", env=setup.env)
+    assert result.exit_code == 0, result.stderr
+    desc = issue_json(run_cli, setup, "DRP-1")["description"]
+    assert "qgraphsize:" in desc and "execbutlersize" not in desc and "nTotalQuanta" not in desc
+    assert "20250902T101010Z" in issue_json(run_cli, setup, "DRP-1")["summary"]
+
+
+# -- bad input: message, exit code 1, tracker untouched -----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["missing.yaml", "PREOPS-1248"], "prodstat: error: bps submit yaml missing.yaml not found"),
+        (["list.yaml", "PREOPS-1248"], "prodstat: error: bps submit yaml {cwd}/list.yaml is not a mapping of keys"),
+        (["nokeys.yaml", "PREOPS-1248"],
+         "prodstat: error: bps submit yaml {cwd}/nokeys.yaml lacks required key(s) payload.output, campaign"),
+        (["step1_1248.yaml", "PREOPS-1248", "--ts", "2022-07-28"],
+         "prodstat: error: malformed --ts '2022-07-28': expected a bps timestamp YYYYMMDDTHHMMSSZ"),
+        (["step1_1248.yaml", "PREOPS-1248", "--ts", "20200101T000000Z"],
+         "prodstat: error: no bps run 20200101T000000Z for step1_1248.yaml: searched "),
+        (["step1_1248.yaml", "PREOPS-1248", "DRP-77"],
+         "prodstat: error: issue DRP-77 does not exist in the {tracker} tracker; give an existing workflow "
+         "issue, or DRP0 to create one"),
+        (["step1_1248.yaml", "PREOPS1248"], "prodstat: error: malformed production issue key (PRODUCTION_ISSUE)"),
+        (["step1_1248.yaml", "PREOPS-1248", "DRP486"], "prodstat: error: malformed workflow issue key"),
+        (["lonely/nosubmit.yaml", "PREOPS-1248"],
+         "prodstat: error: no bps submit directory for lonely/nosubmit.yaml: searched "),
+        (["placeholder.yaml", "PREOPS-1248"], "prodstat: error: cannot expand placeholder {{nothere}}"),
+    ],
+)
+def test_bad_input(
+    run_cli: RunCli, setup: TrackerSetup, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    args: list[str], message: str,
+) -> None:
+    work = tmp_path / "bad"
+    make_submit_tree(work, "step1_1248.yaml")
+    make_submit_tree(work / "lonely", "nosubmit.yaml", timestamps=[])
+    make_submit_tree(work, "placeholder.yaml", output_template="{payloadName}/{nothere}", timestamps=[])
+    (work / "list.yaml").write_text("- a\n- b\n")
+    (work / "nokeys.yaml").write_text("payload:\n  payloadName: x\n")
+    monkeypatch.chdir(work)
+    setup.seed("DRP-1", "some workflow")
+    before = setup.snapshot()
+    result = run_cli("update-issue", *args, env=setup.env)
+    assert result.exit_code == 1, result.stdout + result.stderr
+    assert result.stderr.startswith(message.format(cwd=work, tracker=setup.name)), result.stderr
+    assert result.stderr.count("\n") == 1
+    assert result.stdout == ""
+    assert setup.snapshot() == before
