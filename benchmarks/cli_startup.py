@@ -48,12 +48,18 @@ def main() -> int:
     args = parser.parse_args()
     py = sys.executable
     with tempfile.TemporaryDirectory() as tmp:
-        env = {**os.environ, "PRODSTAT_HOME": str(Path(tmp) / "home"), "NETRC": str(Path(tmp) / "none"),
-               "XDG_CONFIG_HOME": str(Path(tmp) / "cfg")}
+        env = {
+            **os.environ,
+            "PRODSTAT_HOME": str(Path(tmp) / "home"),
+            "NETRC": str(Path(tmp) / "none"),
+            "XDG_CONFIG_HOME": str(Path(tmp) / "cfg"),
+        }
         explist = Path(tmp) / "explist"
         explist.write_text("".join(f"{'ugrizy'[i % 6]} {1000 + i}\n" for i in range(20000)))
         template = Path(tmp) / "tmpl.yaml"
-        template.write_text("payload:\n  payloadName: g_GNUM\n  dataQuery: exposure >= LOWEXP and exposure <= HIGHEXP\n")
+        template.write_text(
+            "payload:\n  payloadName: g_GNUM\n  dataQuery: exposure >= LOWEXP and exposure <= HIGHEXP\n"
+        )
         prodstat = [py, "-m", "lsst.prodstatus.cli.main"]
         cases = {
             "floor: python -c pass": [py, "-c", "pass"],
@@ -61,15 +67,26 @@ def main() -> int:
             "prodstat --help": [*prodstat, "--help"],
             "prodstat --version": [*prodstat, "--version"],
             "prodstat make-prod-groups (20,000 ids, 10 files)": [
-                *prodstat, "make-prod-groups", str(template), "all", "2000", "0", "10", str(explist),
-                "--output-dir", str(Path(tmp) / "out"), "--force",
+                *prodstat,
+                "make-prod-groups",
+                str(template),
+                "all",
+                "2000",
+                "0",
+                "10",
+                str(explist),
+                "--output-dir",
+                str(Path(tmp) / "out"),
+                "--force",
             ],
         }
         print(f"{'case':<52} {'cpu s':>8} {'wall s':>8}   target")
         for name, argv in cases.items():
             cpu, wall = measure(argv, env, tmp, args.runs)
-            target = "" if name.startswith("floor") else f"<= {TARGET_SECONDS:.2f} s cpu " + (
-                "OK" if cpu <= TARGET_SECONDS else "OVER"
+            target = (
+                ""
+                if name.startswith("floor")
+                else f"<= {TARGET_SECONDS:.2f} s cpu " + ("OK" if cpu <= TARGET_SECONDS else "OVER")
             )
             print(f"{name:<52} {cpu:8.3f} {wall:8.3f}   {target}")
     return 0

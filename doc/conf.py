@@ -5,7 +5,7 @@ import sys
 
 sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "src")))
 
-from lsst.prodstatus.version import __version__  # noqa: E402
+from lsst.prodstatus.version import __version__
 
 project = "prodstat"
 author = "prodstat developers"

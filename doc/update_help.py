@@ -21,7 +21,9 @@ def help_text(name: str) -> str:
     """Return ``prodstat NAME --help`` as printed at 88 columns."""
     from lsst.prodstatus.cli.main import cli
 
-    parent = click.Context(cli, info_name="prodstat", terminal_width=88, max_content_width=88)
+    # The group's context_settings (e.g. -h as a help option) reach subcommands in real use.
+    settings = {**cli.context_settings, "terminal_width": 88, "max_content_width": 88}
+    parent = click.Context(cli, info_name="prodstat", **settings)
     command = cli.commands[name]
     ctx = click.Context(command, info_name=name, parent=parent, terminal_width=88, max_content_width=88)
     return command.get_help(ctx)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.support.submit_trees import make_sample_campaign  # noqa: E402
+from tests.support.submit_trees import make_sample_campaign
 
 
 def main(argv: list[str]) -> int:

@@ -13,7 +13,6 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from lsst.prodstatus.cli.main import cli
 from lsst.prodstatus.cli.options import ProdstatCommand
 from lsst.prodstatus.services.tracker.local import DB_FILENAME, LocalTracker
 from tests.conftest import CliResult
@@ -21,9 +20,24 @@ from tests.conftest import CliResult
 RunCli = Callable[..., CliResult]
 
 ALL_COMMANDS = [
-    "update-issue", "update-stat", "make-prod-groups", "create-campaign-yaml", "update-campaign",
-    "create-step-yaml", "update-step", "map-drp-steps", "get-panda-stat", "get-butler-stat", "report-to-jira",
-    "prep-timing-data", "plot-data", "add-job-to-summary", "show", "tree", "report", "config",
+    "update-issue",
+    "update-stat",
+    "make-prod-groups",
+    "create-campaign-yaml",
+    "update-campaign",
+    "create-step-yaml",
+    "update-step",
+    "map-drp-steps",
+    "get-panda-stat",
+    "get-butler-stat",
+    "report-to-jira",
+    "prep-timing-data",
+    "plot-data",
+    "add-job-to-summary",
+    "show",
+    "tree",
+    "report",
+    "config",
 ]
 
 
@@ -84,13 +98,21 @@ def test_help_imports_nothing_heavy(tmp_path: Path) -> None:
         "if m in sys.modules]\n"
         "print('HEAVY', heavy)\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
+    ).stdout
     assert "HEAVY []" in out
 
 
 def test_config_shows_sources_and_masks_secrets(run_cli: RunCli, prodstat_env: Path) -> None:
-    env = {"PRODSTAT_JIRA_URL": "https://rubinobs.atlassian.net", "PRODSTAT_JIRA_TOKEN": "very-secret-token-99"}
+    env = {
+        "PRODSTAT_JIRA_URL": "https://rubinobs.atlassian.net",
+        "PRODSTAT_JIRA_TOKEN": "very-secret-token-99",
+    }
     result = run_cli("config", env=env)
     assert result.exit_code == 0, result.stderr
     assert "very-secret" not in result.stdout
@@ -121,8 +143,13 @@ def test_show_local_issue(run_cli: RunCli, prodstat_env: Path) -> None:
     data = json.loads(run_cli("--json", "show", "DRP-1").stdout)
     assert data["key"] == "DRP-1"
     assert data["links"] == [
-        {"id": "1", "type": "Relates", "direction": "inward", "key": "PREOPS-1",
-         "summary": "Campaign request PREOPS-1248"}
+        {
+            "id": "1",
+            "type": "Relates",
+            "direction": "inward",
+            "key": "PREOPS-1",
+            "summary": "Campaign request PREOPS-1248",
+        }
     ]
     assert data["attachments"][0]["filename"] == "step1_1248.yaml"
 
@@ -267,6 +294,10 @@ def test_dashed_and_underscored_options(run_cli: RunCli) -> None:
 
 def test_bin_script_runs_from_checkout(tmp_path: Path) -> None:
     script = Path(__file__).resolve().parents[1] / "bin" / "prodstat"
-    out = subprocess.run([sys.executable, str(script), "--version"], capture_output=True, text=True,
-                         env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)})
+    out = subprocess.run(
+        [sys.executable, str(script), "--version"],
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
+    )
     assert out.returncode == 0 and out.stdout.startswith("prodstat ")

@@ -30,8 +30,13 @@ def cloud() -> Iterator[JiraEmulator]:
 
 
 def jira_env(emulator: JiraEmulator, **extra: str) -> dict[str, str]:
-    env = {"PRODSTAT_JIRA_URL": emulator.url, "PRODSTAT_JIRA_USER": USER, "PRODSTAT_JIRA_TOKEN": TOKEN,
-           "PRODSTAT_JIRA_TIMEOUT": "3", "PRODSTAT_JIRA_RETRIES": "2"}
+    env = {
+        "PRODSTAT_JIRA_URL": emulator.url,
+        "PRODSTAT_JIRA_USER": USER,
+        "PRODSTAT_JIRA_TOKEN": TOKEN,
+        "PRODSTAT_JIRA_TIMEOUT": "3",
+        "PRODSTAT_JIRA_RETRIES": "2",
+    }
     env.update(extra)
     return env
 

@@ -37,7 +37,9 @@ def test_precedence_option_env_file(tmp_path: Path) -> None:
 
 
 def test_jira_url_makes_jira_default_and_legacy_panda_url(tmp_path: Path) -> None:
-    env = _env(tmp_path, PRODSTAT_JIRA_URL="https://rubinobs.atlassian.net/", PANDABASEURL="//panda-doma.cern.ch/")
+    env = _env(
+        tmp_path, PRODSTAT_JIRA_URL="https://rubinobs.atlassian.net/", PANDABASEURL="//panda-doma.cern.ch/"
+    )
     s = resolve_settings({}, env)
     assert s.tracker == "jira"
     assert s["jira_url"] == "https://rubinobs.atlassian.net"
@@ -63,13 +65,17 @@ def test_legacy_netrc_lsstjira_entry(tmp_path: Path) -> None:
 
 
 def test_netrc_by_host(tmp_path: Path) -> None:
-    (tmp_path / "netrc").write_text("machine rubinobs.atlassian.net login me@example.org password api-token-1\n")
+    (tmp_path / "netrc").write_text(
+        "machine rubinobs.atlassian.net login me@example.org password api-token-1\n"
+    )
     s = resolve_settings({}, _env(tmp_path, PRODSTAT_JIRA_URL="https://rubinobs.atlassian.net"))
     assert (s["jira_user"], s["jira_token"]) == ("me@example.org", "api-token-1")
 
 
 def test_env_token_beats_netrc(tmp_path: Path) -> None:
-    (tmp_path / "netrc").write_text("machine rubinobs.atlassian.net login me@example.org password from-netrc\n")
+    (tmp_path / "netrc").write_text(
+        "machine rubinobs.atlassian.net login me@example.org password from-netrc\n"
+    )
     s = resolve_settings(
         {}, _env(tmp_path, PRODSTAT_JIRA_URL="https://rubinobs.atlassian.net", PRODSTAT_JIRA_TOKEN="from-env")
     )

@@ -27,7 +27,11 @@ def test_failed_update_leaves_issue_unchanged(tmp_path: Path, monkeypatch: pytes
     with pytest.raises(RuntimeError):
         tracker.update_sections(issue.key, {"panda": "v2"}, summary="changed")
     after = tracker.get_issue(issue.key)
-    assert (after.summary, after.description, after.updated) == (before.summary, before.description, before.updated)
+    assert (after.summary, after.description, after.updated) == (
+        before.summary,
+        before.description,
+        before.updated,
+    )
     # the connection is usable again after the rollback
     tracker.add_comment(issue.key, "still works")
 
@@ -60,7 +64,9 @@ def test_two_processes_create_issues_at_once(tmp_path: Path) -> None:
     keys = [f"DRP-{n}" for n in range(1, 81)]
     found = tracker.search(keys=keys)
     assert [i.key for i in found] == keys
-    assert sorted(i.summary for i in found) == sorted([f"a-{i}" for i in range(40)] + [f"b-{i}" for i in range(40)])
+    assert sorted(i.summary for i in found) == sorted(
+        [f"a-{i}" for i in range(40)] + [f"b-{i}" for i in range(40)]
+    )
     assert all(i.description.endswith(f"{i.summary[0]}\n{{anchor:prodstat-panda-end}}\n") for i in found)
 
 

@@ -30,7 +30,9 @@ def test_append_section_to_plain_description() -> None:
 
 def test_replace_in_place_keeps_human_text_and_order() -> None:
     text = replace_sections(BPS_HEAD, {"butler": "B1", "panda": "P1"})
-    human = text.replace("{anchor:prodstat-panda}", "Note by operator: rerun of group 3.\n{anchor:prodstat-panda}")
+    human = text.replace(
+        "{anchor:prodstat-panda}", "Note by operator: rerun of group 3.\n{anchor:prodstat-panda}"
+    )
     human += "Closing remark.\n"
     updated = replace_sections(human, {"butler": "B2", "panda": "P2"})
     assert "Note by operator: rerun of group 3.\n" in updated
@@ -70,7 +72,7 @@ def test_damaged_section_missing_end_anchor_is_replaced_not_duplicated() -> None
 
 def test_duplicated_section_collapses_to_one() -> None:
     text = replace_sections(BPS_HEAD, {"a": "x"})
-    twice = text + text[len(BPS_HEAD):]
+    twice = text + text[len(BPS_HEAD) :]
     assert section_names(twice) == ["a", "a"]
     assert section_names(replace_sections(twice, {"a": "y"})) == ["a"]
 
@@ -83,12 +85,16 @@ def test_invalid_section_name_rejected() -> None:
 
 
 _free_text = st.text(
-    alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"),
+    alphabet=st.characters(
+        blacklist_categories=("Cs",), blacklist_characters="\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
+    ),
     max_size=80,
 ).filter(lambda t: "{anchor:" not in t)
 _names = st.sampled_from(["panda", "butler", "status", "link-1"])
 _bodies = st.text(
-    alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"),
+    alphabet=st.characters(
+        blacklist_categories=("Cs",), blacklist_characters="\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
+    ),
     max_size=60,
 ).filter(lambda t: "{anchor:" not in t)
 
@@ -132,14 +138,19 @@ def test_split_wiki_row_handles_links_and_escapes() -> None:
     )
     assert not header
     assert cells == [
-        "step1_1248", "[DRP-486|https://jira.lsstcorp.org/browse/DRP-486]", "{color:green}3,212,3,0,0{color}", "a | b"
+        "step1_1248",
+        "[DRP-486|https://jira.lsstcorp.org/browse/DRP-486]",
+        "{color:green}3,212,3,0,0{color}",
+        "a | b",
     ]
 
 
 def test_render_for_terminal() -> None:
     text = replace_sections(
         BPS_HEAD,
-        {"panda": "h2. PanDA\n||Task||Issue||\n|isr|[DRP-1|https://jira/browse/DRP-1]|\n|{color:red}bad{color}|x|"},
+        {
+            "panda": "h2. PanDA\n||Task||Issue||\n|isr|[DRP-1|https://jira/browse/DRP-1]|\n|{color:red}bad{color}|x|"
+        },
     )
     out = render_for_terminal(text)
     assert "{anchor" not in out and "{code}" not in out and "{color" not in out
@@ -150,5 +161,8 @@ def test_render_for_terminal() -> None:
     assert lines[header + 1].startswith("----")
     # A link whose text is in its URL (a Jira key) shows just the key; others keep the URL.
     assert lines[header + 2].split() == ["isr", "DRP-1"]
-    assert render_for_terminal("see [pDa|https://panda/tasks/?x=1]").strip() == "see pDa <https://panda/tasks/?x=1>"
+    assert (
+        render_for_terminal("see [pDa|https://panda/tasks/?x=1]").strip()
+        == "see pDa <https://panda/tasks/?x=1>"
+    )
     assert "\x1b[31mbad" in render_for_terminal(text, color=True)

@@ -42,7 +42,9 @@ def tracker(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Tracker]
 
 
 def test_create_get_and_keys(tracker: Tracker) -> None:
-    first = tracker.create_issue("step1#v23/PREOPS-973/20220127T205042Z", "desc", labels=["prodstat_20220127T205042Z"])
+    first = tracker.create_issue(
+        "step1#v23/PREOPS-973/20220127T205042Z", "desc", labels=["prodstat_20220127T205042Z"]
+    )
     second = tracker.create_issue("Step step1")
     assert first.key == "DRP-1" and second.key == "DRP-2"
     got = tracker.get_issue("drp-1")
@@ -109,7 +111,9 @@ def test_links_not_duplicated_and_seen_from_both_sides(tracker: Tracker) -> None
     assert tracker.link("PREOPS-1", wf.key) is True
     s, w = tracker.get_issue(step.key), tracker.get_issue(wf.key)
     assert [(li.direction, li.other_key, li.link_type) for li in s.links] == [("outward", wf.key, "Relates")]
-    assert sorted((li.direction, li.other_key) for li in w.links) == sorted([("inward", "PREOPS-1"), ("inward", step.key)])
+    assert sorted((li.direction, li.other_key) for li in w.links) == sorted(
+        [("inward", "PREOPS-1"), ("inward", step.key)]
+    )
     assert w.linked_keys("inward") and s.linked_keys("outward") == [wf.key]
     with pytest.raises(IssueNotFoundError):
         tracker.link(step.key, "DRP-999")

@@ -48,13 +48,15 @@ class TrackerSetup:
 
     def writes(self) -> int:
         assert self.emulator is not None
-        return sum(1 for r in self.emulator.requests if r.method in ("POST", "PUT", "DELETE")
-                   and "/search" not in r.path)
+        return sum(
+            1
+            for r in self.emulator.requests
+            if r.method in ("POST", "PUT", "DELETE") and "/search" not in r.path
+        )
 
     def reads_after_login(self) -> int:
         assert self.emulator is not None
-        return sum(1 for r in self.emulator.requests
-                   if not r.path.endswith(("/serverInfo", "/myself")))
+        return sum(1 for r in self.emulator.requests if not r.path.endswith(("/serverInfo", "/myself")))
 
 
 @pytest.fixture(params=["local", "jira"])
@@ -63,8 +65,11 @@ def setup(request: pytest.FixtureRequest, prodstat_env: Path) -> Iterator[Tracke
         yield TrackerSetup("local", {}, prodstat_env, None)
         return
     with JiraEmulator(deployment="Cloud") as emulator:
-        env = {"PRODSTAT_JIRA_URL": emulator.url, "PRODSTAT_JIRA_USER": "operator@example.org",
-               "PRODSTAT_JIRA_TOKEN": "secret-token"}
+        env = {
+            "PRODSTAT_JIRA_URL": emulator.url,
+            "PRODSTAT_JIRA_USER": "operator@example.org",
+            "PRODSTAT_JIRA_TOKEN": "secret-token",
+        }
         yield TrackerSetup("jira", env, prodstat_env, emulator)
 
 
@@ -92,24 +97,35 @@ def test_real_testdrp_tree_creates_then_updates(run_cli: RunCli, setup: TrackerS
     assert issue["summary"] == TESTDRP_SUMMARY
     desc = issue["description"]
     assert desc.startswith("BPS Submit Keywords:\n{code}\nproject: dp02\ncampaign: v23_0_0_rc5/PREOPS-973\n")
-    for line in ("nTotalQuanta:1050", "nTotalPanDATasks:5", "qgraphsize:2.9MB", "execbutlersize:6.7MB",
-                 "uniqProcName:2.2i_all_band_1_v23_0_0_rc5_PREOPS-973_20220127T205042Z", "operator:ehneilsen",
-                 "bps_submit_yaml_file: clusttest_all_1.yaml", "pipelineYamlSteps: step1"):
+    for line in (
+        "nTotalQuanta:1050",
+        "nTotalPanDATasks:5",
+        "qgraphsize:2.9MB",
+        "execbutlersize:6.7MB",
+        "uniqProcName:2.2i_all_band_1_v23_0_0_rc5_PREOPS-973_20220127T205042Z",
+        "operator:ehneilsen",
+        "bps_submit_yaml_file: clusttest_all_1.yaml",
+        "pipelineYamlSteps: step1",
+    ):
         assert f"\n{line}\n" in desc
     assert read_section(desc, "production") == (
         "PanDA PREOPS: PREOPS-973 link:https://panda-doma.cern.ch/tasks/?taskname=*20220127t205042z*"
         "&date_from=01-01-2022&days=62&sortby=time-ascending\nProduction issue: PREOPS-973"
     )
-    assert sorted(issue["labels"]) == ["prodstat_2.2i_all_band_1_v23_0_0_rc5_PREOPS-973_20220127T205042Z",
-                                       "prodstat_20220127T205042Z"]
+    assert sorted(issue["labels"]) == [
+        "prodstat_2.2i_all_band_1_v23_0_0_rc5_PREOPS-973_20220127T205042Z",
+        "prodstat_20220127T205042Z",
+    ]
     assert [a["filename"] for a in issue["attachments"]] == ["clusttest_all_1.yaml"]
     before = setup.snapshot()
 
     again = run_cli("update-issue", "clusttest_all_1.yaml", "PREOPS-973", env=setup.env)
     assert again.exit_code == 0, again.stderr
     assert again.stdout.splitlines()[-2:] == [f"unchanged DRP-1: {TESTDRP_SUMMARY}", "issue:DRP-1"]
-    assert "DRP-1 already records this workflow (found by label); updating it instead of creating a duplicate" \
+    assert (
+        "DRP-1 already records this workflow (found by label); updating it instead of creating a duplicate"
         in again.stderr
+    )
     assert setup.snapshot() == before
 
 
@@ -117,8 +133,14 @@ def test_absolute_path_and_ts_case_insensitive(
     run_cli: RunCli, setup: TrackerSetup, testdrp: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(testdrp.parent)
-    result = run_cli("update-issue", str(testdrp / "clusttest_all_1.yaml"), "PREOPS-973",
-                     "--ts", "20220127t205042z", env=setup.env)
+    result = run_cli(
+        "update-issue",
+        str(testdrp / "clusttest_all_1.yaml"),
+        "PREOPS-973",
+        "--ts",
+        "20220127t205042z",
+        env=setup.env,
+    )
     assert result.exit_code == 0, result.stderr
     assert issue_json(run_cli, setup, "DRP-1")["summary"] == TESTDRP_SUMMARY
 
@@ -126,8 +148,11 @@ def test_absolute_path_and_ts_case_insensitive(
 def test_jira_round_trips(run_cli: RunCli, prodstat_env: Path, testdrp: Path) -> None:
     with JiraEmulator(deployment="Cloud") as emulator:
         emulator.seed_issue("PREOPS-973", "DP0.2 test request")
-        env = {"PRODSTAT_JIRA_URL": emulator.url, "PRODSTAT_JIRA_USER": "operator@example.org",
-               "PRODSTAT_JIRA_TOKEN": "secret-token"}
+        env = {
+            "PRODSTAT_JIRA_URL": emulator.url,
+            "PRODSTAT_JIRA_USER": "operator@example.org",
+            "PRODSTAT_JIRA_TOKEN": "secret-token",
+        }
         setup = TrackerSetup("jira", env, prodstat_env, emulator)
         emulator.reset_requests()
         assert run_cli("update-issue", "clusttest_all_1.yaml", "PREOPS-973", env=env).exit_code == 0
@@ -155,7 +180,9 @@ def test_production_issue_linked_once(run_cli: RunCli, setup: TrackerSetup, test
     assert "Production issue: [PREOPS-973|" in wf["description"]
 
 
-def test_explicit_key_replaces_only_prodstat_parts(run_cli: RunCli, setup: TrackerSetup, testdrp: Path) -> None:
+def test_explicit_key_replaces_only_prodstat_parts(
+    run_cli: RunCli, setup: TrackerSetup, testdrp: Path
+) -> None:
     original = (
         "BPS Submit Keywords:\n{code}\nproject: old\n{code}\n"
         "Butler Statistics\n|| Step || Task ||\n"
@@ -172,7 +199,11 @@ def test_explicit_key_replaces_only_prodstat_parts(run_cli: RunCli, setup: Track
     assert "project: old" not in desc and "\nproject: dp02\n" in desc
     assert "Operator note: rerun after the S3 outage.\n" in desc
     assert "Butler Statistics\n|| Step || Task ||\n" in desc
-    assert desc.index("nTotalQuanta:1050") < desc.index("Operator note") < desc.index("{anchor:prodstat-production}")
+    assert (
+        desc.index("nTotalQuanta:1050")
+        < desc.index("Operator note")
+        < desc.index("{anchor:prodstat-production}")
+    )
 
 
 def test_issue_written_by_the_original_tool_is_found_by_summary(
@@ -211,8 +242,17 @@ def test_sample_campaign_two_yamls_sharing_one_output(
         assert f"run {ts} of {yaml_name}" in result.stdout
         keys.append(result.stdout.splitlines()[-1])
     assert keys == ["issue:DRP-1", "issue:DRP-2"]
-    data = json.loads(run_cli("--json", "update-issue", "step1_1248.yaml", "PREOPS-1248", "--ts",
-                              "20220728T192631Z", env=setup.env).stdout)
+    data = json.loads(
+        run_cli(
+            "--json",
+            "update-issue",
+            "step1_1248.yaml",
+            "PREOPS-1248",
+            "--ts",
+            "20220728T192631Z",
+            env=setup.env,
+        ).stdout
+    )
     assert data["issue"] == "DRP-1" and data["action"] == "unchanged" and data["found_by"] == "label"
     assert data["uniqProcName"].endswith("_20220728T192631Z")
 
@@ -220,8 +260,15 @@ def test_sample_campaign_two_yamls_sharing_one_output(
 def test_newer_qg_layout_without_execution_butler(
     run_cli: RunCli, setup: TrackerSetup, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    tree = make_submit_tree(tmp_path / "w", "step3_a.yaml", step="step3", layout="qg", exec_butler=False,
-                            timestamps=["20250901T101010Z", "20250902T101010Z"], missing=["out"])
+    tree = make_submit_tree(
+        tmp_path / "w",
+        "step3_a.yaml",
+        step="step3",
+        layout="qg",
+        exec_butler=False,
+        timestamps=["20250901T101010Z", "20250902T101010Z"],
+        missing=["out"],
+    )
     monkeypatch.chdir(tree.workdir)
     result = run_cli("update-issue", "step3_a.yaml", "PREOPS-1248", env=setup.env)
     assert result.exit_code == 0, result.stderr
@@ -237,26 +284,46 @@ def test_newer_qg_layout_without_execution_butler(
     ("args", "message"),
     [
         (["missing.yaml", "PREOPS-1248"], "prodstat: error: bps submit yaml missing.yaml not found"),
-        (["list.yaml", "PREOPS-1248"], "prodstat: error: bps submit yaml {cwd}/list.yaml is not a mapping of keys"),
-        (["nokeys.yaml", "PREOPS-1248"],
-         "prodstat: error: bps submit yaml {cwd}/nokeys.yaml lacks required key(s) payload.output, campaign"),
-        (["step1_1248.yaml", "PREOPS-1248", "--ts", "2022-07-28"],
-         "prodstat: error: malformed --ts '2022-07-28': expected a bps timestamp YYYYMMDDTHHMMSSZ"),
-        (["step1_1248.yaml", "PREOPS-1248", "--ts", "20200101T000000Z"],
-         "prodstat: error: no bps run 20200101T000000Z for step1_1248.yaml: searched "),
-        (["step1_1248.yaml", "PREOPS-1248", "DRP-77"],
-         "prodstat: error: issue DRP-77 does not exist in the {tracker} tracker; give an existing workflow "
-         "issue, or DRP0 to create one"),
-        (["step1_1248.yaml", "PREOPS1248"], "prodstat: error: malformed production issue key (PRODUCTION_ISSUE)"),
+        (
+            ["list.yaml", "PREOPS-1248"],
+            "prodstat: error: bps submit yaml {cwd}/list.yaml is not a mapping of keys",
+        ),
+        (
+            ["nokeys.yaml", "PREOPS-1248"],
+            "prodstat: error: bps submit yaml {cwd}/nokeys.yaml lacks required key(s) payload.output, campaign",
+        ),
+        (
+            ["step1_1248.yaml", "PREOPS-1248", "--ts", "2022-07-28"],
+            "prodstat: error: malformed --ts '2022-07-28': expected a bps timestamp YYYYMMDDTHHMMSSZ",
+        ),
+        (
+            ["step1_1248.yaml", "PREOPS-1248", "--ts", "20200101T000000Z"],
+            "prodstat: error: no bps run 20200101T000000Z for step1_1248.yaml: searched ",
+        ),
+        (
+            ["step1_1248.yaml", "PREOPS-1248", "DRP-77"],
+            "prodstat: error: issue DRP-77 does not exist in the {tracker} tracker; give an existing workflow "
+            "issue, or DRP0 to create one",
+        ),
+        (
+            ["step1_1248.yaml", "PREOPS1248"],
+            "prodstat: error: malformed production issue key (PRODUCTION_ISSUE)",
+        ),
         (["step1_1248.yaml", "PREOPS-1248", "DRP486"], "prodstat: error: malformed workflow issue key"),
-        (["lonely/nosubmit.yaml", "PREOPS-1248"],
-         "prodstat: error: no bps submit directory for lonely/nosubmit.yaml: searched "),
+        (
+            ["lonely/nosubmit.yaml", "PREOPS-1248"],
+            "prodstat: error: no bps submit directory for lonely/nosubmit.yaml: searched ",
+        ),
         (["placeholder.yaml", "PREOPS-1248"], "prodstat: error: cannot expand placeholder {{nothere}}"),
     ],
 )
 def test_bad_input(
-    run_cli: RunCli, setup: TrackerSetup, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-    args: list[str], message: str,
+    run_cli: RunCli,
+    setup: TrackerSetup,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    args: list[str],
+    message: str,
 ) -> None:
     work = tmp_path / "bad"
     make_submit_tree(work, "step1_1248.yaml")

@@ -60,7 +60,9 @@ class SettingSpec:
 
 
 SETTING_SPECS: tuple[SettingSpec, ...] = (
-    SettingSpec("tracker", ("PRODSTAT_TRACKER",), None, help="local or jira (default: jira when a Jira URL is set)"),
+    SettingSpec(
+        "tracker", ("PRODSTAT_TRACKER",), None, help="local or jira (default: jira when a Jira URL is set)"
+    ),
     SettingSpec("home", ("PRODSTAT_HOME",), None, help="data dir: local tracker db, statistics, plots"),
     SettingSpec("log_level", ("PRODSTAT_LOG_LEVEL",), "WARNING", help="logging level on stderr"),
     SettingSpec("jira_url", ("PRODSTAT_JIRA_URL",), None, help="Jira base URL"),
@@ -166,7 +168,9 @@ def _load_config_file(path: Path, explicit: bool) -> dict[str, Any]:
         text = path.read_text(encoding="utf-8")
         data = yaml.safe_load(text)
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read config file {path}: {exc}", "fix its permissions or contents") from exc
+        raise ConfigError(
+            f"cannot read config file {path}: {exc}", "fix its permissions or contents"
+        ) from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
@@ -203,7 +207,9 @@ def _read_netrc(environ: Mapping[str, str]) -> netrc.netrc | None:
     try:
         return netrc.netrc(str(path))
     except (netrc.NetrcParseError, OSError) as exc:
-        raise ConfigError(f"cannot parse netrc file {path}: {exc}", "fix the file or set NETRC to another") from exc
+        raise ConfigError(
+            f"cannot parse netrc file {path}: {exc}", "fix the file or set NETRC to another"
+        ) from exc
 
 
 def _coerce(name: str, value: Any, source: str) -> Any:
@@ -212,9 +218,7 @@ def _coerce(name: str, value: Any, source: str) -> Any:
     if name == "tracker":
         text = str(value).strip().lower()
         if text not in TRACKER_NAMES:
-            raise ConfigError(
-                f"unknown tracker {value!r} (from {source})", "use 'local' or 'jira'"
-            )
+            raise ConfigError(f"unknown tracker {value!r} (from {source})", "use 'local' or 'jira'")
         return text
     if name == "jira_timeout":
         try:
@@ -222,7 +226,9 @@ def _coerce(name: str, value: Any, source: str) -> Any:
         except (TypeError, ValueError):
             number = -1.0
         if number <= 0:
-            raise ConfigError(f"jira_timeout must be a positive number of seconds, not {value!r} (from {source})")
+            raise ConfigError(
+                f"jira_timeout must be a positive number of seconds, not {value!r} (from {source})"
+            )
         return number
     if name == "jira_retries":
         try:
@@ -325,7 +331,9 @@ def resolve_settings(
             )
     if resolved["tracker"].value is None:
         tracker = "jira" if resolved["jira_url"].value else "local"
-        resolved["tracker"] = Setting("tracker", tracker, "default (jira URL set)" if tracker == "jira" else "default")
+        resolved["tracker"] = Setting(
+            "tracker", tracker, "default (jira URL set)" if tracker == "jira" else "default"
+        )
     return Settings(values=resolved, config_path=path)
 
 

@@ -96,7 +96,9 @@ def _configure_logging(level: str) -> None:
     type=click.Path(file_okay=False, path_type=str),
     help="Data dir: local tracker db, statistics, plots. [env PRODSTAT_HOME]",
 )
-@click.option("--json", "json_output", is_flag=True, help="Print one JSON document on stdout instead of text.")
+@click.option(
+    "--json", "json_output", is_flag=True, help="Print one JSON document on stdout instead of text."
+)
 @click.option("--dry-run", is_flag=True, help="Show what would be written to the tracker; write nothing.")
 @click.option(
     "--log-level",

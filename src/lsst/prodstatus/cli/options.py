@@ -112,15 +112,23 @@ def _set_flag(attr: str) -> Callable[[click.Context, click.Parameter, bool], boo
 def json_option(func: F) -> F:
     """``--json``: one JSON document on stdout (also accepted after the command name)."""
     return click.option(
-        "--json", "json_output", is_flag=True, expose_value=False, is_eager=False,
-        callback=_set_flag("json_output"), help="Print one JSON document on stdout instead of text.",
+        "--json",
+        "json_output",
+        is_flag=True,
+        expose_value=False,
+        is_eager=False,
+        callback=_set_flag("json_output"),
+        help="Print one JSON document on stdout instead of text.",
     )(func)
 
 
 def dry_run_option(func: F) -> F:
     """``--dry-run``: show what would be written to the tracker, write nothing."""
     return click.option(
-        "--dry-run", is_flag=True, expose_value=False, callback=_set_flag("dry_run"),
+        "--dry-run",
+        is_flag=True,
+        expose_value=False,
+        callback=_set_flag("dry_run"),
         help="Show what would be written to the tracker; write nothing.",
     )(func)
 

@@ -114,7 +114,7 @@ def split_head(description: str) -> tuple[str, str]:
     segments = parse_sections(description)
     if segments and segments[0].name is None:
         head = segments[0].text
-        return head, description[len(head):]
+        return head, description[len(head) :]
     return "", description
 
 
@@ -257,7 +257,9 @@ def _inline(text: str, color: bool) -> str:
         return f"\x1b[{code}m{match.group(2)}\x1b[0m" if color and code else match.group(2)
 
     text = _COLOR_RE.sub(paint, text)
-    text = _LINK_RE.sub(lambda m: m.group(1) if m.group(1) in m.group(2) else f"{m.group(1)} <{m.group(2)}>", text)
+    text = _LINK_RE.sub(
+        lambda m: m.group(1) if m.group(1) in m.group(2) else f"{m.group(1)} <{m.group(2)}>", text
+    )
     return text
 
 

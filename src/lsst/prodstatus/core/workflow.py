@@ -66,7 +66,7 @@ def replace_bps_block(head: str, block: str) -> str:
     match = BPS_BLOCK_RE.search(head)
     if match is None:
         return block + head
-    return head[: match.start()] + block + head[match.end():]
+    return head[: match.start()] + block + head[match.end() :]
 
 
 def uniq_label(uniq_proc_name: str) -> str:

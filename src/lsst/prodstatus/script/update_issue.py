@@ -23,7 +23,7 @@ from ..core.workflow import (
 )
 from ..errors import InputError, IssueNotFoundError
 from ..services.submit import SubmitRun
-from ..services.tracker.base import Issue, Tracker, check_issue_key
+from ..services.tracker.base import Tracker, check_issue_key
 
 __all__ = ["NEW_ISSUE_KEYS", "UpdateIssueResult", "update_workflow_issue"]
 
@@ -144,8 +144,9 @@ def update_workflow_issue(
             )
     else:
         candidates = [i for i in found if i.key != production_key]
-        target = choose_existing_issue(candidates, uniq_label_name=labels[1], ts_label_name=labels[0],
-                                       summary=summary)
+        target = choose_existing_issue(
+            candidates, uniq_label_name=labels[1], ts_label_name=labels[0], summary=summary
+        )
         if target is not None:
             found_by = "label" if set(labels) & set(target.labels) else "summary"
 
@@ -189,7 +190,9 @@ def update_workflow_issue(
         changed = True
     else:
         unchanged = (
-            target.summary == summary and target.description == description and set(labels) <= set(target.labels)
+            target.summary == summary
+            and target.description == description
+            and set(labels) <= set(target.labels)
         )
         issue = tracker.update_sections(
             target.key, sections, summary=summary, head=head, add_labels=labels, current=target

@@ -21,15 +21,21 @@ __all__ = ["COMMANDS"]
 @click.command(
     "create-campaign-yaml",
     cls=ProdstatCommand,
-    epilog=format_examples(["prodstat create-campaign-yaml step12test step12test.yaml",
-                            "prodstat create-campaign-yaml step12test step12test.yaml --campaign-issue DRP-491"]),
+    epilog=format_examples(
+        [
+            "prodstat create-campaign-yaml step12test step12test.yaml",
+            "prodstat create-campaign-yaml step12test step12test.yaml --campaign-issue DRP-491",
+        ]
+    ),
 )
 @click.argument("campaign_name", metavar="CAMPAIGN_NAME")
 @click.argument("campaign_yaml", metavar="CAMPAIGN_YAML")
 @legacy_option("--campaign_issue", type=issue_key_type, help="Write the campaign.yaml stored on this issue.")
 @output_options
 @pass_app
-def create_campaign_yaml(app: App, campaign_name: str, campaign_yaml: str, campaign_issue: str | None) -> None:
+def create_campaign_yaml(
+    app: App, campaign_name: str, campaign_yaml: str, campaign_issue: str | None
+) -> None:
     """Write a campaign yaml template (steps step1…step7) to CAMPAIGN_YAML."""
     not_implemented_yet("create-campaign-yaml")
 
@@ -44,7 +50,9 @@ def create_campaign_yaml(app: App, campaign_name: str, campaign_yaml: str, campa
 @legacy_option("--campaign_name", help="Campaign name (overrides the yaml's name).")
 @output_options
 @pass_app
-def update_campaign(app: App, campaign_yaml: str, campaign_issue: str | None, campaign_name: str | None) -> None:
+def update_campaign(
+    app: App, campaign_yaml: str, campaign_issue: str | None, campaign_name: str | None
+) -> None:
     """Create or update the campaign issue and one step issue per step of CAMPAIGN_YAML."""
     not_implemented_yet("update-campaign")
 
@@ -61,8 +69,14 @@ def update_campaign(app: App, campaign_yaml: str, campaign_issue: str | None, ca
 @legacy_option("--campaign_issue", type=issue_key_type, help="Campaign issue the step belongs to.")
 @output_options
 @pass_app
-def create_step_yaml(app: App, step_yaml: str, step_name: str, workflow_dir: str, step_issue: str | None,
-                     campaign_issue: str | None) -> None:
+def create_step_yaml(
+    app: App,
+    step_yaml: str,
+    step_name: str,
+    workflow_dir: str,
+    step_issue: str | None,
+    campaign_issue: str | None,
+) -> None:
     """Write a step yaml for STEP_NAME listing the bps yamls in WORKFLOW_DIR."""
     not_implemented_yet("create-step-yaml")
 
@@ -78,8 +92,9 @@ def create_step_yaml(app: App, step_yaml: str, step_name: str, workflow_dir: str
 @legacy_option("--step_name", help="Step name (overrides the yaml's name).")
 @output_options
 @pass_app
-def update_step(app: App, step_yaml: str, step_issue: str | None, campaign_name: str | None,
-                step_name: str | None) -> None:
+def update_step(
+    app: App, step_yaml: str, step_issue: str | None, campaign_name: str | None, step_name: str | None
+) -> None:
     """Create or update the step issue described by STEP_YAML."""
     not_implemented_yet("update-step")
 
@@ -87,8 +102,9 @@ def update_step(app: App, step_yaml: str, step_issue: str | None, campaign_name:
 @click.command(
     "map-drp-steps",
     cls=ProdstatCommand,
-    epilog=format_examples(["prodstat map-drp-steps step1map.yaml DRP-489 0",
-                            "prodstat map-drp-steps campmap.yaml DRP-491 1"]),
+    epilog=format_examples(
+        ["prodstat map-drp-steps step1map.yaml DRP-489 0", "prodstat map-drp-steps campmap.yaml DRP-491 1"]
+    ),
 )
 @click.argument("map_yaml", metavar="MAP_YAML")
 @click.argument("issue", type=issue_key_type, metavar="ISSUE")

@@ -58,7 +58,9 @@ def show(app: App, key: str, raw: bool) -> None:
     app.emit(lines, None)
 
 
-@click.command(cls=ProdstatCommand, epilog=format_examples(["prodstat tree DRP-491", "prodstat tree DRP-491 --json"]))
+@click.command(
+    cls=ProdstatCommand, epilog=format_examples(["prodstat tree DRP-491", "prodstat tree DRP-491 --json"])
+)
 @click.argument("key", type=issue_key_type)
 @json_option
 @pass_app
@@ -71,7 +73,9 @@ def tree(app: App, key: str) -> None:
     cls=ProdstatCommand, epilog=format_examples(["prodstat report DRP-491 --html campaign-491.html"])
 )
 @click.argument("key", type=issue_key_type)
-@click.option("--html", "html_file", required=True, type=click.Path(dir_okay=False), help="HTML file to write.")
+@click.option(
+    "--html", "html_file", required=True, type=click.Path(dir_okay=False), help="HTML file to write."
+)
 @pass_app
 def report(app: App, key: str, html_file: str) -> None:
     """Write a self-contained HTML report of a campaign, step or workflow issue."""
@@ -91,8 +95,10 @@ def config(app: App) -> None:
     settings = app.settings
     data = {"config_file": str(settings.config_path), "settings": settings.as_dict()}
     width = max(len(spec.name) for spec in SETTING_SPECS)
-    lines = [f"config file: {settings.config_path}" + ("" if settings.config_path and
-                                                       settings.config_path.exists() else " (absent)")]
+    lines = [
+        f"config file: {settings.config_path}"
+        + ("" if settings.config_path and settings.config_path.exists() else " (absent)")
+    ]
     for spec in SETTING_SPECS:
         setting = settings.values[spec.name]
         value = setting.shown() or "(unset)"

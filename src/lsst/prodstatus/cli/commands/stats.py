@@ -28,9 +28,15 @@ def _param_file_command(name: str, summary: str, clean_history: bool) -> click.C
 
 
 COMMANDS = [
-    _param_file_command("get-panda-stat", "Build PanDA statistics tables for the workflows of PARAM_FILE.", True),
-    _param_file_command("get-butler-stat", "Build Butler statistics tables for the RUNs of PARAM_FILE.", True),
+    _param_file_command(
+        "get-panda-stat", "Build PanDA statistics tables for the workflows of PARAM_FILE.", True
+    ),
+    _param_file_command(
+        "get-butler-stat", "Build Butler statistics tables for the RUNs of PARAM_FILE.", True
+    ),
     _param_file_command("report-to-jira", "Post the comments and attachments listed in PARAM_FILE.", False),
     _param_file_command("prep-timing-data", "Collect PanDA job timing series for PARAM_FILE.", False),
-    _param_file_command("plot-data", "Plot running jobs over time from the timing data of PARAM_FILE.", False),
+    _param_file_command(
+        "plot-data", "Plot running jobs over time from the timing data of PARAM_FILE.", False
+    ),
 ]

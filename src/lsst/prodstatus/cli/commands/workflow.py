@@ -24,12 +24,17 @@ __all__ = ["COMMANDS"]
 @click.argument("bps_submit_fname", metavar="BPS_SUBMIT_FNAME")
 @click.argument("production_issue", metavar="PRODUCTION_ISSUE")
 @click.argument("drp_issue", metavar="[DRP_ISSUE]", default="DRP0", required=False)
-@click.option("--ts", "timestamp", metavar="TIMESTAMP", help="bps run timestamp (e.g. 20220728T192631Z); "
-              "default: the newest run of this yaml under submit/.")
+@click.option(
+    "--ts",
+    "timestamp",
+    metavar="TIMESTAMP",
+    help="bps run timestamp (e.g. 20220728T192631Z); default: the newest run of this yaml under submit/.",
+)
 @output_options
 @pass_app
-def update_issue(app: App, bps_submit_fname: str, production_issue: str, drp_issue: str,
-                 timestamp: str | None) -> None:
+def update_issue(
+    app: App, bps_submit_fname: str, production_issue: str, drp_issue: str, timestamp: str | None
+) -> None:
     """Record the bps workflow of BPS_SUBMIT_FNAME as an issue (DRP0: create, or find the existing one).
 
     Run it in the directory where `bps submit` ran (or give the yaml's path): the run
@@ -46,8 +51,13 @@ def update_issue(app: App, bps_submit_fname: str, production_issue: str, drp_iss
     for warning in run.warnings:
         app.note(f"prodstat: warning: {warning}")
     result = update_workflow_issue(
-        app.tracker, run, production_issue, drp_issue, project=app.settings.project,
-        pandamon_url=app.settings["pandamon_url"], dry_run=app.dry_run,
+        app.tracker,
+        run,
+        production_issue,
+        drp_issue,
+        project=app.settings.project,
+        pandamon_url=app.settings["pandamon_url"],
+        dry_run=app.dry_run,
     )
     for note in result.notes:
         app.note(f"prodstat: {note}")
@@ -87,23 +97,40 @@ def update_issue(app: App, bps_submit_fname: str, production_issue: str, drp_iss
 )
 @click.argument("production_issue", metavar="PRODUCTION_ISSUE")
 @click.argument("drp_issue", type=issue_key_type, metavar="DRP_ISSUE")
-@click.option("--butler", "butler_repo", metavar="REPO", help="Butler repo (default: the issue's butlerConfig).")
+@click.option(
+    "--butler", "butler_repo", metavar="REPO", help="Butler repo (default: the issue's butlerConfig)."
+)
 @click.option("--no-butler", is_flag=True, help="Skip the Butler statistics.")
 @click.option("--no-panda", is_flag=True, help="Skip the PanDA statistics.")
-@click.option("--sample", type=click.IntRange(min=1), metavar="N",
-              help="Read the metadata of at most N quanta per task label (CPU hours then marked est.).")
+@click.option(
+    "--sample",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Read the metadata of at most N quanta per task label (CPU hours then marked est.).",
+)
 @output_options
 @pass_app
-def update_stat(app: App, production_issue: str, drp_issue: str, butler_repo: str | None, no_butler: bool,
-                no_panda: bool, sample: int | None) -> None:
+def update_stat(
+    app: App,
+    production_issue: str,
+    drp_issue: str,
+    butler_repo: str | None,
+    no_butler: bool,
+    no_panda: bool,
+    sample: int | None,
+) -> None:
     """Fill workflow issue DRP_ISSUE with its PanDA and Butler statistics."""
     not_implemented_yet("update-stat")
 
 
 @click.command(
     cls=ProdstatCommand,
-    epilog=format_examples(["prodstat add-job-to-summary PREOPS-1248 DRP-486",
-                            "prodstat add-job-to-summary PREOPS-1248 DRP-486 --remove"]),
+    epilog=format_examples(
+        [
+            "prodstat add-job-to-summary PREOPS-1248 DRP-486",
+            "prodstat add-job-to-summary PREOPS-1248 DRP-486 --remove",
+        ]
+    ),
 )
 @click.argument("production_issue", metavar="PRODUCTION_ISSUE")
 @click.argument("drp_issue", type=issue_key_type, metavar="DRP_ISSUE")

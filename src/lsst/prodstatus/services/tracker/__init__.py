@@ -44,5 +44,6 @@ def open_tracker(settings: Settings) -> Tracker:
     from .local import LocalTracker
 
     home = ensure_writable_dir(settings.home, "prodstat home")
-    return LocalTracker(home, project=settings.project, issue_type=settings["issue_type"],
-                        link_type=settings["link_type"])
+    return LocalTracker(
+        home, project=settings.project, issue_type=settings["issue_type"], link_type=settings["link_type"]
+    )

@@ -40,9 +40,7 @@ def check_issue_key(key: str, what: str = "issue key") -> str:
     """
     text = (key or "").strip().upper()
     if not ISSUE_KEY_RE.match(text):
-        raise InputError(
-            f"malformed {what} {key!r}", "an issue key looks like PROJECT-NUMBER, e.g. DRP-486"
-        )
+        raise InputError(f"malformed {what} {key!r}", "an issue key looks like PROJECT-NUMBER, e.g. DRP-486")
     return text
 
 
@@ -127,8 +125,13 @@ class Issue:
             "created": self.created,
             "updated": self.updated,
             "links": [
-                {"id": li.link_id, "type": li.link_type, "direction": li.direction, "key": li.other_key,
-                 "summary": li.other_summary}
+                {
+                    "id": li.link_id,
+                    "type": li.link_type,
+                    "direction": li.direction,
+                    "key": li.other_key,
+                    "summary": li.other_summary,
+                }
                 for li in self.links
             ],
             "attachments": [

@@ -196,9 +196,14 @@ class JiraTracker:
                     ((other.get("fields") or {}).get("summary")) or "",
                 )
             )
-        attachments = [
-            _JiraAttachment(str(a["id"]), a.get("filename", ""), int(a.get("size", 0)), a.get("created", ""),
-                            a.get("content", ""))
+        attachments: list[Attachment] = [
+            _JiraAttachment(
+                str(a["id"]),
+                a.get("filename", ""),
+                int(a.get("size", 0)),
+                a.get("created", ""),
+                a.get("content", ""),
+            )
             for a in fields.get("attachment") or []
         ]
         comment_block = fields.get("comment") or {}
@@ -251,7 +256,8 @@ class JiraTracker:
         wanted_summaries = set(summaries)
         wanted_labels = set(labels)
         return [
-            i for i in issues
+            i
+            for i in issues
             if i.key in keys or wanted_labels.intersection(i.labels) or i.summary in wanted_summaries
         ]
 
@@ -291,7 +297,9 @@ class JiraTracker:
         if att is None:
             return None
         url = getattr(att, "content_url", "") or self._rest(f"attachment/content/{att.attachment_id}")
-        response = self._call(lambda: self.client._session.get(url), f"read attachment {filename} of {key}", key)
+        response = self._call(
+            lambda: self.client._session.get(url), f"read attachment {filename} of {key}", key
+        )
         return bytes(response.content)
 
     # -- writes -----------------------------------------------------------------------
@@ -315,11 +323,17 @@ class JiraTracker:
             "description": description,
             "labels": [check_label(lb) for lb in labels],
         }
-        created = self._call(lambda: self.client.create_issue(fields=fields, prefetch=False), "create an issue")
+        created = self._call(
+            lambda: self.client.create_issue(fields=fields, prefetch=False), "create an issue"
+        )
         key = created.key
         return Issue(
-            key=key, summary=summary, description=description, labels=list(fields["labels"]),
-            issue_type=fields["issuetype"]["name"], url=self.browse_url(key),
+            key=key,
+            summary=summary,
+            description=description,
+            labels=list(fields["labels"]),
+            issue_type=fields["issuetype"]["name"],
+            url=self.browse_url(key),
         )
 
     def _put_fields(self, key: str, payload: dict[str, Any]) -> None:
@@ -392,7 +406,11 @@ class JiraTracker:
             return False
         # One POST through the client's session: create_issue_link() first fetches every
         # link type (an extra request) and then warns about a type it compared wrongly.
-        body = {"type": {"name": link_type}, "inwardIssue": {"key": from_key}, "outwardIssue": {"key": to_key}}
+        body = {
+            "type": {"name": link_type},
+            "inwardIssue": {"key": from_key},
+            "outwardIssue": {"key": to_key},
+        }
         self._call(
             lambda: self.client._session.post(self._rest("issueLink"), data=json.dumps(body)),
             f"link {from_key} to {to_key}",
@@ -420,12 +438,20 @@ class JiraTracker:
             key,
         )
         for att in old:
-            self._call(lambda a=att: self.client.delete_attachment(a.attachment_id), f"replace {filename}", key)
+            self._delete_attachment(att.attachment_id, filename, key)
         raw = uploaded.raw
-        new = _JiraAttachment(str(raw["id"]), raw.get("filename", filename), int(raw.get("size", len(data))),
-                              raw.get("created", ""), raw.get("content", ""))
+        new = _JiraAttachment(
+            str(raw["id"]),
+            raw.get("filename", filename),
+            int(raw.get("size", len(data))),
+            raw.get("created", ""),
+            raw.get("content", ""),
+        )
         issue.attachments = [a for a in issue.attachments if a.filename != filename] + [new]
         return new
+
+    def _delete_attachment(self, attachment_id: str, filename: str, key: str) -> None:
+        self._call(lambda: self.client.delete_attachment(attachment_id), f"replace {filename}", key)
 
     def add_comment(self, key: str, body: str) -> Comment:
         """Add a comment (one request)."""

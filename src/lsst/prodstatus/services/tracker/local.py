@@ -84,7 +84,9 @@ class LocalTracker:
 
     name = "local"
 
-    def __init__(self, home: Path, project: str = "DRP", issue_type: str = "Task", link_type: str = "Relates"):
+    def __init__(
+        self, home: Path, project: str = "DRP", issue_type: str = "Task", link_type: str = "Relates"
+    ):
         self.path = Path(home) / DB_FILENAME
         self.project = project
         self.issue_type = issue_type
@@ -98,7 +100,8 @@ class LocalTracker:
                     if statement.strip():
                         db.execute(statement)
                 db.execute(
-                    "INSERT OR IGNORE INTO meta(name, value) VALUES ('schema_version', ?)", (str(_SCHEMA_VERSION),)
+                    "INSERT OR IGNORE INTO meta(name, value) VALUES ('schema_version', ?)",
+                    (str(_SCHEMA_VERSION),),
                 )
         except sqlite3.DatabaseError as exc:
             raise InputError(
@@ -114,7 +117,8 @@ class LocalTracker:
             self._db.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
             raise ServiceError(
-                f"the local tracker {self.path} is locked by another process: {exc}", "retry when it has finished"
+                f"the local tracker {self.path} is locked by another process: {exc}",
+                "retry when it has finished",
             ) from exc
         try:
             yield self._db
@@ -156,7 +160,10 @@ class LocalTracker:
             other_summary = db.execute("SELECT summary FROM issues WHERE key = ?", (other,)).fetchone()
             links.append(
                 IssueLink(
-                    str(link_id), link_type, "outward" if from_key == key else "inward", other,
+                    str(link_id),
+                    link_type,
+                    "outward" if from_key == key else "inward",
+                    other,
                     other_summary[0] if other_summary else "",
                 )
             )
@@ -174,9 +181,18 @@ class LocalTracker:
             )
         ]
         return Issue(
-            key=key, summary=summary, description=description, labels=json.loads(labels), issue_type=issue_type,
-            status=status, links=links, attachments=attachments, comments=comments, url=self.browse_url(key),
-            created=created, updated=updated,
+            key=key,
+            summary=summary,
+            description=description,
+            labels=json.loads(labels),
+            issue_type=issue_type,
+            status=status,
+            links=links,
+            attachments=attachments,
+            comments=comments,
+            url=self.browse_url(key),
+            created=created,
+            updated=updated,
         )
 
     def get_issue(self, key: str) -> Issue:
@@ -256,7 +272,16 @@ class LocalTracker:
             db.execute(
                 "INSERT INTO issues(key, project, summary, description, issue_type, labels, created, updated) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (key, project, summary, description, issue_type or self.issue_type, json.dumps(checked), now, now),
+                (
+                    key,
+                    project,
+                    summary,
+                    description,
+                    issue_type or self.issue_type,
+                    json.dumps(checked),
+                    now,
+                    now,
+                ),
             )
         return self.get_issue(key)
 
