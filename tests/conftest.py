@@ -33,7 +33,10 @@ def shared_data() -> Path:
 def prodstat_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Isolate prodstat from the user's config, netrc and data: returns the ``--home`` dir."""
     for var in list(os.environ):
-        if (var.startswith("PRODSTAT_") and var != SHARED_DATA_ENV) or var in ("PANDAMON_URL", "PANDABASEURL"):
+        if (var.startswith("PRODSTAT_") and var != SHARED_DATA_ENV) or var in (
+            "PANDAMON_URL",
+            "PANDABASEURL",
+        ):
             monkeypatch.delenv(var, raising=False)
     home = tmp_path / "prodstat-home"
     monkeypatch.setenv("PRODSTAT_HOME", str(home))

@@ -209,3 +209,28 @@ def format_examples(examples: Sequence[str]) -> str:
 def stderr_is_tty() -> bool:
     """Whether progress bars should be drawn (stderr is a terminal)."""
     return sys.stderr.isatty()
+
+
+class _Bar:
+    """A click progress bar on stderr, created on the first update (when the total is known)."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.bar: Any = None
+        self.shown = 0
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.bar is None:
+            self.bar = click.progressbar(length=max(total, 1), label=self.label, file=sys.stderr)
+            self.bar.__enter__()
+        self.bar.update(done - self.shown)
+        self.shown = done
+        if done >= total:
+            self.bar.__exit__(None, None, None)
+
+
+def progress_factory() -> Callable[[str, int], Callable[[int, int], None]] | None:
+    """Return a maker of progress callbacks drawing bars on stderr, or `None` if it is no terminal."""
+    if not stderr_is_tty():
+        return None
+    return lambda label, _total: _Bar(label)

@@ -119,8 +119,51 @@ def update_stat(
     no_panda: bool,
     sample: int | None,
 ) -> None:
-    """Fill workflow issue DRP_ISSUE with its PanDA and Butler statistics."""
-    not_implemented_yet("update-stat")
+    """Fill workflow issue DRP_ISSUE with its PanDA and Butler statistics.
+
+    The workflow is identified from the issue (summary timestamp, BPS block): PanDA's
+    request is found by uniqProcName, the Butler RUN is <output>/<timestamp> in the
+    issue's butlerConfig repo. The butler, panda and status sections of the issue are
+    replaced in place; text outside them is kept. PRODUCTION_ISSUE is accepted for
+    compatibility with the original command line.
+    """
+    from ...script.update_stat import update_workflow_stats
+    from ..options import progress_factory
+
+    result = update_workflow_stats(
+        app.tracker,
+        drp_issue,
+        home=app.settings.home,
+        pandamon_url=app.settings["pandamon_url"],
+        panda_token=app.settings["panda_token"],
+        butler_repo=butler_repo,
+        use_panda=not no_panda,
+        use_butler=not no_butler,
+        sample=sample,
+        dry_run=app.dry_run,
+        progress=progress_factory(),
+    )
+    lines = [f"workflow {result.ref.uniq_proc_name} (RUN {result.ref.output_run})"]
+    if result.panda is not None:
+        wf, total = result.panda.workflow, result.panda.total
+        lines.append(
+            f"PanDA request {wf.request_id}: {wf.status}, {total.tasks} tasks, {total.jobs} jobs "
+            f"({total.finished} finished, {total.failed} failed, {total.retried} retried), "
+            f"{total.core_hours:.2f} core h"
+        )
+    if result.butler is not None:
+        est = " (est.)" if result.butler.estimated else ""
+        lines.append(f"Butler: {result.butler.n_quanta} quanta, {result.butler.cpu_hours:.2f} CPU h{est}")
+    if app.dry_run:
+        lines.append("dry run: the issue would get these sections:")
+        for name, text in result.sections.items():
+            lines.append(f"  [{name}]")
+            lines.extend("    " + line for line in text.splitlines())
+    else:
+        lines.extend(f"saved {path}" for path in result.files if path.suffix == ".csv")
+        lines.extend(f"attached {name}" for name in result.attached)
+        lines.append(f"{result.action} {result.ref.key}: statistics")
+    app.emit(lines, result.to_dict(), issue_key=result.ref.key)
 
 
 @click.command(

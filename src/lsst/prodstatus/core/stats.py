@@ -1,0 +1,225 @@
+"""PanDA statistics: task labels, per-label and per-workflow figures, the REF status line.
+
+Pure functions over plain job and task dicts (as the PanDA monitor returns them). One
+pass over the jobs in plain Python: on 100,000 jobs this is faster than building a
+DataFrame, and it is what the benchmark's floor does too.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+from ..services.panda import PandaWorkflow, parse_panda_time
+
+__all__ = [
+    "CPU_SUSPECT_SECONDS",
+    "PandaLabelStats",
+    "PandaStats",
+    "aggregate_panda",
+    "status_line",
+    "task_label",
+]
+
+CPU_SUSPECT_SECONDS = 1.0
+"""PanDA CPU at or below this for most jobs means the site did not account CPU (2022 data)."""
+
+_TS_RE = re.compile(r"\d{8}T\d{6}Z_", re.IGNORECASE)
+_CURRENT_RE = re.compile(r"^(\d{2})_(.+)_(\d{2,})$")
+_OLD_SUFFIX_RE = re.compile(r"_(\d+)_(\d+)$")
+_CHUNK_RE = re.compile(r"_chunk_\d+$")
+
+
+def task_label(taskname: str, request_id: int | None = None) -> str:
+    """Return the pipeline label (or cluster name) of a JEDI task name.
+
+    Handles the 2022 form ``<uniq>_<label>[_chunk_<i>]_<reqid>_<transformid>`` and the
+    current form ``<uniq>_<NN>_<label>_<chunk>``; chunks of a label give the same label.
+    """
+    match = _TS_RE.search(taskname)
+    rest = taskname[match.end() :] if match else taskname
+    current = _CURRENT_RE.match(rest)
+    if current:
+        return current.group(2)
+    if request_id is not None:
+        # iDDS appended _<reqid>_<transform id>; knowing the request id makes the cut exact.
+        rest = re.sub(rf"_{request_id}_\d+$", "", rest)
+    else:
+        rest = _OLD_SUFFIX_RE.sub("", rest)
+    return _CHUNK_RE.sub("", rest) or taskname
+
+
+@dataclass
+class PandaLabelStats:
+    """PanDA figures of one task label, or of the whole workflow."""
+
+    label: str
+    tasks: int = 0
+    jobs: int = 0
+    finished: int = 0
+    failed: int = 0
+    cancelled: int = 0
+    other: int = 0
+    retried: int = 0
+    wall_seconds: float = 0.0
+    core_seconds: float = 0.0
+    cpu_seconds: float = 0.0
+    cpu_suspect: bool = False
+    max_rss_kb: float | None = None
+    first_start: datetime | None = None
+    last_end: datetime | None = None
+    low_cpu_jobs: int = field(default=0, repr=False)
+
+    @property
+    def wall_hours(self) -> float:
+        """Σ durationsec, in hours."""
+        return self.wall_seconds / 3600
+
+    @property
+    def core_hours(self) -> float:
+        """Σ durationsec × actualcorecount, in hours."""
+        return self.core_seconds / 3600
+
+    @property
+    def cpu_hours(self) -> float:
+        """Σ cpuconsumptiontime, in hours (see ``cpu_suspect``)."""
+        return self.cpu_seconds / 3600
+
+    @property
+    def max_rss_gib(self) -> float | None:
+        """Peak ``maxrss`` (kB) in GiB."""
+        return None if self.max_rss_kb is None else self.max_rss_kb / 2**20
+
+    @property
+    def wallclock_hours(self) -> float | None:
+        """Last end − first start, in hours."""
+        if self.first_start is None or self.last_end is None:
+            return None
+        return (self.last_end - self.first_start).total_seconds() / 3600
+
+    @property
+    def parallelism(self) -> float | None:
+        """Σ wall / wallclock: how many jobs ran at once on average."""
+        clock = self.wallclock_hours
+        return None if not clock else self.wall_hours / clock
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready figures, with derived values and ISO times."""
+        data = asdict(self)
+        data.pop("low_cpu_jobs")
+        for key in ("first_start", "last_end"):
+            data[key] = data[key].isoformat() if data[key] else None
+        data.update(
+            wall_hours=self.wall_hours,
+            core_hours=self.core_hours,
+            cpu_hours=self.cpu_hours,
+            max_rss_gib=self.max_rss_gib,
+            wallclock_hours=self.wallclock_hours,
+            parallelism=self.parallelism,
+        )
+        return data
+
+
+@dataclass
+class PandaStats:
+    """PanDA statistics of a workflow: per label (in first-start order) and in total."""
+
+    workflow: PandaWorkflow
+    labels: list[PandaLabelStats]
+    total: PandaLabelStats
+    days: int = 0
+
+
+def _add_job(stats: PandaLabelStats, job: Mapping[str, Any]) -> None:
+    stats.jobs += 1
+    status = job.get("jobstatus")
+    if status == "finished":
+        stats.finished += 1
+    elif status == "failed":
+        stats.failed += 1
+    elif status in ("cancelled", "closed"):
+        stats.cancelled += 1
+    else:
+        stats.other += 1
+    if (job.get("attemptnr") or 0) > 1:
+        stats.retried += 1
+    duration = float(job.get("durationsec") or 0)
+    stats.wall_seconds += duration
+    stats.core_seconds += duration * float(job.get("actualcorecount") or 1)
+    cpu = float(job.get("cpuconsumptiontime") or 0)
+    stats.cpu_seconds += cpu
+    if cpu <= CPU_SUSPECT_SECONDS:
+        stats.low_cpu_jobs += 1
+    rss = job.get("maxrss")
+    if rss is not None and (stats.max_rss_kb is None or float(rss) > stats.max_rss_kb):
+        stats.max_rss_kb = float(rss)
+    start = parse_panda_time(job.get("starttime"))
+    if start is not None and (stats.first_start is None or start < stats.first_start):
+        stats.first_start = start
+    end = parse_panda_time(job.get("endtime"))
+    if end is not None and (stats.last_end is None or end > stats.last_end):
+        stats.last_end = end
+
+
+def _merge(into: PandaLabelStats, other: PandaLabelStats) -> None:
+    for name in ("tasks", "jobs", "finished", "failed", "cancelled", "other", "retried", "low_cpu_jobs"):
+        setattr(into, name, getattr(into, name) + getattr(other, name))
+    for name in ("wall_seconds", "core_seconds", "cpu_seconds"):
+        setattr(into, name, getattr(into, name) + getattr(other, name))
+    if other.max_rss_kb is not None and (into.max_rss_kb is None or other.max_rss_kb > into.max_rss_kb):
+        into.max_rss_kb = other.max_rss_kb
+    if other.first_start is not None and (into.first_start is None or other.first_start < into.first_start):
+        into.first_start = other.first_start
+    if other.last_end is not None and (into.last_end is None or other.last_end > into.last_end):
+        into.last_end = other.last_end
+
+
+def aggregate_panda(
+    workflow: PandaWorkflow,
+    tasks: Sequence[Mapping[str, Any]],
+    jobs_by_task: Mapping[int, Iterable[Mapping[str, Any]]],
+    days: int = 0,
+) -> PandaStats:
+    """Aggregate every job of every task, per label and for the workflow."""
+    per_label: dict[str, PandaLabelStats] = {}
+    for task in tasks:
+        task_id = int(task["jeditaskid"])
+        label = task_label(str(task.get("taskname", task_id)), workflow.request_id)
+        stats = per_label.setdefault(label, PandaLabelStats(label))
+        stats.tasks += 1
+        for job in jobs_by_task.get(task_id, ()):
+            _add_job(stats, job)
+    total = PandaLabelStats("workflow")
+    for stats in per_label.values():
+        stats.cpu_suspect = stats.jobs > 0 and stats.low_cpu_jobs * 2 > stats.jobs
+        _merge(total, stats)
+    total.cpu_suspect = total.jobs > 0 and total.low_cpu_jobs * 2 > total.jobs
+    ordered = sorted(per_label.values(), key=lambda s: (s.first_start is None, s.first_start or 0, s.label))
+    return PandaStats(workflow, ordered, total, days)
+
+
+def status_line(workflow: PandaWorkflow) -> str:
+    """Return the REF ``Status:`` line (its spacing is what older parsers rely on).
+
+    ``nProc:`` stays empty as in the original, whose parsers match ``nProc: nFinish:``;
+    processed files are in the PanDA table instead.
+    """
+    total = workflow.total_files
+    if workflow.files_are_percent:
+        done = (workflow.finished_files or 0) + (workflow.failed_files or 0)
+        remaining = None if total is None else max(0, round(total * (1 - done / 100)))
+    else:
+        remaining = workflow.remaining_files
+
+    def n(value: object) -> str:
+        return "" if value is None else str(value)
+
+    statuses = workflow.tasks_statuses
+    return (
+        f"Status:{workflow.status} nTasks:{n(workflow.total_tasks)} nFiles:{n(total)} nRemain:{n(remaining)} "
+        f"nProc: nFinish:{statuses.get('finished', 0)} nFail:{statuses.get('failed', 0)} "
+        f"nSubFinish:{statuses.get('subfinished', 0)}"
+    )

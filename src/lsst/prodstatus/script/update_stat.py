@@ -1,0 +1,437 @@
+"""``update-stat``: PanDA and Butler statistics of a workflow, written into its issue.
+
+Both sources are computed before anything is written: if one fails, the command fails
+(exit 3) and the issue keeps its previous statistics. Tracker round trips: one read of
+the issue and one write of its description (plus uploads only for tables too long to
+keep in the description).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from ..core.bps import expand_placeholders, parse_bps_block, parse_summary, uniq_proc_name
+from ..core.markup import read_section, replace_sections, wiki_table
+from ..core.stats import PandaLabelStats, PandaStats, aggregate_panda, status_line
+from ..errors import InputError
+from ..services.tracker.base import Tracker, check_issue_key
+
+__all__ = [
+    "DESCRIPTION_LIMIT",
+    "SECTIONS",
+    "UpdateStatResult",
+    "WorkflowRef",
+    "panda_section",
+    "update_workflow_stats",
+    "workflow_ref",
+]
+
+DESCRIPTION_LIMIT = 32_000
+"""Characters Jira keeps in a description (32,767, with room for a person's notes)."""
+
+SECTIONS = ("butler", "panda", "status")
+"""Managed sections written by update-stat, in the order they are first added."""
+
+ProgressFactory = Callable[[str, int], Callable[[int, int], None]]
+
+_REQUEST_RE = re.compile(r"PanDA request: (\d+)")
+
+
+@dataclass(frozen=True)
+class WorkflowRef:
+    """What identifies a workflow, read back from its issue."""
+
+    key: str
+    step: str
+    timestamp: str
+    uniq_proc_name: str
+    output_run: str
+    butler_config: str | None
+    request_id: int | None
+
+
+def workflow_ref(key: str, summary: str, description: str) -> WorkflowRef:
+    """Read the workflow's identity from an issue (also one written by the original tool).
+
+    Raises
+    ------
+    InputError
+        No bps timestamp in the summary, or no BPS block to name the workflow.
+    """
+    parsed = parse_summary(summary)
+    if parsed is None:
+        raise InputError(
+            f"issue {key} has no bps timestamp in its summary {summary!r}",
+            "a workflow issue's summary is <step>#<campaign>/<YYYYMMDDTHHMMSSZ>, as update-issue writes it",
+        )
+    step, _campaign, timestamp = parsed
+    block = parse_bps_block(description)
+    output = block.get("output")
+    uniq = block.get("uniqProcName")
+    run = block.get("outputRun")
+    if output and (not uniq or not run):
+        try:
+            expanded = expand_placeholders(output, block)
+        except ValueError as exc:
+            raise InputError(
+                f"cannot expand output {output!r} of issue {key}: {exc}",
+                "run 'prodstat update-issue' for this workflow again to refresh its BPS block",
+            ) from exc
+        uniq = uniq or uniq_proc_name(expanded, timestamp)
+        run = run or f"{expanded}/{timestamp}"
+    if not uniq or not run:
+        raise InputError(
+            f"issue {key} has no BPS Submit Keywords block naming the workflow (uniqProcName/output)",
+            "create it with 'prodstat update-issue BPS_YAML PRODUCTION_ISSUE " + key + "'",
+        )
+    match = _REQUEST_RE.search(read_section(description, "panda") or "")
+    return WorkflowRef(
+        key=key,
+        step=step,
+        timestamp=timestamp,
+        uniq_proc_name=uniq,
+        output_run=run,
+        butler_config=block.get("butlerConfig"),
+        request_id=int(match.group(1)) if match else None,
+    )
+
+
+# -- rendering --------------------------------------------------------------------------------
+
+
+def _hours(value: float | None) -> str:
+    return "" if value is None else f"{value:.2f}"
+
+
+def _gib(value: float | None) -> str:
+    return "" if value is None else f"{value:.2f}"
+
+
+def _time(value: datetime | None) -> str:
+    return "" if value is None else value.strftime("%Y-%m-%d %H:%M:%S")
+
+
+PANDA_HEADERS = [
+    "Label",
+    "Tasks",
+    "Jobs",
+    "Finished",
+    "Failed",
+    "Cancelled",
+    "Other",
+    "Retried",
+    "Wall h",
+    "Core h",
+    "CPU h",
+    "maxRSS GiB",
+    "First start (UTC)",
+    "Last end (UTC)",
+    "Wallclock h",
+    "Parallel",
+]
+
+
+def _panda_row(stats: PandaLabelStats, label: str | None = None) -> list[str]:
+    cpu = _hours(stats.cpu_hours) + (" (?)" if stats.cpu_suspect else "")
+    return [
+        label or stats.label,
+        str(stats.tasks),
+        str(stats.jobs),
+        str(stats.finished),
+        str(stats.failed),
+        str(stats.cancelled),
+        str(stats.other),
+        str(stats.retried),
+        _hours(stats.wall_hours),
+        _hours(stats.core_hours),
+        cpu,
+        _gib(stats.max_rss_gib),
+        _time(stats.first_start),
+        _time(stats.last_end),
+        _hours(stats.wallclock_hours),
+        "" if stats.parallelism is None else f"{stats.parallelism:.1f}",
+    ]
+
+
+def panda_rows(stats: PandaStats) -> list[list[str]]:
+    """Rows of the PanDA table: one per label, then the workflow total."""
+    return [_panda_row(s) for s in stats.labels] + [_panda_row(stats.total, "*workflow*")]
+
+
+def panda_section(stats: PandaStats, pandamon_url: str, max_rows: int | None = None) -> str:
+    """The ``panda`` managed section: request, links, table and notes."""
+    wf = stats.workflow
+    base = pandamon_url if pandamon_url.endswith("/") else pandamon_url + "/"
+    created = _time(wf.created_at)
+    lines = [
+        "h3. PanDA statistics",
+        f"PanDA request: {wf.request_id} status {wf.status}"
+        + (f", created {created} UTC" if created else "")
+        + f" [wfprogress|{base}idds/wfprogress/?requestid={wf.request_id}]"
+        # A date, not days=N: the section must not change from one day to the next.
+        + f" [tasks|{base}tasks/?reqid={wf.request_id}"
+        + (f"&date_from={wf.created_at:%d-%m-%Y}" if wf.created_at else "")
+        + "]",
+    ]
+    rows = panda_rows(stats)
+    lines.append(_table(PANDA_HEADERS, rows, max_rows, "panda.csv"))
+    notes = ["Jobs: all attempts of every status; Retried: jobs with attemptnr > 1; Core h: wall × cores."]
+    if stats.total.cpu_suspect:
+        notes.append(
+            "CPU h (?): PanDA reported at most 1 s of CPU for most jobs, so its CPU accounting is not usable "
+            "here; see the Butler table for CPU."
+        )
+    lines.extend(notes)
+    return "\n".join(lines)
+
+
+BUTLER_HEADERS = [
+    "Label",
+    "nQuanta",
+    "CPU h",
+    "mean CPU s/Q",
+    "max CPU s/Q",
+    "maxRSS GiB",
+    "First start (UTC)",
+]
+
+
+def butler_rows(stats: Any) -> list[list[str]]:
+    """Rows of the Butler table: one per label, then the RUN total."""
+    rows = []
+    for label in stats.labels:
+        est = " est." if label.estimated else ""
+        rows.append(
+            [
+                label.label,
+                str(label.n_quanta),
+                ("" if label.cpu_hours is None else f"{label.cpu_hours:.2f}") + est,
+                "" if label.mean_cpu_s is None else f"{label.mean_cpu_s:.1f}",
+                "" if label.max_cpu_s is None else f"{label.max_cpu_s:.1f}",
+                _gib(label.max_rss_gib),
+                _time(label.first_start),
+            ]
+        )
+    est = " est." if stats.estimated else ""
+    rows.append(
+        [
+            "*run*",
+            str(stats.n_quanta),
+            f"{stats.cpu_hours:.2f}{est}",
+            "",
+            "",
+            _gib(stats.max_rss_gib),
+            _time(stats.first_start),
+        ]
+    )
+    return rows
+
+
+def butler_section(stats: Any, max_rows: int | None = None) -> str:
+    """The ``butler`` managed section: RUN, table and notes."""
+    lines = ["h3. Butler statistics", f"RUN {stats.run} in {stats.repo}"]
+    lines.append(_table(BUTLER_HEADERS, butler_rows(stats), max_rows, "butler.csv"))
+    if stats.estimated:
+        lines.append("est.: CPU hours estimated as mean × nQuanta from the quanta whose metadata was read.")
+    unreadable = sum(label.n_unreadable for label in stats.labels)
+    if unreadable:
+        lines.append(f"{unreadable} metadata datasets could not be read (not counted in the means).")
+    return "\n".join(lines)
+
+
+def _table(headers: Sequence[str], rows: list[list[str]], max_rows: int | None, attachment: str) -> str:
+    if max_rows is not None and len(rows) > max_rows:
+        kept = [*rows[: max_rows - 1], rows[-1]]
+        note = f"({len(rows) - len(kept)} rows not shown: the full table is attached as {attachment})"
+        return wiki_table(headers, kept, raw=True) + "\n" + note
+    return wiki_table(headers, rows, raw=True)
+
+
+def _csv(headers: Sequence[str], rows: list[list[str]]) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(headers)
+    writer.writerows(rows)
+    return out.getvalue().encode()
+
+
+# -- the command --------------------------------------------------------------------------------
+
+
+@dataclass
+class UpdateStatResult:
+    """What update-stat computed and wrote."""
+
+    ref: WorkflowRef
+    action: str
+    description: str
+    sections: dict[str, str]
+    panda: PandaStats | None = None
+    butler: Any = None
+    files: list[Path] = field(default_factory=list)
+    attached: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form (``--json``)."""
+        data: dict[str, Any] = {
+            "action": self.action,
+            "issue": self.ref.key,
+            "timestamp": self.ref.timestamp,
+            "uniqProcName": self.ref.uniq_proc_name,
+            "run": self.ref.output_run,
+            "files": [str(p) for p in self.files],
+            "attached": self.attached,
+        }
+        if self.panda is not None:
+            wf = self.panda.workflow
+            data["panda"] = {
+                "request_id": wf.request_id,
+                "status": wf.status,
+                "days": self.panda.days,
+                "status_line": self.sections.get("status"),
+                "labels": [s.to_dict() for s in self.panda.labels],
+                "workflow": self.panda.total.to_dict(),
+            }
+        if self.butler is not None:
+            data["butler"] = _butler_dict(self.butler)
+        return data
+
+
+def _butler_dict(stats: Any) -> dict[str, Any]:
+    def plain(value: Any) -> Any:
+        if isinstance(value, datetime):
+            return value.isoformat()
+        return value
+
+    labels = []
+    for label in stats.labels:
+        labels.append({k: plain(v) for k, v in vars(label).items()})
+    return {
+        "repo": stats.repo,
+        "run": stats.run,
+        "n_quanta": stats.n_quanta,
+        "cpu_hours": stats.cpu_hours,
+        "estimated": stats.estimated,
+        "max_rss_gib": stats.max_rss_gib,
+        "first_start": plain(stats.first_start),
+        "labels": labels,
+    }
+
+
+def update_workflow_stats(
+    tracker: Tracker,
+    drp_issue: str,
+    *,
+    home: Path,
+    pandamon_url: str,
+    panda_token: str | None = None,
+    butler_repo: str | None = None,
+    use_panda: bool = True,
+    use_butler: bool = True,
+    sample: int | None = None,
+    dry_run: bool = False,
+    progress: ProgressFactory | None = None,
+    max_workers: int = 8,
+) -> UpdateStatResult:
+    """Compute the workflow's statistics and write them into its issue.
+
+    Raises
+    ------
+    InputError
+        Bad issue content, workflow not found, Butler repo or RUN missing (exit 1).
+    ServiceError
+        PanDA, the Butler or the tracker failed (exit 3); nothing was written.
+    """
+    key = check_issue_key(drp_issue)
+    issue = tracker.get_issue(key)
+    ref = workflow_ref(issue.key, issue.summary, issue.description)
+    repo = butler_repo or ref.butler_config
+    if use_butler and not repo:
+        raise InputError(
+            f"issue {key} has no butlerConfig in its BPS Submit Keywords block",
+            "pass --butler REPO, or --no-butler to skip the Butler statistics",
+        )
+
+    panda_stats: PandaStats | None = None
+    if use_panda:
+        from ..services.panda import PandaClient
+
+        client = PandaClient(pandamon_url, panda_token, max_workers=max_workers)
+        try:
+            workflow, days = client.find_workflow(
+                ref.uniq_proc_name, ref.timestamp, request_id=ref.request_id
+            )
+            tasks = client.tasks(workflow.request_id, ref.uniq_proc_name, days)
+            task_ids = [int(t["jeditaskid"]) for t in tasks]
+            bar = progress("PanDA job queries", len(task_ids)) if progress else None
+            jobs = client.jobs(task_ids, days, progress=bar)
+        finally:
+            client.close()
+        panda_stats = aggregate_panda(workflow, tasks, jobs, days)
+
+    butler_stats: Any = None
+    if use_butler:
+        from ..services.butler import butler_statistics
+
+        assert repo is not None
+        bar = progress("Butler metadata reads", 0) if progress else None
+        butler_stats = butler_statistics(
+            repo, ref.output_run, sample=sample, max_workers=max_workers, progress=bar
+        )
+
+    sections: dict[str, str] = {}
+    tables: dict[str, bytes] = {}
+    if butler_stats is not None:
+        sections["butler"] = butler_section(butler_stats)
+        tables["butler.csv"] = _csv(BUTLER_HEADERS, butler_rows(butler_stats))
+    if panda_stats is not None:
+        sections["panda"] = panda_section(panda_stats, pandamon_url)
+        sections["status"] = status_line(panda_stats.workflow)
+        tables["panda.csv"] = _csv(PANDA_HEADERS, panda_rows(panda_stats))
+
+    description = replace_sections(issue.description, sections)
+    attach: list[str] = []
+    if len(description) > DESCRIPTION_LIMIT:
+        # Shrink the longest tables until the description fits; the full tables go as attachments.
+        for max_rows in (200, 100, 50, 20, 10, 5):
+            if butler_stats is not None:
+                sections["butler"] = butler_section(butler_stats, max_rows)
+            if panda_stats is not None:
+                sections["panda"] = panda_section(panda_stats, pandamon_url, max_rows)
+            description = replace_sections(issue.description, sections)
+            if len(description) <= DESCRIPTION_LIMIT:
+                break
+        attach = sorted(tables)
+
+    result = UpdateStatResult(
+        ref, "would update" if dry_run else "updated", description, sections, panda_stats, butler_stats
+    )
+    result.attached = [f"{name.split('.')[0]}-{key}.csv" for name in attach]
+    if dry_run:
+        return result
+
+    stats_dir = home / "stats" / key
+    stats_dir.mkdir(parents=True, exist_ok=True)
+    data = result.to_dict()
+    for name, content in tables.items():
+        path = stats_dir / name
+        path.write_bytes(content)
+        result.files.append(path)
+        json_path = path.with_suffix(".json")
+        json_path.write_text(json.dumps(data.get(name.split(".")[0]), indent=2, default=str) + "\n")
+        result.files.append(json_path)
+
+    unchanged = description == issue.description
+    tracker.update_sections(issue.key, sections, current=issue)
+    for name in attach:
+        tracker.attach(issue.key, f"{name.split('.')[0]}-{key}.csv", tables[name], current=issue)
+    result.action = "unchanged" if unchanged and not attach else "updated"
+    return result

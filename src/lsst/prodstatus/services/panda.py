@@ -1,0 +1,374 @@
+"""PanDA monitor client: workflow (iDDS request), tasks and jobs of a bps workflow.
+
+One ``requests.Session`` for every call, connect/read timeouts, retries with
+exponential backoff on 429 (honouring ``Retry-After``), 5xx and connection errors, and a
+bounded thread pool for the per-task job queries. Only the job fields the statistics
+need are asked for (``fields=``), with all statuses and all attempts (``mode=nodrop``).
+``requests`` is imported when a client is made, not with this module.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import random
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
+
+from ..errors import AuthenticationError, InputError, ServiceError
+
+if TYPE_CHECKING:
+    import requests
+
+__all__ = [
+    "JOB_FIELDS",
+    "PandaClient",
+    "PandaWorkflow",
+    "days_covering",
+    "parse_panda_time",
+]
+
+_log = logging.getLogger(__name__)
+
+JOB_FIELDS = (
+    "jeditaskid",
+    "jobstatus",
+    "attemptnr",
+    "durationsec",
+    "actualcorecount",
+    "cpuconsumptiontime",
+    "maxrss",
+    "starttime",
+    "endtime",
+)
+"""The job fields the statistics use (the monitor always adds ``pandaid``)."""
+
+JOB_LIMIT = 200_000
+"""``limit`` of a job query: the monitor's maximum for a query by ``jeditaskid``."""
+
+
+def parse_panda_time(value: object) -> datetime | None:
+    """Parse a PanDA monitor time (``YYYY-MM-DD HH:MM:SS`` or ``...THH:MM:SS[.ffffff]``) as UTC."""
+    if not value or not isinstance(value, str):
+        return None
+    text = value.strip().replace("T", " ").rstrip("Z")
+    for fmt in ("%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M"):
+        try:
+            return datetime.strptime(text, fmt).replace(tzinfo=UTC)
+        except ValueError:
+            continue
+    return None
+
+
+def days_covering(timestamp: str, now: datetime | None = None, margin: int = 2) -> int:
+    """Return a ``days=`` window that reaches back to bps ``timestamp`` (plus ``margin`` days)."""
+    start = datetime.strptime(timestamp.upper(), "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+    now = now or datetime.now(UTC)
+    return max(1, math.ceil((now - start).total_seconds() / 86400) + margin)
+
+
+@dataclass
+class PandaWorkflow:
+    """A workflow as the PanDA monitor's ``/idds/wfprogress/`` reports it."""
+
+    request_id: int
+    name: str
+    status: str
+    created_at: datetime | None
+    total_tasks: int | None
+    tasks_statuses: dict[str, int] = field(default_factory=dict)
+    total_files: int | None = None
+    finished_files: float | None = None
+    failed_files: float | None = None
+    remaining_files: int | None = None
+    files_are_percent: bool = False
+    """Since 2023 the monitor reports finished/failed files as percentages."""
+    raw: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_reply(cls, entry: Mapping[str, Any]) -> PandaWorkflow:
+        """Build from one wfprogress entry, 2022 (counts) or 2023+ (lower-case keys, percentages)."""
+        lower = {str(k).lower(): v for k, v in entry.items()}
+        statuses = lower.get("tasks_statuses") or {}
+        percent = "finished_files" in lower and "processed_files" not in lower
+        if percent:
+            finished, failed = lower.get("finished_files"), lower.get("failed_files")
+        else:
+            finished, failed = lower.get("processed_files"), None
+        return cls(
+            request_id=int(lower["request_id"]),
+            name=str(lower.get("r_name", "")),
+            status=str(lower.get("r_status", "")),
+            created_at=parse_panda_time(lower.get("created_at")),
+            total_tasks=_int_or_none(lower.get("total_tasks")),
+            tasks_statuses={str(k).lower(): int(v) for k, v in dict(statuses).items()},
+            total_files=_int_or_none(lower.get("total_files")),
+            finished_files=_float_or_none(finished),
+            failed_files=_float_or_none(failed),
+            remaining_files=_int_or_none(lower.get("remaining_files")),
+            files_are_percent=percent,
+            raw=dict(entry),
+        )
+
+
+def _int_or_none(value: object) -> int | None:
+    try:
+        return None if value is None else int(value)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        return None
+
+
+def _float_or_none(value: object) -> float | None:
+    try:
+        return None if value is None else float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+
+
+class PandaClient:
+    """Client of one PanDA monitor.
+
+    Parameters
+    ----------
+    base_url : `str`
+        Monitor base URL (``https://panda-doma.cern.ch/``).
+    token : `str`, optional
+        Bearer token (the monitor serves JSON anonymously without one).
+    timeout : `tuple` [`float`, `float`]
+        Connect and read timeouts in seconds.
+    retries : `int`
+        Retries of a request on 429, 5xx, connection errors and timeouts.
+    backoff : `float`
+        First retry delay in seconds (doubled each time, with jitter).
+    max_workers : `int`
+        Concurrent job queries.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        token: str | None = None,
+        *,
+        timeout: tuple[float, float] = (10.0, 120.0),
+        retries: int = 4,
+        backoff: float = 1.0,
+        max_workers: int = 8,
+    ) -> None:
+        import requests
+        from requests.adapters import HTTPAdapter
+
+        self.base_url = base_url if base_url.endswith("/") else base_url + "/"
+        self.timeout = timeout
+        self.retries = retries
+        self.backoff = backoff
+        self.max_workers = max(1, max_workers)
+        self.session = requests.Session()
+        # One pooled connection per worker thread, all in the one session.
+        adapter = HTTPAdapter(pool_connections=2, pool_maxsize=self.max_workers)
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+        self.session.headers["Accept"] = "application/json"
+        self.session.headers["User-Agent"] = "prodstat"
+        if token:
+            self.session.headers["Authorization"] = f"Bearer {token}"
+        self.requests_made = 0
+        self._count_lock = threading.Lock()
+
+    def close(self) -> None:
+        """Close the HTTP session."""
+        self.session.close()
+
+    # -- one request ------------------------------------------------------------------
+    def url_for(self, path: str, params: Mapping[str, object]) -> str:
+        """Return the full URL of a monitor query (``json`` is always in the query)."""
+        query = urlencode([("json", "")] + [(k, str(v)) for k, v in params.items()])
+        return f"{self.base_url}{path.lstrip('/')}?{query}"
+
+    def get_json(self, path: str, params: Mapping[str, object]) -> Any:
+        """GET a monitor page as JSON, retrying transient failures.
+
+        Raises
+        ------
+        ServiceError
+            The monitor failed, timed out or answered HTML, after retries (exit 3).
+        AuthenticationError
+            The monitor refused the token (exit 3).
+        """
+        import requests
+
+        url = self.url_for(path, params)
+        attempt = 0
+        while True:
+            attempt += 1
+            delay: float | None = None
+            problem = ""
+            try:
+                with self._count_lock:
+                    self.requests_made += 1
+                response = self.session.get(url, timeout=self.timeout)
+            except requests.exceptions.Timeout:
+                problem = f"no answer within {self.timeout[1]:g} s"
+            except requests.exceptions.ConnectionError as exc:
+                problem = f"cannot connect ({_short(exc)})"
+            else:
+                status = response.status_code
+                if status == 200:
+                    return self._decode(response, url)
+                if status in (401, 403):
+                    raise AuthenticationError(
+                        f"the PanDA monitor at {self.base_url} refused the request (HTTP {status})",
+                        "check PRODSTAT_PANDA_TOKEN, or unset it to query anonymously",
+                    )
+                problem = f"HTTP {status}"
+                if status == 429 or status >= 500:
+                    delay = _retry_after(response.headers.get("Retry-After"))
+                else:
+                    raise ServiceError(
+                        f"the PanDA monitor at {self.base_url} answered HTTP {status} to {path}",
+                        "check PANDAMON_URL",
+                    )
+            if attempt > self.retries:
+                raise ServiceError(
+                    f"the PanDA monitor at {self.base_url} failed: {problem} ({path}, {attempt} attempts)",
+                    "retry later, or check PANDAMON_URL and the network",
+                )
+            if delay is None:
+                delay = self.backoff * 2 ** (attempt - 1) * random.uniform(0.5, 1.0)
+            _log.info("PanDA %s: %s; retry %d/%d in %.1f s", path, problem, attempt, self.retries, delay)
+            time.sleep(min(delay, 120.0))
+
+    def _decode(self, response: requests.Response, url: str) -> Any:
+        text = response.text
+        if text.lstrip().startswith("<"):
+            raise ServiceError(
+                f"the PanDA monitor at {self.base_url} answered HTML instead of JSON for {url}",
+                "check PANDAMON_URL (it must be the monitor, e.g. https://panda-doma.cern.ch/) "
+                "or whether it asks for a login",
+            )
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise ServiceError(
+                f"the PanDA monitor at {self.base_url} answered something that is not JSON for {url}",
+                "retry later",
+            ) from exc
+
+    # -- workflow, tasks, jobs ----------------------------------------------------------
+    def find_workflow(
+        self,
+        uniq_proc_name: str,
+        timestamp: str,
+        *,
+        request_id: int | None = None,
+        now: datetime | None = None,
+    ) -> tuple[PandaWorkflow, int]:
+        """Find the iDDS request of a bps workflow; return it and the ``days`` window used.
+
+        Matched by ``r_name == uniqProcName.lower()``; with a known ``request_id`` only
+        that request is asked for.
+
+        Raises
+        ------
+        InputError
+            No such workflow in the window (the message names what was searched).
+        """
+        days = days_covering(timestamp, now)
+        params: dict[str, object] = {"days": days}
+        if request_id is not None:
+            params["requestid"] = request_id
+        reply = self.get_json("idds/wfprogress/", params)
+        if not isinstance(reply, list):
+            raise ServiceError(
+                f"the PanDA monitor at {self.base_url} answered an unexpected wfprogress reply "
+                f"({type(reply).__name__})"
+            )
+        wanted = uniq_proc_name.lower()
+        matches = [w for w in reply if isinstance(w, dict) and str(w.get("r_name", "")).lower() == wanted]
+        if not matches:
+            raise InputError(
+                f"workflow {wanted} not found in the PanDA monitor {self.base_url} "
+                f"(searched idds/wfprogress/ with days={days}"
+                + (f", requestid={request_id}" if request_id is not None else "")
+                + f": {len(reply)} workflows there)",
+                "check the issue's uniqProcName and PANDAMON_URL, or whether PanDA has registered the workflow yet",
+            )
+        # A resubmission reuses the name only with a new timestamp; if several, take the newest.
+        matches.sort(key=lambda w: int(w.get("request_id", 0)))
+        return PandaWorkflow.from_reply(matches[-1]), days
+
+    def tasks(self, request_id: int, uniq_proc_name: str, days: int) -> list[dict[str, Any]]:
+        """Return the JEDI tasks of request ``request_id`` (fallback: by task-name wildcard)."""
+        reply = self.get_json("tasks/", {"reqid": request_id, "days": days, "limit": 100000})
+        tasks = [t for t in reply if isinstance(t, dict)] if isinstance(reply, list) else []
+        if not tasks:
+            reply = self.get_json(
+                "tasks/", {"taskname": f"{uniq_proc_name.lower()}*", "days": days, "limit": 100000}
+            )
+            tasks = [t for t in reply if isinstance(t, dict)] if isinstance(reply, list) else []
+        return tasks
+
+    def jobs(
+        self,
+        task_ids: Sequence[int],
+        days: int,
+        *,
+        progress: Callable[[int, int], None] | None = None,
+        fields: Iterable[str] = JOB_FIELDS,
+    ) -> dict[int, list[dict[str, Any]]]:
+        """Return every job (all statuses, all attempts) of each task, queried concurrently."""
+        field_list = ",".join(fields)
+        total = len(task_ids)
+        done = 0
+        lock = threading.Lock()
+
+        def one(task_id: int) -> tuple[int, list[dict[str, Any]]]:
+            nonlocal done
+            reply = self.get_json(
+                "jobs/",
+                {
+                    "jeditaskid": task_id,
+                    "days": days,
+                    "limit": JOB_LIMIT,
+                    "mode": "nodrop",
+                    "fields": field_list,
+                    "outputs": "jobs",
+                },
+            )
+            jobs = reply.get("jobs", []) if isinstance(reply, dict) else []
+            if len(jobs) >= JOB_LIMIT:
+                _log.warning(
+                    "PanDA task %s: %d jobs returned, the query limit; counts may be low", task_id, len(jobs)
+                )
+            with lock:
+                done += 1
+                if progress is not None:
+                    progress(done, total)
+            return task_id, jobs
+
+        if not task_ids:
+            return {}
+        with ThreadPoolExecutor(max_workers=min(self.max_workers, total)) as pool:
+            return dict(pool.map(one, task_ids))
+
+
+def _retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None
+
+
+def _short(exc: Exception) -> str:
+    text = str(exc)
+    for marker in ("Connection refused", "Name or service not known", "timed out", "Connection reset"):
+        if marker in text:
+            return marker.lower()
+    return text.splitlines()[0][:160] if text else type(exc).__name__
