@@ -20,6 +20,7 @@ __all__ = [
     "PandaLabelStats",
     "PandaStats",
     "aggregate_panda",
+    "merge_stats",
     "status_line",
     "task_label",
 ]
@@ -164,7 +165,8 @@ def _add_job(stats: PandaLabelStats, job: Mapping[str, Any]) -> None:
         stats.last_end = end
 
 
-def _merge(into: PandaLabelStats, other: PandaLabelStats) -> None:
+def merge_stats(into: PandaLabelStats, other: PandaLabelStats) -> None:
+    """Add the figures of ``other`` to ``into`` (sums, extremes, and the CPU flag)."""
     for name in ("tasks", "jobs", "finished", "failed", "cancelled", "other", "retried", "low_cpu_jobs"):
         setattr(into, name, getattr(into, name) + getattr(other, name))
     for name in ("wall_seconds", "core_seconds", "cpu_seconds"):
@@ -175,6 +177,7 @@ def _merge(into: PandaLabelStats, other: PandaLabelStats) -> None:
         into.first_start = other.first_start
     if other.last_end is not None and (into.last_end is None or other.last_end > into.last_end):
         into.last_end = other.last_end
+    into.cpu_suspect = into.jobs > 0 and into.low_cpu_jobs * 2 > into.jobs
 
 
 def aggregate_panda(
@@ -195,8 +198,7 @@ def aggregate_panda(
     total = PandaLabelStats("workflow")
     for stats in per_label.values():
         stats.cpu_suspect = stats.jobs > 0 and stats.low_cpu_jobs * 2 > stats.jobs
-        _merge(total, stats)
-    total.cpu_suspect = total.jobs > 0 and total.low_cpu_jobs * 2 > total.jobs
+        merge_stats(total, stats)
     ordered = sorted(per_label.values(), key=lambda s: (s.first_start is None, s.first_start or 0, s.label))
     return PandaStats(workflow, ordered, total, days)
 

@@ -1,0 +1,413 @@
+"""``get-panda-stat`` / ``get-butler-stat``: the original's parameter-file statistics.
+
+A parameter file (reference §6.2) selects the workflows of a production issue (``Jira``)
+whose names contain one of ``collTypes`` and whose date lies in ``start_date`` …
+``stop_date`` (both inclusive, whole days, UTC). The tables go to the data dir as
+``pandaWfStat-<J>``/``pandaStat-<J>``/``butlerStat-<J>`` ``.csv``, ``.html`` and
+``.txt`` (the original's wiki-text layout, for ``report-to-jira``). Without
+``--clean_history`` earlier rows of workflows not selected this time are kept.
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from ..core.stats import PandaLabelStats, aggregate_panda, merge_stats
+from ..errors import InputError
+
+__all__ = ["StatParams", "TableFiles", "get_butler_stat", "get_panda_stat", "read_params", "write_table"]
+
+ProgressFactory = Callable[[str, int], Callable[[int, int], None]]
+_TS_RE = re.compile(r"(\d{8}T\d{6}Z)$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class StatParams:
+    """A parameter file of get-panda-stat / get-butler-stat."""
+
+    path: Path
+    jira: str
+    coll_types: tuple[str, ...]
+    start_date: date
+    stop_date: date
+    butler: str | None = None
+    maxtask: int | None = None
+
+
+def _date(value: object, name: str, path: Path) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    try:
+        return datetime.strptime(str(value), "%Y-%m-%d").date()
+    except ValueError as exc:
+        raise InputError(f"{name} in {path} must be a date YYYY-MM-DD, not {value!r}") from exc
+
+
+def read_params(param_file: str, need_butler: bool = False) -> StatParams:
+    """Read and check a parameter file.
+
+    Raises
+    ------
+    InputError
+        Missing file, not a mapping, or a missing/invalid key (exit 1).
+    """
+    import yaml
+
+    path = Path(param_file)
+    if not path.is_file():
+        raise InputError(
+            f"parameter file {param_file} does not exist", "see 'prodstat get-panda-stat --help'"
+        )
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise InputError(f"parameter file {path} is not valid YAML: {' '.join(str(exc).split())}") from exc
+    if not isinstance(data, dict):
+        raise InputError(f"parameter file {path} must be a mapping (Jira, collTypes, start_date, stop_date)")
+    required = ["Jira", "collTypes", "start_date", "stop_date"] + (["Butler"] if need_butler else [])
+    missing = [k for k in required if data.get(k) in (None, "")]
+    if missing:
+        raise InputError(
+            f"parameter file {path} lacks {', '.join(missing)}",
+            "see doc/commands/get-panda-stat.rst for the keys",
+        )
+    coll_types = data["collTypes"]
+    if isinstance(coll_types, str):
+        coll_types = [coll_types]
+    if not isinstance(coll_types, list) or not all(isinstance(c, str | int) for c in coll_types):
+        raise InputError(f"collTypes in {path} must be a list of strings")
+    start = _date(data["start_date"], "start_date", path)
+    stop = _date(data["stop_date"], "stop_date", path)
+    if stop < start:
+        raise InputError(f"stop_date {stop} is before start_date {start} in {path}")
+    maxtask = data.get("maxtask")
+    return StatParams(
+        path,
+        str(data["Jira"]),
+        tuple(str(c) for c in coll_types),
+        start,
+        stop,
+        str(data["Butler"]) if data.get("Butler") else None,
+        int(maxtask) if isinstance(maxtask, int) else None,
+    )
+
+
+@dataclass
+class TableFiles:
+    """The files written for one table."""
+
+    csv: Path
+    html: Path
+    txt: Path
+    rows: int
+
+
+def _read_history(path: Path) -> tuple[list[str], dict[str, list[str]]]:
+    if not path.exists():
+        return [], {}
+    with path.open(newline="") as f:
+        reader = csv.reader(f)
+        header = next(reader, [])
+        return header[1:], {row[0]: row[1:] for row in reader if row}
+
+
+def write_table(
+    home: Path,
+    name: str,
+    jira: str,
+    columns: Sequence[str],
+    rows: Mapping[str, Sequence[object]],
+    *,
+    comment: str,
+    index_name: str,
+    keep_history: bool,
+    total: tuple[str, Sequence[object]] | None = None,
+) -> TableFiles:
+    """Write ``<name>-<jira>.csv/.html/.txt``; merge with the previous CSV unless not ``keep_history``."""
+    home.mkdir(parents=True, exist_ok=True)
+    csv_path = home / f"{name}-{jira}.csv"
+    merged: dict[str, list[str]] = {}
+    if keep_history:
+        old_columns, old_rows = _read_history(csv_path)
+        if old_columns == list(columns):
+            merged.update({k: v for k, v in old_rows.items() if total is None or k != total[0]})
+    merged.update({k: ["" if v is None else str(v) for v in row] for k, row in rows.items()})
+    if total is not None:
+        merged.pop(total[0], None)
+        merged[total[0]] = ["" if v is None else str(v) for v in total[1]]
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["", *columns])
+    for key, row in merged.items():
+        writer.writerow([key, *row])
+    csv_path.write_text(out.getvalue())
+    html_rows = "".join(
+        "<tr><th>"
+        + html.escape(key)
+        + "</th>"
+        + "".join(f"<td>{html.escape(c)}</td>" for c in row)
+        + "</tr>\n"
+        for key, row in merged.items()
+    )
+    html_path = csv_path.with_suffix(".html")
+    html_path.write_text(
+        f'<table class="prodstat">\n<thead><tr><th>{html.escape(index_name)}</th>'
+        + "".join(f"<th>{html.escape(c)}</th>" for c in columns)
+        + f"</tr></thead>\n<tbody>\n{html_rows}</tbody>\n</table>\n"
+    )
+    # The original's wiki text (reference §3.6): comment, table name, a header whose first
+    # cell has a single "|", one row per line, and a closing "||".
+    txt = [comment, name, "|" + index_name + "||" + "||".join(columns) + "||"]
+    txt.extend("|" + "|".join([key, *row]) + "|" for key, row in merged.items())
+    txt.append("||")
+    txt_path = csv_path.with_suffix(".txt")
+    txt_path.write_text("\n".join(txt))
+    return TableFiles(csv_path, html_path, txt_path, len(merged))
+
+
+def _selected(name: str, params: StatParams, when: datetime | None) -> bool:
+    lower = name.lower()
+    if params.jira.lower() not in lower or not any(c.lower() in lower for c in params.coll_types):
+        return False
+    if when is None:
+        match = _TS_RE.search(name)
+        if not match:
+            return False
+        when = datetime.strptime(match.group(1).upper(), "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+    return params.start_date <= when.date() <= params.stop_date
+
+
+def _fmt(value: float | None, digits: int = 2) -> str:
+    return "" if value is None else f"{value:.{digits}f}"
+
+
+PANDA_STAT_COLUMNS = [
+    "tasks",
+    "jobs",
+    "finished",
+    "failed",
+    "retried",
+    "wall h",
+    "core h",
+    "CPU h",
+    "maxRSS GiB",
+    "first start",
+    "last end",
+    "wallclock h",
+    "parallel",
+]
+PANDA_WF_COLUMNS = [
+    "status",
+    "ntasks",
+    "nfiles",
+    "remaining files",
+    "processed files",
+    "task_finished",
+    "task_failed",
+    "task_subfinished",
+    "created",
+]
+
+
+def _stat_row(s: PandaLabelStats) -> list[object]:
+    def t(value: datetime | None) -> str:
+        return "" if value is None else value.strftime("%Y-%m-%d %H:%M:%S")
+
+    return [
+        s.tasks,
+        s.jobs,
+        s.finished,
+        s.failed,
+        s.retried,
+        _fmt(s.wall_hours),
+        _fmt(s.core_hours),
+        _fmt(s.cpu_hours) + (" (?)" if s.cpu_suspect else ""),
+        _fmt(s.max_rss_gib),
+        t(s.first_start),
+        t(s.last_end),
+        _fmt(s.wallclock_hours),
+        _fmt(s.parallelism, 1),
+    ]
+
+
+@dataclass
+class ParamStatResult:
+    """What a parameter-file command selected and wrote."""
+
+    workflows: list[str]
+    tables: list[TableFiles] = field(default_factory=list)
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+def get_panda_stat(
+    params: StatParams,
+    home: Path,
+    *,
+    pandamon_url: str,
+    panda_token: str | None,
+    clean_history: bool,
+    progress: ProgressFactory | None = None,
+    max_workers: int = 8,
+) -> ParamStatResult:
+    """PanDA tables of every selected workflow (all jobs of all tasks)."""
+    from ..services.panda import PandaClient, days_covering
+
+    if clean_history:
+        for name in ("pandaWfStat", "pandaStat"):
+            for suffix in (".csv", ".html", ".txt"):
+                (home / f"{name}-{params.jira}{suffix}").unlink(missing_ok=True)
+    client = PandaClient(pandamon_url, panda_token, max_workers=max_workers)
+    try:
+        days = days_covering(params.start_date.strftime("%Y%m%dT000000Z"))
+        reply = client.get_json("idds/wfprogress/", {"days": days})
+        from ..services.panda import PandaWorkflow
+
+        workflows = [
+            PandaWorkflow.from_reply(w)
+            for w in (reply if isinstance(reply, list) else [])
+            if isinstance(w, dict) and _selected(str(w.get("r_name", "")), params, None)
+        ]
+        if not workflows:
+            raise InputError(
+                f"no PanDA workflow of {params.jira} matching {', '.join(params.coll_types)} between "
+                f"{params.start_date} and {params.stop_date} (searched idds/wfprogress/ with days={days} "
+                f"at {client.base_url})",
+                "check Jira, collTypes and the dates in the parameter file",
+            )
+        wf_rows: dict[str, list[object]] = {}
+        stat_rows: dict[str, list[object]] = {}
+        total = PandaLabelStats("Campaign")
+        bar = progress("PanDA workflows", len(workflows)) if progress else None
+        for n, wf in enumerate(sorted(workflows, key=lambda w: w.name), 1):
+            key = wf.name.rsplit("_", 1)[-1]
+            tasks = client.tasks(wf.request_id, wf.name, days)
+            jobs = client.jobs([int(t["jeditaskid"]) for t in tasks], days)
+            stats = aggregate_panda(wf, tasks, jobs, days)
+            st = wf.tasks_statuses
+            wf_rows[key] = [
+                wf.status,
+                wf.total_tasks,
+                wf.total_files,
+                wf.remaining_files,
+                wf.finished_files,
+                st.get("finished", 0),
+                st.get("failed", 0),
+                st.get("subfinished", 0),
+                "" if wf.created_at is None else wf.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+            ]
+            for label in stats.labels:
+                stat_rows[f"{key}_{label.label}"] = _stat_row(label)
+            merge_stats(total, stats.total)
+            if bar:
+                bar(n, len(workflows))
+    finally:
+        client.close()
+    result = ParamStatResult([w.name for w in workflows])
+    result.tables.append(
+        write_table(
+            home,
+            "pandaWfStat",
+            params.jira,
+            PANDA_WF_COLUMNS,
+            wf_rows,
+            comment=f" workflow status {params.jira}",
+            index_name="workflow",
+            keep_history=not clean_history,
+        )
+    )
+    result.tables.append(
+        write_table(
+            home,
+            "pandaStat",
+            params.jira,
+            PANDA_STAT_COLUMNS,
+            stat_rows,
+            comment=f" Panda campaign statistics {params.jira}",
+            index_name=" Workflow Task ",
+            keep_history=not clean_history,
+            total=("Campaign", _stat_row(total)),
+        )
+    )
+    result.summary = {"workflows": len(workflows), "jobs": total.jobs, "core_hours": total.core_hours}
+    return result
+
+
+BUTLER_STAT_COLUMNS = ["nQuanta", "CPU h", "mean CPU s/Q", "max CPU s/Q", "maxRSS GiB", "first start"]
+
+
+def get_butler_stat(
+    params: StatParams,
+    home: Path,
+    *,
+    clean_history: bool,
+    runs: Sequence[str] | None = None,
+    progress: ProgressFactory | None = None,
+    max_workers: int = 8,
+) -> ParamStatResult:
+    """Butler tables of every selected RUN collection (``<…Jira…>/<timestamp>``)."""
+    from ..services.butler import butler_statistics, find_runs
+
+    assert params.butler is not None
+    if clean_history:
+        for suffix in (".csv", ".html", ".txt"):
+            (home / f"butlerStat-{params.jira}{suffix}").unlink(missing_ok=True)
+    candidates = list(runs) if runs is not None else find_runs(params.butler, f"*{params.jira}*")
+    selected = sorted(r for r in candidates if _selected(r, params, None))
+    if not selected:
+        raise InputError(
+            f"no RUN collection of {params.jira} matching {', '.join(params.coll_types)} between "
+            f"{params.start_date} and {params.stop_date} in {params.butler}",
+            "check Jira, collTypes and the dates in the parameter file",
+        )
+    rows: dict[str, list[object]] = {}
+    n_total, cpu_total, rss_max, est_any = 0, 0.0, None, False
+    for run in selected:
+        stats = butler_statistics(
+            params.butler,
+            run,
+            sample=params.maxtask,
+            max_workers=max_workers,
+            progress=progress(f"metadata of {run}", 0) if progress else None,
+        )
+        key = run.rsplit("/", 1)[-1]
+        for label in stats.labels:
+            rows[f"{key}_{label.label}"] = [
+                label.n_quanta,
+                _fmt(label.cpu_hours) + (" est." if label.estimated else ""),
+                _fmt(label.mean_cpu_s, 1),
+                _fmt(label.max_cpu_s, 1),
+                _fmt(label.max_rss_gib),
+                "" if label.first_start is None else label.first_start.strftime("%Y-%m-%d %H:%M:%S"),
+            ]
+        n_total += stats.n_quanta
+        cpu_total += stats.cpu_hours
+        est_any = est_any or stats.estimated
+        if stats.max_rss_gib is not None and (rss_max is None or stats.max_rss_gib > rss_max):
+            rss_max = stats.max_rss_gib
+    result = ParamStatResult(selected)
+    total_row = [n_total, _fmt(cpu_total) + (" est." if est_any else ""), "", "", _fmt(rss_max), ""]
+    result.tables.append(
+        write_table(
+            home,
+            "butlerStat",
+            params.jira,
+            BUTLER_STAT_COLUMNS,
+            rows,
+            comment=f" Campaign Butler statistics {params.jira}",
+            index_name=" Workflow Task ",
+            keep_history=not clean_history,
+            total=("campaign", total_row),
+        )
+    )
+    result.summary = {"runs": len(selected), "quanta": n_total, "cpu_hours": cpu_total}
+    return result
