@@ -117,8 +117,10 @@ def test_config_shows_sources_and_masks_secrets(run_cli: RunCli, prodstat_env: P
     assert result.exit_code == 0, result.stderr
     assert "very-secret" not in result.stdout
     assert "****99" in result.stdout
-    assert "tracker       jira   [default (jira URL set)]" in result.stdout
-    assert "jira_url      https://rubinobs.atlassian.net   [env PRODSTAT_JIRA_URL]" in result.stdout
+    lines = {line.split()[0]: line.split(None, 1)[1] for line in result.stdout.splitlines()[1:]}
+    assert lines["tracker"] == "jira   [default (jira URL set)]"
+    assert lines["jira_url"] == "https://rubinobs.atlassian.net   [env PRODSTAT_JIRA_URL]"
+    assert lines["panda_retries"] == "4   [default]"
     data = json.loads(run_cli("--json", "config", env=env).stdout)
     assert data["settings"]["home"] == {"value": str(prodstat_env), "source": "env PRODSTAT_HOME"}
     assert data["settings"]["jira_token"]["value"] == "****99"

@@ -77,6 +77,10 @@ SETTING_SPECS: tuple[SettingSpec, ...] = (
         "pandamon_url", ("PANDAMON_URL", "PANDABASEURL"), DEFAULT_PANDAMON_URL, help="PanDA monitor base URL"
     ),
     SettingSpec("panda_token", ("PRODSTAT_PANDA_TOKEN",), None, secret=True, help="PanDA bearer token"),
+    SettingSpec(
+        "panda_timeout", ("PRODSTAT_PANDA_TIMEOUT",), 120.0, help="seconds per PanDA monitor request"
+    ),
+    SettingSpec("panda_retries", ("PRODSTAT_PANDA_RETRIES",), 4, help="retries on PanDA 429/5xx/timeouts"),
 )
 _SPECS_BY_NAME = {spec.name: spec for spec in SETTING_SPECS}
 
@@ -220,7 +224,7 @@ def _coerce(name: str, value: Any, source: str) -> Any:
         if text not in TRACKER_NAMES:
             raise ConfigError(f"unknown tracker {value!r} (from {source})", "use 'local' or 'jira'")
         return text
-    if name == "jira_timeout":
+    if name in ("jira_timeout", "panda_timeout"):
         try:
             number = float(value)
         except (TypeError, ValueError):
@@ -230,13 +234,13 @@ def _coerce(name: str, value: Any, source: str) -> Any:
                 f"jira_timeout must be a positive number of seconds, not {value!r} (from {source})"
             )
         return number
-    if name == "jira_retries":
+    if name in ("jira_retries", "panda_retries"):
         try:
             count = int(value)
         except (TypeError, ValueError):
             count = -1
         if count < 0:
-            raise ConfigError(f"jira_retries must be a whole number >= 0, not {value!r} (from {source})")
+            raise ConfigError(f"{name} must be a whole number >= 0, not {value!r} (from {source})")
         return count
     if name == "log_level":
         text = str(value).upper()

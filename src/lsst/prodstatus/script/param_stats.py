@@ -258,6 +258,8 @@ def get_panda_stat(
     clean_history: bool,
     progress: ProgressFactory | None = None,
     max_workers: int = 8,
+    panda_timeout: float = 120.0,
+    panda_retries: int = 4,
 ) -> ParamStatResult:
     """PanDA tables of every selected workflow (all jobs of all tasks)."""
     from ..services.panda import PandaClient, days_covering
@@ -266,7 +268,13 @@ def get_panda_stat(
         for name in ("pandaWfStat", "pandaStat"):
             for suffix in (".csv", ".html", ".txt"):
                 (home / f"{name}-{params.jira}{suffix}").unlink(missing_ok=True)
-    client = PandaClient(pandamon_url, panda_token, max_workers=max_workers)
+    client = PandaClient(
+        pandamon_url,
+        panda_token,
+        max_workers=max_workers,
+        timeout=(min(10.0, panda_timeout), panda_timeout),
+        retries=panda_retries,
+    )
     try:
         days = days_covering(params.start_date.strftime("%Y%m%dT000000Z"))
         reply = client.get_json("idds/wfprogress/", {"days": days})

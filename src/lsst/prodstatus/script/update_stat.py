@@ -340,6 +340,8 @@ def update_workflow_stats(
     dry_run: bool = False,
     progress: ProgressFactory | None = None,
     max_workers: int = 8,
+    panda_timeout: float = 120.0,
+    panda_retries: int = 4,
 ) -> UpdateStatResult:
     """Compute the workflow's statistics and write them into its issue.
 
@@ -364,7 +366,13 @@ def update_workflow_stats(
     if use_panda:
         from ..services.panda import PandaClient
 
-        client = PandaClient(pandamon_url, panda_token, max_workers=max_workers)
+        client = PandaClient(
+            pandamon_url,
+            panda_token,
+            max_workers=max_workers,
+            timeout=(min(10.0, panda_timeout), panda_timeout),
+            retries=panda_retries,
+        )
         try:
             workflow, days = client.find_workflow(
                 ref.uniq_proc_name, ref.timestamp, request_id=ref.request_id

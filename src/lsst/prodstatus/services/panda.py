@@ -47,7 +47,7 @@ JOB_FIELDS = (
     "starttime",
     "endtime",
 )
-"""The job fields the statistics use (the monitor always adds ``pandaid``)."""
+"""The job fields the statistics use (and all they need: not even ``pandaid``)."""
 
 JOB_LIMIT = 200_000
 """``limit`` of a job query: the monitor's maximum for a query by ``jeditaskid``."""

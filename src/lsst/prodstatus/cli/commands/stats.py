@@ -55,6 +55,8 @@ def _get_panda_stat(app: App, param_file: str, clean_history: bool) -> None:
         panda_token=app.settings["panda_token"],
         clean_history=clean_history,
         progress=progress_factory(),
+        panda_timeout=app.settings["panda_timeout"],
+        panda_retries=app.settings["panda_retries"],
     )
     _report(app, result)
 

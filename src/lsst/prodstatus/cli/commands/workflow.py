@@ -142,6 +142,8 @@ def update_stat(
         sample=sample,
         dry_run=app.dry_run,
         progress=progress_factory(),
+        panda_timeout=app.settings["panda_timeout"],
+        panda_retries=app.settings["panda_retries"],
     )
     lines = [f"workflow {result.ref.uniq_proc_name} (RUN {result.ref.output_run})"]
     if result.panda is not None:

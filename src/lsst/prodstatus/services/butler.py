@@ -1,0 +1,755 @@
+"""Butler statistics of one workflow: per-task quanta, CPU, wall time and memory.
+
+The numbers come from the ``quantum`` entry that ``SingleQuantumExecutor`` writes into
+every ``<label>_metadata`` dataset (``field-notes.md`` §E2). Only the RUN collection of
+the workflow is looked at: the dataset types come from that collection's summary and
+each one is queried in that collection only, so the size of the repository does not
+matter. Metadata is read with a thread pool; a `Butler` is not safe to share between
+threads (daf_butler ``LabeledButlerFactory`` notes), so every worker thread reads with its
+own ``Butler.clone()``, which shares the connection pool and caches of the original.
+
+``lsst.daf.butler`` is imported inside the functions that need it, so importing this
+module (as every ``prodstat`` command does) costs nothing.
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+import math
+import threading
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlparse
+
+from ..errors import InputError, ServiceError
+
+if TYPE_CHECKING:
+    from lsst.daf.butler import Butler, DatasetRef
+
+__all__ = [
+    "METADATA_STORAGE_CLASSES",
+    "ButlerStats",
+    "LabelStats",
+    "QuantumUsage",
+    "butler_statistics",
+    "decode_quantum_metadata",
+    "find_runs",
+]
+
+_log = logging.getLogger(__name__)
+
+METADATA_SUFFIX = "_metadata"
+"""``<label>_metadata`` (pipe_base ``automatic_connection_constants.METADATA_OUTPUT_TEMPLATE``)."""
+
+METADATA_STORAGE_CLASSES = frozenset({"TaskMetadata", "PropertySet"})
+"""Storage classes of task metadata: ``TaskMetadata`` now, ``PropertySet`` in 2021-22 repos."""
+
+PROVENANCE_DATASET_TYPE = "run_provenance"
+"""Provenance quantum graph of a RUN (pipe_base ``PROVENANCE_DATASET_TYPE_NAME``, v30+)."""
+
+REPO_HINT = "check butlerConfig of the issue or pass --butler REPO"
+MAX_SIMILAR = 5
+MAX_EXAMPLES = 10
+"""Unreadable datasets named in `ButlerStats.unreadable` (the count is always complete)."""
+ABORT_AFTER = 20
+"""Stop reading when this many reads failed for service reasons and none succeeded."""
+
+_SERVICE_MODULES = ("sqlalchemy", "botocore", "boto3", "urllib3", "requests", "httpx", "google", "psycopg")
+
+
+@dataclass(frozen=True)
+class QuantumUsage:
+    """Resource usage of one quantum, decoded from its task metadata.
+
+    Attributes are `None` when the metadata lacks the keys they come from.
+    """
+
+    label: str
+    cpu_s: float | None
+    """``endCpuTime - startCpuTime`` (s): CPU of ``runQuantum`` incl. reading and writing."""
+    wall_s: float | None
+    """``endUtc - startUtc`` (s)."""
+    max_rss_bytes: int | None
+    """``endMaxResidentSetSize`` in bytes (kB × 1024 when ``__version__`` < 1)."""
+    start: datetime | None
+    """``startUtc``, else ``prepUtc`` (UTC)."""
+    end: datetime | None = None
+    """``endUtc`` (UTC)."""
+
+
+@dataclass
+class LabelStats:
+    """Statistics of one task label in the RUN."""
+
+    label: str
+    n_quanta: int
+    """Number of ``<label>_metadata`` datasets in the RUN."""
+    n_read: int
+    n_unreadable: int
+    cpu_hours: float | None
+    """Exact sum when every quantum was read, else mean × ``n_quanta`` (``estimated``)."""
+    estimated: bool
+    mean_cpu_s: float | None
+    max_cpu_s: float | None
+    max_rss_gib: float | None
+    """Largest ``endMaxResidentSetSize`` read, in GiB (2**30 bytes); of the sample if sampled."""
+    wall_hours: float | None
+    first_start: datetime | None
+    last_end: datetime | None
+
+    @property
+    def n_attempted(self) -> int:
+        """Number of metadata datasets this label's statistics tried to read."""
+        return self.n_read + self.n_unreadable
+
+
+@dataclass
+class ButlerStats:
+    """Statistics of every task label of a RUN collection."""
+
+    repo: str
+    run: str
+    labels: list[LabelStats]
+    """Ordered by first start, then label (labels never read come last)."""
+    n_quanta: int
+    cpu_hours: float
+    """Sum of the labels' CPU hours (labels with none count 0, and make it ``estimated``)."""
+    estimated: bool
+    max_rss_gib: float | None
+    first_start: datetime | None
+    last_end: datetime | None
+    unreadable: list[str] = field(default_factory=list)
+    """Up to `MAX_EXAMPLES` unreadable datasets with the reason; see ``n_unreadable`` for the count."""
+    source: str = "metadata"
+    sample: int | None = None
+
+    @property
+    def n_read(self) -> int:
+        return sum(label.n_read for label in self.labels)
+
+    @property
+    def n_unreadable(self) -> int:
+        return sum(label.n_unreadable for label in self.labels)
+
+    @property
+    def wall_hours(self) -> float | None:
+        values = [label.wall_hours for label in self.labels if label.wall_hours is not None]
+        return sum(values) if values else None
+
+    def label(self, name: str) -> LabelStats:
+        """Return the statistics of label ``name`` (`KeyError` if it has no quanta)."""
+        for stats in self.labels:
+            if stats.label == name:
+                return stats
+        raise KeyError(name)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-ready dict (datetimes as ISO 8601 strings)."""
+        out = asdict(self)
+        out.update(n_read=self.n_read, n_unreadable=self.n_unreadable, wall_hours=self.wall_hours)
+        return _isoformat_all(out)
+
+
+def decode_quantum_metadata(md: Any, label: str = "") -> QuantumUsage:
+    """Decode the ``quantum`` entry of one task metadata.
+
+    Parameters
+    ----------
+    md : `lsst.pipe.base.TaskMetadata` or `~collections.abc.Mapping`
+        The metadata as ``Butler.get`` returns it, its ``to_dict()`` form (values scalars
+        or lists) or its JSON/``model_dump()`` form (``scalars``/``arrays``/``metadata``).
+    label : `str`, optional
+        Task label recorded in the result.
+
+    Returns
+    -------
+    usage : `QuantumUsage`
+        Fields the metadata has no keys for are `None`; arrays give their last value,
+        as ``md["quantum"]["endCpuTime"]`` does.
+
+    Raises
+    ------
+    ValueError
+        If there is no ``quantum`` entry (not metadata of an executed quantum).
+    """
+    quantum = _quantum_entry(md)
+    if quantum is None:
+        raise ValueError("no 'quantum' entry in the task metadata")
+
+    def number(key: str) -> float | None:
+        value = quantum(key)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return None
+        return float(value) if math.isfinite(value) else None
+
+    def when(key: str) -> datetime | None:
+        value = quantum(key)
+        if not isinstance(value, str):
+            return None
+        try:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        # logInfo used datetime.utcnow() before Python 3.11: naive, but UTC.
+        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+    start_cpu, end_cpu = number("startCpuTime"), number("endCpuTime")
+    cpu = end_cpu - start_cpu if start_cpu is not None and end_cpu is not None else None
+    start_utc, end_utc = when("startUtc"), when("endUtc")
+    wall = (end_utc - start_utc).total_seconds() if start_utc and end_utc else None
+    rss = number("endMaxResidentSetSize")
+    version = number("__version__") or 0.0
+    # Version 0 stored getrusage's ru_maxrss unconverted: kB on Linux, where we run.
+    rss_bytes = None if rss is None else int(rss) if version >= 1 else int(rss) * 1024
+    return QuantumUsage(
+        label=label,
+        cpu_s=cpu if cpu is None or cpu >= 0 else None,
+        wall_s=wall if wall is None or wall >= 0 else None,
+        max_rss_bytes=rss_bytes if rss_bytes is None or rss_bytes >= 0 else None,
+        start=start_utc or when("prepUtc"),
+        end=end_utc,
+    )
+
+
+def butler_statistics(
+    repo: str,
+    run: str,
+    *,
+    sample: int | None = None,
+    max_workers: int = 8,
+    progress: Callable[[int, int], None] | None = None,
+    labels: Collection[str] | None = None,
+    provenance: bool = True,
+) -> ButlerStats:
+    """Compute per-label statistics of the ``<label>_metadata`` datasets of one RUN.
+
+    Parameters
+    ----------
+    repo : `str`
+        Butler repository: path, URI or repository-index label.
+    run : `str`
+        The RUN collection of the workflow (``<output>/<timestamp>``).
+    sample : `int`, optional
+        Read at most this many quanta per label, evenly spaced in data ID order; CPU and
+        wall hours are then mean × ``n_quanta`` and flagged ``estimated``.
+    max_workers : `int`
+        Threads reading metadata (each with its own Butler clone).
+    progress : callable, optional
+        Called as ``progress(done, total)`` with 0 first, then after every read.
+    labels : `~collections.abc.Collection` [`str`], optional
+        Only these task labels (default: every label with metadata in the RUN).
+    provenance : `bool`
+        Use the RUN's ``run_provenance`` dataset when it has one: one read instead of one
+        per quantum, the same numbers, always exact (``sample`` is then not needed and
+        ignored). Falls back to metadata reads if it cannot be read.
+
+    Returns
+    -------
+    stats : `ButlerStats`
+
+    Raises
+    ------
+    InputError
+        The repository does not exist, ``run`` does not exist or is not a RUN collection,
+        or ``sample`` is < 1.
+    ServiceError
+        The repository cannot be opened or its registry/datastore fails.
+    """
+    if sample is not None and sample < 1:
+        raise InputError(f"sample must be at least 1, not {sample}")
+    max_workers = max(1, max_workers)
+    butler = _open_butler(repo)
+    try:
+        with _service_errors(repo):
+            summary = _check_run(butler, repo, run)
+            refs = _metadata_refs(butler, run, labels, summary)
+        if provenance and PROVENANCE_DATASET_TYPE in summary and refs:
+            from_provenance = _read_provenance(butler, run, refs.keys(), progress)
+            if from_provenance is not None:
+                return _from_provenance(repo, run, refs, from_provenance)
+        chosen = {label: _choose(label_refs, sample) for label, label_refs in refs.items()}
+        results, examples = _read_all(butler, repo, run, chosen, max_workers, progress)
+    finally:
+        butler.close()
+    stats = [
+        _label_stats(label, len(refs[label]), results[label], len(chosen[label]) - len(results[label]))
+        for label in refs
+    ]
+    return _summarise(repo, run, stats, examples, sample)
+
+
+def find_runs(repo: str, pattern: str) -> list[str]:
+    """Return the RUN collections of ``repo`` whose names match the glob ``pattern``, sorted.
+
+    For ``get-butler-stat``, which selects workflows by a substring of their output
+    (``*PREOPS-973*``). daf_butler matches the glob on the client, over every collection
+    name of the repository: use a pattern, never ``*``, and prefer `butler_statistics` on
+    a known RUN.
+    """
+    from lsst.daf.butler import CollectionType
+
+    butler = _open_butler(repo)
+    try:
+        with _service_errors(repo):
+            return sorted(butler.collections.query(pattern, collection_types=CollectionType.RUN))
+    finally:
+        butler.close()
+
+
+def _from_provenance(
+    repo: str, run: str, refs: Mapping[str, Sequence[DatasetRef]], usages: Mapping[str, list[QuantumUsage]]
+) -> ButlerStats:
+    """Statistics from ``run_provenance`` usages; quanta are still counted by their metadata datasets."""
+    stats = []
+    examples = []
+    for label, label_refs in refs.items():
+        found = usages.get(label, [])
+        missing = max(0, len(label_refs) - len(found))
+        if missing:
+            examples.append(f"{label}: {missing} quanta without resource usage in {PROVENANCE_DATASET_TYPE}")
+        stats.append(_label_stats(label, len(label_refs), found, missing))
+    result = _summarise(repo, run, stats, examples[:MAX_EXAMPLES], None)
+    result.source = "provenance"
+    return result
+
+
+def _open_butler(repo: str) -> Butler:
+    """Open ``repo`` read-only; InputError when it is plainly not there, else ServiceError."""
+    from lsst.daf.butler import Butler
+
+    parsed = urlparse(repo)
+    # Only plain paths and file:// URIs are checked here; other schemes (s3, https, ...)
+    # are for the Butler to reach, and failing to is a service error.
+    if parsed.scheme in ("", "file"):
+        path = Path(parsed.path if parsed.scheme == "file" else repo).expanduser()
+        if path.is_dir() and not Butler.has_repo_config(str(path)):
+            raise InputError(f"{repo} is not a Butler repo (no butler.yaml in it)", REPO_HINT)
+        # A bare name may be a label of the repository index (DAF_BUTLER_REPOSITORY_INDEX).
+        if not path.exists() and not ("/" not in repo and _is_known_label(repo)):
+            raise InputError(f"Butler repo {repo} does not exist", REPO_HINT)
+    try:
+        return Butler.from_config(repo, writeable=False)
+    except Exception as exc:
+        raise ServiceError(f"cannot open Butler repo {repo}: {_describe(exc)}") from exc
+
+
+def _is_known_label(name: str) -> bool:
+    from lsst.daf.butler import Butler
+
+    try:
+        return name in Butler.get_known_repos()
+    except Exception:  # a broken repository index is no reason to fail here
+        return False
+
+
+@contextmanager
+def _service_errors(repo: str) -> Iterator[None]:
+    """Turn registry/datastore failures into `ServiceError`; let our own errors through."""
+    try:
+        yield
+    except (InputError, ServiceError):
+        raise
+    except (TypeError, AttributeError, NameError, AssertionError):
+        raise  # our bug, not the Butler's: keep the traceback
+    except Exception as exc:
+        raise ServiceError(f"Butler repo {repo} failed: {_describe(exc)}") from exc
+
+
+def _check_run(butler: Butler, repo: str, run: str) -> frozenset[str]:
+    """Check that ``run`` is a RUN collection; return the dataset types of its summary."""
+    from lsst.daf.butler import CollectionType, MissingCollectionError
+
+    try:
+        # The collection summary lists the dataset types of the RUN: no scan of other runs.
+        info = butler.collections.get_info(run, include_summary=True)
+    except MissingCollectionError:
+        similar = _similar_collections(butler, run)
+        hint = (
+            f"similar collections: {', '.join(similar)}"
+            if similar
+            else "check the timestamp of the workflow and the Butler repo"
+        )
+        raise InputError(f"RUN collection {run} does not exist in Butler repo {repo}", hint) from None
+    if info.type is not CollectionType.RUN:
+        hint = "pass the RUN collection of the workflow (<output>/<timestamp>)"
+        if info.type is CollectionType.CHAINED and info.children:
+            hint += f"; its children: {', '.join(info.children[:MAX_SIMILAR])}"
+            if len(info.children) > MAX_SIMILAR:
+                hint += f" (and {len(info.children) - MAX_SIMILAR} more)"
+        raise InputError(f"collection {run} is a {info.type.name} collection, not a RUN collection", hint)
+    return frozenset(info.dataset_types or ())
+
+
+def _similar_collections(butler: Butler, run: str) -> list[str]:
+    """Return up to `MAX_SIMILAR` collections next to ``run``: children of its parent chain.
+
+    bps defines ``<output>`` as a CHAINED collection of its ``<output>/<timestamp>`` runs,
+    so looking up that one name is enough; only when it is missing do we ask for the
+    collections under the same parent prefix. Never the whole repository.
+    """
+    from lsst.daf.butler import CollectionType, MissingCollectionError
+
+    if "/" not in run:
+        return []
+    parent = run.rsplit("/", 1)[0]
+    candidates: list[str] = []
+    try:
+        info = butler.collections.get_info(parent)
+        if info.type is CollectionType.CHAINED:
+            candidates = list(info.children)
+    except MissingCollectionError:
+        pass
+    if not candidates:
+        try:
+            candidates = list(butler.collections.query(f"{parent}/*", collection_types=CollectionType.RUN))
+        except Exception as exc:  # only a hint: never fail the error message itself
+            _log.debug("cannot list collections under %s: %s", parent, exc)
+    candidates = [name for name in candidates if name != run]
+    ranked = sorted(candidates, key=lambda name: (-difflib.SequenceMatcher(None, run, name).ratio(), name))
+    return ranked[:MAX_SIMILAR]
+
+
+def _metadata_refs(
+    butler: Butler, run: str, labels: Collection[str] | None, summary: Collection[str]
+) -> dict[str, list[DatasetRef]]:
+    """Return the refs of every ``<label>_metadata`` dataset of ``run``, per label, in data ID order."""
+    from lsst.daf.butler import MissingDatasetTypeError
+
+    names = sorted(
+        name for name in summary if name.endswith(METADATA_SUFFIX) and len(name) > len(METADATA_SUFFIX)
+    )
+    wanted = None if labels is None else set(labels)
+    out: dict[str, list[DatasetRef]] = {}
+    with butler.query() as query:
+        for name in names:
+            label = name[: -len(METADATA_SUFFIX)]
+            if wanted is not None and label not in wanted:
+                continue
+            try:
+                dataset_type = butler.get_dataset_type(name)
+            except MissingDatasetTypeError:
+                continue
+            if dataset_type.storageClass_name not in METADATA_STORAGE_CLASSES:
+                continue
+            # No limit here (Butler.query_datasets silently caps at 20,000 by default).
+            refs = list(query.datasets(dataset_type, collections=[run], find_first=False))
+            if refs:
+                refs.sort(key=lambda ref: ref.dataId.required_values)
+                out[label] = refs
+    if wanted:
+        missing = sorted(wanted - out.keys())
+        if missing:
+            _log.info("no metadata in %s for labels %s", run, ", ".join(missing))
+    return out
+
+
+def _read_provenance(
+    butler: Butler, run: str, labels: Collection[str], progress: Callable[[int, int], None] | None
+) -> dict[str, list[QuantumUsage]] | None:
+    """Return the resource usage recorded in ``run_provenance`` per label, or `None` if unreadable."""
+    if progress is not None:
+        progress(0, 1)
+    try:
+        # Quanta only: dataset nodes (the bulk of the file) and init quanta are not needed.
+        graph = butler.get(
+            PROVENANCE_DATASET_TYPE,
+            collections=[run],
+            parameters={"quanta": None, "datasets": [], "read_init_quanta": False},
+        )
+        nodes = graph.quantum_only_xgraph.nodes
+        usages: dict[str, list[QuantumUsage]] = {}
+        for label in labels:
+            found = usages.setdefault(label, [])
+            for quantum_id in graph.quanta_by_task.get(label, {}).values():
+                usage = nodes[quantum_id].get("resource_usage")
+                if usage is not None:
+                    found.append(_usage_from_provenance(label, usage))
+    except Exception as exc:
+        # Old pipe_base, damaged file, ...: the metadata datasets are still there.
+        _log.warning(
+            "cannot use %s of %s (%s); reading task metadata instead", PROVENANCE_DATASET_TYPE, run, exc
+        )
+        return None
+    if progress is not None:
+        progress(1, 1)
+    return usages
+
+
+def _usage_from_provenance(label: str, usage: Any) -> QuantumUsage:
+    """Convert a pipe_base ``QuantumResourceUsage`` to the numbers `decode_quantum_metadata` gives."""
+    # QuantumResourceUsage.start is prepUtc; ours is startUtc = prep + prep_time + init_time.
+    prep = usage.start.astimezone(UTC)
+    start = prep + timedelta(seconds=usage.prep_time + usage.init_time)
+    return QuantumUsage(
+        label=label,
+        cpu_s=float(usage.run_time_cpu),
+        wall_s=float(usage.run_time),
+        max_rss_bytes=int(usage.memory),
+        start=start,
+        end=start + timedelta(seconds=usage.run_time),
+    )
+
+
+def _choose(refs: Sequence[DatasetRef], sample: int | None) -> list[DatasetRef]:
+    """Return all refs, or ``sample`` of them evenly spaced (first one included)."""
+    n = len(refs)
+    if sample is None or sample >= n:
+        return list(refs)
+    return [refs[(i * n) // sample] for i in range(sample)]
+
+
+def _read_all(
+    butler: Butler,
+    repo: str,
+    run: str,
+    chosen: Mapping[str, Sequence[DatasetRef]],
+    max_workers: int,
+    progress: Callable[[int, int], None] | None,
+) -> tuple[dict[str, list[QuantumUsage]], list[str]]:
+    """Read and decode the chosen metadata; return usages per label and failure examples."""
+    jobs = [(label, ref) for label, refs in chosen.items() for ref in refs]
+    total = len(jobs)
+    results: dict[str, list[QuantumUsage]] = {label: [] for label in chosen}
+    failures: list[tuple[int, str]] = []
+    n_ok = n_service = 0
+    first_service: BaseException | None = None
+    if progress is not None:
+        progress(0, total)
+
+    def record(index: int, outcome: QuantumUsage | BaseException) -> None:
+        nonlocal n_ok, n_service, first_service
+        label, ref = jobs[index]
+        if isinstance(outcome, QuantumUsage):
+            n_ok += 1
+            results[label].append(outcome)
+            return
+        if _is_service_failure(outcome):
+            n_service += 1
+            first_service = first_service or outcome
+        failures.append((index, f"{_ref_name(ref)}: {_describe(outcome)}"))
+
+    def give_up() -> bool:
+        return n_ok == 0 and n_service >= min(ABORT_AFTER, total)
+
+    done = 0
+    if max_workers == 1 or total <= 1:
+        for index, (label, ref) in enumerate(jobs):
+            record(index, _read_one(butler, ref, label))
+            done += 1
+            if progress is not None:
+                progress(done, total)
+            if give_up():
+                break
+    else:
+        reader = _ThreadReaders(butler)
+        try:
+            with ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="butler-read") as pool:
+                # A bounded window of futures: wait() is O(pending), and an abort then
+                # leaves little queued work behind.
+                window = max_workers * 4
+                queue = iter(enumerate(jobs))
+                pending: dict[Future[QuantumUsage | BaseException], int] = {}
+                while True:
+                    for index, (label, ref) in queue:
+                        pending[pool.submit(reader.read, ref, label)] = index
+                        if len(pending) >= window:
+                            break
+                    if not pending:
+                        break
+                    finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+                    for future in finished:
+                        record(pending.pop(future), future.result())
+                        done += 1
+                        if progress is not None:
+                            progress(done, total)
+                    if give_up():
+                        for future in pending:
+                            future.cancel()
+                        break
+        finally:
+            reader.close()
+    if total and n_ok == 0 and n_service:
+        raise ServiceError(
+            f"cannot read the task metadata of {run} in Butler repo {repo}: {_describe(first_service)}"
+        )
+    # Examples in data ID order, whatever order the threads finished in.
+    return results, [message for _, message in sorted(failures)[:MAX_EXAMPLES]]
+
+
+class _ThreadReaders:
+    """One ``Butler.clone()`` per worker thread (a Butler must not be shared by threads)."""
+
+    def __init__(self, butler: Butler) -> None:
+        self._butler = butler
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._clones: list[Butler] = []
+
+    def read(self, ref: DatasetRef, label: str) -> QuantumUsage | BaseException:
+        clone = getattr(self._local, "butler", None)
+        if clone is None:
+            with self._lock:
+                # Cloning touches the original's caches: one thread at a time.
+                clone = self._butler.clone()
+                self._clones.append(clone)
+            self._local.butler = clone
+        return _read_one(clone, ref, label)
+
+    def close(self) -> None:
+        for clone in self._clones:
+            clone.close()
+
+
+def _read_one(butler: Butler, ref: DatasetRef, label: str) -> QuantumUsage | BaseException:
+    """Read and decode one metadata dataset; the exception is returned, not raised."""
+    try:
+        return decode_quantum_metadata(butler.get(ref), label)
+    except Exception as exc:
+        return exc
+
+
+def _is_service_failure(exc: BaseException) -> bool:
+    """Whether ``exc`` (or its cause) says the service failed, not this one dataset."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, ConnectionError | TimeoutError):
+            return True
+        if isinstance(current, OSError) and not isinstance(current, FileNotFoundError | IsADirectoryError):
+            return True
+        if type(current).__module__.split(".")[0] in _SERVICE_MODULES:
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def _label_stats(label: str, n_quanta: int, usages: Sequence[QuantumUsage], n_failed: int) -> LabelStats:
+    cpu = [u.cpu_s for u in usages if u.cpu_s is not None]
+    wall = [u.wall_s for u in usages if u.wall_s is not None]
+    rss = [u.max_rss_bytes for u in usages if u.max_rss_bytes is not None]
+    starts = [u.start for u in usages if u.start is not None]
+    ends = [u.end for u in usages if u.end is not None]
+
+    def hours(values: list[float]) -> float | None:
+        if not values:
+            return None
+        if len(values) == n_quanta:
+            return math.fsum(values) / 3600.0
+        return math.fsum(values) / len(values) * n_quanta / 3600.0
+
+    return LabelStats(
+        label=label,
+        n_quanta=n_quanta,
+        n_read=len(usages),
+        n_unreadable=n_failed,
+        cpu_hours=hours(cpu),
+        estimated=len(cpu) != n_quanta or len(wall) != n_quanta,
+        mean_cpu_s=math.fsum(cpu) / len(cpu) if cpu else None,
+        max_cpu_s=max(cpu) if cpu else None,
+        max_rss_gib=max(rss) / 2**30 if rss else None,
+        wall_hours=hours(wall),
+        first_start=min(starts) if starts else None,
+        last_end=max(ends) if ends else None,
+    )
+
+
+def _summarise(
+    repo: str, run: str, labels: list[LabelStats], examples: list[str], sample: int | None
+) -> ButlerStats:
+    far_future = datetime.max.replace(tzinfo=UTC)
+    labels.sort(key=lambda s: (s.first_start or far_future, s.label))
+    rss = [s.max_rss_gib for s in labels if s.max_rss_gib is not None]
+    starts = [s.first_start for s in labels if s.first_start is not None]
+    ends = [s.last_end for s in labels if s.last_end is not None]
+    return ButlerStats(
+        repo=repo,
+        run=run,
+        labels=labels,
+        n_quanta=sum(s.n_quanta for s in labels),
+        cpu_hours=math.fsum(s.cpu_hours or 0.0 for s in labels),
+        estimated=any(s.estimated for s in labels),
+        max_rss_gib=max(rss) if rss else None,
+        first_start=min(starts) if starts else None,
+        last_end=max(ends) if ends else None,
+        unreadable=examples,
+        source="metadata",
+        sample=sample,
+    )
+
+
+def _quantum_entry(md: Any) -> Callable[[str], Any] | None:
+    """Return a getter of the ``quantum`` values of ``md`` (last element of arrays)."""
+    if hasattr(md, "scalars") and hasattr(md, "arrays") and hasattr(md, "metadata"):
+        quantum = md.metadata.get("quantum")  # a TaskMetadata
+        return None if quantum is None else _model_getter(quantum.scalars, quantum.arrays)
+    if hasattr(md, "paramNames") and hasattr(md, "getArray"):  # a daf_base PropertySet
+        if "quantum" not in md.paramNames(topLevelOnly=True):
+            return None
+
+        def property_set_value(key: str) -> Any:
+            try:
+                values = md.getArray(f"quantum.{key}")
+            except Exception:
+                return None
+            return values[-1] if values else None
+
+        return property_set_value
+    if not isinstance(md, Mapping):
+        return None
+    if isinstance(md.get("metadata"), Mapping) and ("arrays" in md or "scalars" in md):
+        quantum = md["metadata"].get("quantum")  # model_dump / JSON layout
+        if not isinstance(quantum, Mapping):
+            return None
+        return _model_getter(quantum.get("scalars") or {}, quantum.get("arrays") or {})
+    quantum = md.get("quantum")  # to_dict() layout
+    if not isinstance(quantum, Mapping):
+        return None
+
+    def plain_value(key: str) -> Any:
+        value = quantum.get(key)
+        if isinstance(value, list | tuple):
+            return value[-1] if value else None
+        return value
+
+    return plain_value
+
+
+def _model_getter(scalars: Mapping[str, Any], arrays: Mapping[str, Sequence[Any]]) -> Callable[[str], Any]:
+    def value(key: str) -> Any:
+        if key in scalars:
+            return scalars[key]
+        values = arrays.get(key)
+        return values[-1] if values else None
+
+    return value
+
+
+def _ref_name(ref: DatasetRef) -> str:
+    data_id = ", ".join(f"{k}={v}" for k, v in ref.dataId.required.items())
+    return f"{ref.datasetType.name}@{{{data_id}}}"
+
+
+def _describe(exc: BaseException | None) -> str:
+    if exc is None:
+        return "unknown error"
+    text = " ".join(str(exc).split()) or "(no message)"
+    if len(text) > 300:
+        text = text[:297] + "..."
+    return f"{type(exc).__name__}: {text}"
+
+
+def _isoformat_all(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: _isoformat_all(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_isoformat_all(v) for v in value]
+    return value

@@ -1,0 +1,440 @@
+"""``prodstat update-stat`` end to end: recorded PanDA replies on the loopback monitor
+emulator, a real Butler repo with planted metadata, both trackers."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import tarfile
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from lsst.prodstatus.config import resolve_settings
+from lsst.prodstatus.core.markup import read_section, split_wiki_row
+from lsst.prodstatus.services.tracker import open_tracker
+from tests.conftest import CliResult
+from tests.support.butler_repo import BuiltRepo, PlantedQuantum, make_butler_repo
+from tests.support.panda_emulator import PandaEmulator
+from tests.test_update_issue import TrackerSetup
+
+RunCli = Callable[..., CliResult]
+RUN = "2.2i/all_band_1/v23_0_0_rc5/PREOPS-973/20220127T205042Z"
+UNIQ = "2.2i_all_band_1_v23_0_0_rc5_PREOPS-973_20220127T205042Z"
+
+
+@pytest.fixture(scope="module")
+def butler_repo(tmp_path_factory: pytest.TempPathFactory) -> BuiltRepo:
+    """A real repo whose RUN is the testdrp workflow's, with known values (and another RUN)."""
+    start = datetime(2022, 1, 27, 21, 0, tzinfo=UTC)
+    quanta = {
+        "isr": [
+            PlantedQuantum("isr", 100.0 + i, 120.0 + i, (2 + i) * 2**30, start + timedelta(minutes=i))
+            for i in range(6)
+        ],
+        "characterizeImage": [
+            PlantedQuantum("characterizeImage", 300.5, 310.0, 3 * 2**30, start + timedelta(minutes=30 + i))
+            for i in range(4)
+        ],
+        "visit_detector_1_merge": [
+            PlantedQuantum("visit_detector_1_merge", 7.25, 9.0, 2**29, start + timedelta(hours=1))
+        ],
+    }
+    root = tmp_path_factory.mktemp("butler") / "repo"
+    return make_butler_repo(
+        root, RUN, quanta, other_runs=[RUN.replace("20220127T205042Z", "20220114T195544Z")]
+    )
+
+
+@pytest.fixture(scope="module")
+def recorded(shared_data: Path) -> dict[str, Any]:
+    with gzip.open(shared_data / "reference" / "panda_query_results.json.gz") as f:
+        return dict(json.load(f))
+
+
+@pytest.fixture
+def panda(shared_data: Path) -> Iterator[PandaEmulator]:
+    with PandaEmulator() as emulator:
+        emulator.add_recorded(shared_data / "reference" / "panda_query_results.json.gz")
+        yield emulator
+
+
+@pytest.fixture(params=["local", "jira"])
+def setup(request: pytest.FixtureRequest, prodstat_env: Path) -> Iterator[TrackerSetup]:
+    from tests.support.jira_emulator import JiraEmulator
+
+    if request.param == "local":
+        yield TrackerSetup("local", {}, prodstat_env, None)
+        return
+    with JiraEmulator(deployment="Cloud") as emulator:
+        env = {
+            "PRODSTAT_JIRA_URL": emulator.url,
+            "PRODSTAT_JIRA_USER": "operator@example.org",
+            "PRODSTAT_JIRA_TOKEN": "secret-token",
+        }
+        yield TrackerSetup("jira", env, prodstat_env, emulator)
+
+
+@pytest.fixture
+def workflow_issue(
+    run_cli: RunCli,
+    setup: TrackerSetup,
+    shared_data: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    panda: PandaEmulator,
+) -> str:
+    """DRP-1: the testdrp workflow recorded by update-issue; PANDAMON_URL points at the emulator."""
+    with tarfile.open(shared_data / "reference" / "testdrp.tgz") as tar:
+        tar.extractall(tmp_path / "real", filter="data")
+    monkeypatch.chdir(tmp_path / "real" / "testdrp")
+    setup.env["PANDAMON_URL"] = panda.url
+    result = run_cli("update-issue", "clusttest_all_1.yaml", "PREOPS-973", env=setup.env)
+    assert result.exit_code == 0, result.stderr
+    return "DRP-1"
+
+
+def table(section: str) -> tuple[list[str], dict[str, list[str]]]:
+    rows = [split_wiki_row(line) for line in section.splitlines() if line.startswith("|")]
+    header = rows[0][1]
+    return header, {cells[0]: cells for is_header, cells in rows[1:]}
+
+
+def description(run_cli: RunCli, setup: TrackerSetup, key: str) -> str:
+    result = run_cli("--json", "show", key, env=setup.env)
+    assert result.exit_code == 0, result.stderr
+    return str(json.loads(result.stdout)["description"])
+
+
+def test_statistics_written_correct_and_idempotent(
+    run_cli: RunCli,
+    setup: TrackerSetup,
+    workflow_issue: str,
+    butler_repo: BuiltRepo,
+    recorded: dict[str, Any],
+    prodstat_env: Path,
+) -> None:
+    args = ("update-stat", "PREOPS-973", workflow_issue, "--butler", str(butler_repo.root))
+    first = run_cli(*args, env=setup.env)
+    assert first.exit_code == 0, first.stderr
+    assert first.stdout.splitlines()[-2:] == [
+        f"updated {workflow_issue}: statistics",
+        f"issue:{workflow_issue}",
+    ]
+    desc = description(run_cli, setup, workflow_issue)
+
+    # PanDA: per label, from the raw recorded jobs (independent pandas computation).
+    tasks = next(v for k, v in recorded.items() if "/tasks/" in k)
+    names = {t["jeditaskid"]: t["taskname"] for t in tasks}
+    jobs = pd.DataFrame([j for k, v in recorded.items() if "/jobs/" in k for j in v["jobs"]])
+    jobs["label"] = jobs["jeditaskid"].map(lambda t: names[t][len(UNIQ) + 1 :].rsplit("_", 2)[0])
+    jobs["core"] = jobs["durationsec"] * jobs["actualcorecount"]
+    truth = jobs.groupby("label").agg(
+        n=("pandaid", "size"),
+        wall=("durationsec", "sum"),
+        core=("core", "sum"),
+        rss=("maxrss", "max"),
+        retried=("attemptnr", lambda a: int((a > 1).sum())),
+    )
+    panda_section = read_section(desc, "panda")
+    assert panda_section is not None
+    assert "PanDA request: 777 status finished, created 2022-01-27 20:56:46 UTC" in panda_section
+    header, rows = table(panda_section)
+    assert header[:4] == ["Label", "Tasks", "Jobs", "Finished"]
+    for label, row in truth.iterrows():
+        cells = dict(zip(header, rows[str(label)], strict=True))
+        assert int(cells["Jobs"]) == row.n == int(cells["Finished"])
+        assert int(cells["Retried"]) == row.retried
+        assert cells["Wall h"] == f"{row.wall / 3600:.2f}"
+        assert cells["Core h"] == f"{row.core / 3600:.2f}"
+        assert cells["maxRSS GiB"] == f"{row.rss / 2**20:.2f}"
+        assert cells["CPU h"].endswith("(?)")  # 2022 PanDA CPU was 1 s per job
+    total = dict(zip(header, rows["*workflow*"], strict=True))
+    assert int(total["Jobs"]) == int(truth.n.sum())
+    assert total["Core h"] == f"{truth.core.sum() / 3600:.2f}"
+    assert read_section(desc, "status") == (
+        "Status:finished nTasks:3 nFiles:212 nRemain:0 nProc: nFinish:3 nFail:0 nSubFinish:0"
+    )
+
+    # Butler: the planted truth of the RUN only.
+    butler_section = read_section(desc, "butler")
+    assert butler_section is not None and f"RUN {RUN} in {butler_repo.root}" in butler_section
+    header, rows = table(butler_section)
+    for label, planted in butler_repo.truth.items():
+        cells = dict(zip(header, rows[label], strict=True))
+        assert int(cells["nQuanta"]) == planted.n_quanta
+        assert cells["CPU h"] == f"{planted.cpu_hours:.2f}"
+        assert cells["maxRSS GiB"] == f"{planted.max_rss_bytes / 2**30:.2f}"  # type: ignore[operator]
+        assert cells["First start (UTC)"] == planted.first_start.strftime("%Y-%m-%d %H:%M:%S")  # type: ignore[union-attr]
+    run_row = dict(zip(header, rows["*run*"], strict=True))
+    assert int(run_row["nQuanta"]) == butler_repo.total_quanta == 11
+    assert "otherRunOnly" not in butler_section
+
+    # Saved tables.
+    stats_dir = prodstat_env / "stats" / workflow_issue
+    assert sorted(p.name for p in stats_dir.iterdir()) == [
+        "butler.csv",
+        "butler.json",
+        "panda.csv",
+        "panda.json",
+    ]
+    assert json.loads((stats_dir / "panda.json").read_text())["request_id"] == 777
+
+    # Twice: identical description, nothing written the second time.
+    before = setup.snapshot()
+    again = run_cli(*args, env=setup.env)
+    assert again.exit_code == 0, again.stderr
+    assert f"unchanged {workflow_issue}: statistics" in again.stdout
+    assert description(run_cli, setup, workflow_issue) == desc
+    assert setup.snapshot() == before
+
+
+def test_human_text_survives_and_sections_keep_order(
+    run_cli: RunCli, setup: TrackerSetup, workflow_issue: str, butler_repo: BuiltRepo
+) -> None:
+    args = ("update-stat", "PREOPS-973", workflow_issue, "--butler", str(butler_repo.root))
+    assert run_cli(*args, env=setup.env).exit_code == 0
+    desc = description(run_cli, setup, workflow_issue)
+    note = "Operator: 3 jobs hit the S3 outage, rerun in DRP-2.\n"
+    edited = desc.replace("{anchor:prodstat-panda}", note + "{anchor:prodstat-panda}")
+    tracker = open_tracker(resolve_settings({}, {**os.environ, **setup.env}))
+    tracker.update_issue(workflow_issue, description=edited)
+    tracker.close()
+    assert run_cli(*args, "--sample", "2", env=setup.env).exit_code == 0
+    after = description(run_cli, setup, workflow_issue)
+    assert note in after
+    assert (
+        after.index("{anchor:prodstat-production}")
+        < after.index("{anchor:prodstat-butler}")
+        < after.index(note)
+        < after.index("{anchor:prodstat-panda}")
+        < after.index("{anchor:prodstat-status}")
+    )
+    assert " est." in (read_section(after, "butler") or "")
+
+
+def test_no_panda_and_no_butler(
+    run_cli: RunCli, setup: TrackerSetup, workflow_issue: str, butler_repo: BuiltRepo, panda: PandaEmulator
+) -> None:
+    only_panda = run_cli("update-stat", "PREOPS-973", workflow_issue, "--no-butler", env=setup.env)
+    assert only_panda.exit_code == 0, only_panda.stderr
+    desc = description(run_cli, setup, workflow_issue)
+    assert read_section(desc, "panda") and read_section(desc, "butler") is None
+    panda.down()
+    only_butler = run_cli(
+        "update-stat",
+        "PREOPS-973",
+        workflow_issue,
+        "--no-panda",
+        "--butler",
+        str(butler_repo.root),
+        env=setup.env,
+    )
+    assert only_butler.exit_code == 0, only_butler.stderr
+    desc2 = description(run_cli, setup, workflow_issue)
+    assert read_section(desc2, "butler") and read_section(desc2, "panda") == read_section(desc, "panda")
+
+
+def test_dry_run_and_json(
+    run_cli: RunCli, setup: TrackerSetup, workflow_issue: str, butler_repo: BuiltRepo
+) -> None:
+    before = setup.snapshot()
+    result = run_cli(
+        "--dry-run",
+        "--json",
+        "update-stat",
+        "PREOPS-973",
+        workflow_issue,
+        "--butler",
+        str(butler_repo.root),
+        env=setup.env,
+    )
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["action"] == "would update" and data["issue"] == workflow_issue
+    assert data["panda"]["request_id"] == 777
+    assert data["butler"]["n_quanta"] == 11
+    assert setup.snapshot() == before
+
+
+# -- failures: message, exit code, issue untouched -------------------------------------------------
+
+
+def _expect_failure(
+    run_cli: RunCli, setup: TrackerSetup, args: list[str], code: int, start: str
+) -> CliResult:
+    before = setup.snapshot()
+    result = run_cli(*args, env=setup.env)
+    assert result.exit_code == code, (result.stdout, result.stderr)
+    assert result.stderr.startswith(start), result.stderr
+    assert result.stderr.count("\n") == 1
+    assert setup.snapshot() == before
+    return result
+
+
+def test_panda_down_keeps_old_statistics(
+    run_cli: RunCli, setup: TrackerSetup, workflow_issue: str, butler_repo: BuiltRepo, panda: PandaEmulator
+) -> None:
+    assert (
+        run_cli(
+            "update-stat", "PREOPS-973", workflow_issue, "--butler", str(butler_repo.root), env=setup.env
+        ).exit_code
+        == 0
+    )
+    panda.down()
+    setup.env["PRODSTAT_PANDA_RETRIES"] = "0"
+    _expect_failure(
+        run_cli,
+        setup,
+        ["update-stat", "PREOPS-973", workflow_issue, "--butler", str(butler_repo.root)],
+        3,
+        f"prodstat: error: the PanDA monitor at {panda.url} failed: cannot connect",
+    )
+
+
+@pytest.mark.parametrize(
+    ("fault", "message"),
+    [
+        ({"status": 200, "body": "<html><body>Please log in</body></html>"}, "answered HTML instead of JSON"),
+        ({"status": 429, "headers": {"Retry-After": "0"}}, "failed: HTTP 429"),
+        ({"status": 503}, "failed: HTTP 503"),
+    ],
+)
+def test_panda_faults_exit_3(
+    run_cli: RunCli,
+    setup: TrackerSetup,
+    workflow_issue: str,
+    butler_repo: BuiltRepo,
+    panda: PandaEmulator,
+    fault: dict[str, Any],
+    message: str,
+) -> None:
+    panda.inject(times=100, path=r"^/jobs/", **fault)
+    setup.env["PRODSTAT_PANDA_RETRIES"] = "1"
+    result = _expect_failure(
+        run_cli,
+        setup,
+        ["update-stat", "PREOPS-973", workflow_issue, "--butler", str(butler_repo.root)],
+        3,
+        "prodstat: error: the PanDA monitor at ",
+    )
+    assert message in result.stderr
+
+
+def test_panda_timeout_exit_3(
+    run_cli: RunCli, setup: TrackerSetup, workflow_issue: str, butler_repo: BuiltRepo, panda: PandaEmulator
+) -> None:
+    panda.inject(None, times=100, path=r"^/tasks/", delay=3.0)
+    setup.env.update(PRODSTAT_PANDA_RETRIES="0", PRODSTAT_PANDA_TIMEOUT="1")
+    result = _expect_failure(
+        run_cli,
+        setup,
+        ["update-stat", "PREOPS-973", workflow_issue, "--butler", str(butler_repo.root)],
+        3,
+        "prodstat: error: the PanDA monitor at ",
+    )
+    assert "no answer within 1 s" in result.stderr
+
+
+def test_workflow_not_in_panda(
+    run_cli: RunCli, setup: TrackerSetup, workflow_issue: str, butler_repo: BuiltRepo, tmp_path: Path
+) -> None:
+    with PandaEmulator() as empty:
+        setup.env["PANDAMON_URL"] = empty.url
+        _expect_failure(
+            run_cli,
+            setup,
+            ["update-stat", "PREOPS-973", workflow_issue, "--butler", str(butler_repo.root)],
+            1,
+            f"prodstat: error: workflow {UNIQ.lower()} not found in the PanDA monitor "
+            f"{empty.url} (searched idds/wfprogress/ with days=",
+        )
+
+
+def test_butler_repo_and_run_missing(
+    run_cli: RunCli, setup: TrackerSetup, workflow_issue: str, butler_repo: BuiltRepo, tmp_path: Path
+) -> None:
+    _expect_failure(
+        run_cli,
+        setup,
+        ["update-stat", "PREOPS-973", workflow_issue, "--no-panda", "--butler", str(tmp_path / "nowhere")],
+        1,
+        f"prodstat: error: Butler repo {tmp_path / 'nowhere'} does not exist",
+    )
+    other = make_butler_repo(tmp_path / "other-repo", "u/someone/other/20250101T000000Z", n_per_label=1)
+    result = _expect_failure(
+        run_cli,
+        setup,
+        ["update-stat", "PREOPS-973", workflow_issue, "--no-panda", "--butler", str(other.root)],
+        1,
+        "prodstat: error: ",
+    )
+    assert RUN in result.stderr
+
+
+def test_issue_without_timestamp_or_butler_config(
+    run_cli: RunCli, setup: TrackerSetup, panda: PandaEmulator
+) -> None:
+    setup.env["PANDAMON_URL"] = panda.url
+    setup.seed("DRP-1", "Step step1", "no workflow here")
+    _expect_failure(
+        run_cli,
+        setup,
+        ["update-stat", "PREOPS-973", "DRP-1"],
+        1,
+        "prodstat: error: issue DRP-1 has no bps timestamp in its summary 'Step step1'",
+    )
+    block = (
+        "BPS Submit Keywords:\n{code}\ncampaign: c/PREOPS-973\npayloadName:x\n"
+        "output:{payloadName}/{campaign}\n{code}\n"
+    )
+    setup.seed("DRP-2", "step1#c/PREOPS-973/20220127T205042Z", block)
+    _expect_failure(
+        run_cli,
+        setup,
+        ["update-stat", "PREOPS-973", "DRP-2"],
+        1,
+        "prodstat: error: issue DRP-2 has no butlerConfig in its BPS Submit Keywords block; pass "
+        "--butler REPO, or --no-butler",
+    )
+
+
+def test_issue_written_by_the_original_tool(
+    run_cli: RunCli, setup: TrackerSetup, butler_repo: BuiltRepo, panda: PandaEmulator
+) -> None:
+    setup.env["PANDAMON_URL"] = panda.url
+    original = (
+        "BPS Submit Keywords:\n{code}\nproject: dp02\ncampaign: v23_0_0_rc5/PREOPS-973\n"
+        "pipelineYaml: ${OBS_LSST_DIR}/pipelines/imsim/DRP.yaml#step1\npayloadName:2.2i/all_band_1\n"
+        f"butlerConfig:{butler_repo.root}\noutput:{{payloadName}}/{{campaign}}\n{{code}}\n"
+        "Butler Statistics\n|| Step || Task || Start || nQ || sec/Q || sum(hr) || maxGB ||\n\n"
+    )
+    setup.seed("DRP-1", "step1#v23_0_0_rc5/PREOPS-973/20220127T205042Z", original)
+    result = run_cli("update-stat", "PREOPS-973", "DRP-1", env=setup.env)
+    assert result.exit_code == 0, result.stderr
+    desc = description(run_cli, setup, "DRP-1")
+    assert desc.startswith(original)
+    assert "PanDA request: 777" in (read_section(desc, "panda") or "")
+    assert "|isr|6|" in (read_section(desc, "butler") or "")
+
+
+@pytest.mark.parametrize("setup", ["jira"], indirect=True)
+def test_jira_round_trips(
+    run_cli: RunCli, workflow_issue: str, setup: TrackerSetup, butler_repo: BuiltRepo
+) -> None:
+    assert setup.emulator is not None
+    setup.emulator.reset_requests()
+    assert (
+        run_cli(
+            "update-stat", "PREOPS-973", workflow_issue, "--butler", str(butler_repo.root), env=setup.env
+        ).exit_code
+        == 0
+    )
+    # one read and one write of the issue after login
+    assert setup.reads_after_login() == 2
+    assert setup.writes() == 1
