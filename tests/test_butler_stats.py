@@ -14,6 +14,7 @@ import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -228,6 +229,13 @@ def test_version_0_rss_is_kilobytes_and_version_1_bytes(tmp_path: Path) -> None:
     for label in quanta:
         assert stats.label(label).max_rss_gib == rss / 2**30, label
     assert built.quanta["isrV0"][0].written_rss() == rss // 1024  # really written in kB
+    from lsst.daf.butler import Butler
+
+    with Butler.from_config(str(built.root)) as butler:
+        for label, (q,) in built.quanta.items():
+            md = butler.get(f"{label}_metadata", built.data_ids[label][0], collections=RUN)
+            assert md.model_dump() == metadata_for(q).model_dump()
+            assert ("__version__" in md["quantum"]) is (q.version is not None)
 
 
 def test_version_0_repo(tmp_path: Path) -> None:
@@ -395,7 +403,7 @@ def test_reads_run_in_worker_threads_each_with_its_own_butler(
     lock = threading.Lock()
     real_get = DirectButler.get
 
-    def recording_get(self: DirectButler, *args: object, **kwargs: object) -> object:
+    def recording_get(self: DirectButler, *args: Any, **kwargs: Any) -> Any:
         with lock:
             seen.setdefault(threading.current_thread().name, set()).add(id(self))
         return real_get(self, *args, **kwargs)
@@ -466,10 +474,11 @@ def test_ingested_metadata_is_what_butler_put_writes(tmp_path: Path, main_repo: 
     from lsst.daf.butler import Butler
 
     with Butler.from_config(str(main_repo.root)) as butler:
-        ref = butler.find_dataset("isr_metadata", main_repo.data_ids["isr"][5], collections=RUN)
-        md = butler.get(ref)
-    assert type(md).__name__ == "TaskMetadata"
-    assert md.model_dump() == metadata_for(main_repo.quanta["isr"][5]).model_dump()
+        for label, planted in main_repo.quanta.items():
+            for q, data_id in zip(planted, main_repo.data_ids[label], strict=True):
+                md = butler.get(f"{label}_metadata", data_id, collections=RUN)
+                assert type(md).__name__ == "TaskMetadata"
+                assert md.model_dump() == metadata_for(q).model_dump()
 
     quanta = random_quanta(["isr", "deblend_and_measure"], 3, seed=5)
     put = make_butler_repo(tmp_path / "put", RUN, quanta, method="put")

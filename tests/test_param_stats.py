@@ -27,8 +27,14 @@ def panda(shared_data: Path) -> Iterator[PandaEmulator]:
 def params(tmp_path: Path, name: str = "params.yaml", **values: object) -> str:
     import yaml
 
-    data = {"Jira": "PREOPS-973", "collTypes": ["20220127t205042z"], "start_date": "2022-01-27",
-            "stop_date": "2022-01-27", "maxtask": 100, "workNames": ""}
+    data = {
+        "Jira": "PREOPS-973",
+        "collTypes": ["20220127t205042z"],
+        "start_date": "2022-01-27",
+        "stop_date": "2022-01-27",
+        "maxtask": 100,
+        "workNames": "",
+    }
     data.update(values)
     data = {k: v for k, v in data.items() if v is not None}
     path = tmp_path / name
@@ -50,14 +56,30 @@ def test_get_panda_stat_on_recorded_data(
     # stop_date is the workflow's own day: included (the original excluded it).
     result = run_cli("get-panda-stat", params(tmp_path), env=env)
     assert result.exit_code == 0, result.stderr
-    assert result.stdout.splitlines()[0] == "selected 1: 2.2i_all_band_1_v23_0_0_rc5_preops-973_20220127t205042z"
+    assert (
+        result.stdout.splitlines()[0] == "selected 1: 2.2i_all_band_1_v23_0_0_rc5_preops-973_20220127t205042z"
+    )
     wf = read_csv(prodstat_env / "pandaWfStat-PREOPS-973.csv")
-    assert wf == {"20220127t205042z": {
-        "status": "finished", "ntasks": "3", "nfiles": "212", "remaining files": "0", "processed files": "212.0",
-        "task_finished": "3", "task_failed": "0", "task_subfinished": "0", "created": "2022-01-27 20:56:46"}}
+    assert wf == {
+        "20220127t205042z": {
+            "status": "finished",
+            "ntasks": "3",
+            "nfiles": "212",
+            "remaining files": "0",
+            "processed files": "212.0",
+            "task_finished": "3",
+            "task_failed": "0",
+            "task_subfinished": "0",
+            "created": "2022-01-27 20:56:46",
+        }
+    }
     stat = read_csv(prodstat_env / "pandaStat-PREOPS-973.csv")
-    assert list(stat) == ["20220127t205042z_pipetaskInit", "20220127t205042z_visit_detector_1",
-                          "20220127t205042z_mergeExecutionButler", "Campaign"]
+    assert list(stat) == [
+        "20220127t205042z_pipetaskInit",
+        "20220127t205042z_visit_detector_1",
+        "20220127t205042z_mergeExecutionButler",
+        "Campaign",
+    ]
     assert stat["20220127t205042z_visit_detector_1"]["jobs"] == "100"
     assert stat["Campaign"]["jobs"] == "102"
     assert stat["Campaign"]["CPU h"].endswith("(?)")
@@ -65,18 +87,31 @@ def test_get_panda_stat_on_recorded_data(
     assert txt[:2] == [" Panda campaign statistics PREOPS-973", "pandaStat"]
     assert txt[2].startswith("| Workflow Task ||tasks||jobs||")
     assert txt[-1] == "||"
-    assert "<th>20220127t205042z_visit_detector_1</th>" in (prodstat_env / "pandaStat-PREOPS-973.html").read_text()
+    assert (
+        "<th>20220127t205042z_visit_detector_1</th>"
+        in (prodstat_env / "pandaStat-PREOPS-973.html").read_text()
+    )
     data = json.loads(run_cli("--json", "get-panda-stat", params(tmp_path), env=env).stdout)
     assert data["workflows"] == 1 and data["jobs"] == 102
 
 
-def test_history_kept_unless_clean(run_cli: RunCli, panda: PandaEmulator, tmp_path: Path, prodstat_env: Path) -> None:
+def test_history_kept_unless_clean(
+    run_cli: RunCli, panda: PandaEmulator, tmp_path: Path, prodstat_env: Path
+) -> None:
     env = {"PANDAMON_URL": panda.url}
     assert run_cli("get-panda-stat", params(tmp_path), env=env).exit_code == 0
-    other = params(tmp_path, "other.yaml", collTypes=["20220114t195544z"], start_date="2022-01-14",
-                   stop_date="2022-01-14")
+    other = params(
+        tmp_path,
+        "other.yaml",
+        collTypes=["20220114t195544z"],
+        start_date="2022-01-14",
+        stop_date="2022-01-14",
+    )
     assert run_cli("get-panda-stat", other, env=env).exit_code == 0
-    assert set(read_csv(prodstat_env / "pandaWfStat-PREOPS-973.csv")) == {"20220127t205042z", "20220114t195544z"}
+    assert set(read_csv(prodstat_env / "pandaWfStat-PREOPS-973.csv")) == {
+        "20220127t205042z",
+        "20220114t195544z",
+    }
     assert run_cli("get-panda-stat", other, "--clean_history", "True", env=env).exit_code == 0
     assert set(read_csv(prodstat_env / "pandaWfStat-PREOPS-973.csv")) == {"20220114t195544z"}
 
@@ -86,11 +121,18 @@ def test_history_kept_unless_clean(run_cli: RunCli, panda: PandaEmulator, tmp_pa
     [
         (None, "prodstat: error: parameter file {path} does not exist"),
         ("- a\n", "prodstat: error: parameter file {path} must be a mapping"),
-        ("Jira: PREOPS-973\n", "prodstat: error: parameter file {path} lacks collTypes, start_date, stop_date"),
-        ("Jira: X\ncollTypes: [a]\nstart_date: '2022-13-01'\nstop_date: '2022-01-01'\n",
-         "prodstat: error: start_date in {path} must be a date YYYY-MM-DD, not '2022-13-01'"),
-        ("Jira: X\ncollTypes: [a]\nstart_date: '2022-02-01'\nstop_date: '2022-01-01'\n",
-         "prodstat: error: stop_date 2022-01-01 is before start_date 2022-02-01 in {path}"),
+        (
+            "Jira: PREOPS-973\n",
+            "prodstat: error: parameter file {path} lacks collTypes, start_date, stop_date",
+        ),
+        (
+            "Jira: X\ncollTypes: [a]\nstart_date: '2022-13-01'\nstop_date: '2022-01-01'\n",
+            "prodstat: error: start_date in {path} must be a date YYYY-MM-DD, not '2022-13-01'",
+        ),
+        (
+            "Jira: X\ncollTypes: [a]\nstart_date: '2022-02-01'\nstop_date: '2022-01-01'\n",
+            "prodstat: error: stop_date 2022-01-01 is before start_date 2022-02-01 in {path}",
+        ),
         ("Jira: [unclosed\n", "prodstat: error: parameter file {path} is not valid YAML"),
     ],
 )
@@ -102,12 +144,14 @@ def test_bad_parameter_file(
         path.write_text(content)
     result = run_cli("get-panda-stat", str(path), env={"PANDAMON_URL": "http://127.0.0.1:9/"})
     assert result.exit_code == 1
-    assert result.stderr.startswith(message.format(path=path if content is not None else path))
+    assert result.stderr.startswith(message.format(path=path))
     assert result.stderr.count("\n") == 1
     assert not prodstat_env.exists() or not list(prodstat_env.glob("panda*"))
 
 
-def test_no_matching_workflow(run_cli: RunCli, panda: PandaEmulator, tmp_path: Path, prodstat_env: Path) -> None:
+def test_no_matching_workflow(
+    run_cli: RunCli, panda: PandaEmulator, tmp_path: Path, prodstat_env: Path
+) -> None:
     result = run_cli("get-panda-stat", params(tmp_path, collTypes=["step9"]), env={"PANDAMON_URL": panda.url})
     assert result.exit_code == 1
     assert result.stderr.startswith(
@@ -121,13 +165,22 @@ def two_runs(tmp_path_factory: pytest.TempPathFactory) -> BuiltRepo:
     out = "2.2i/all_band_1/v23_0_0_rc5/PREOPS-973"
     start = datetime(2022, 1, 27, 21, tzinfo=UTC)
     quanta = {"isr": [PlantedQuantum("isr", 60.0, 70.0, 2**31, start)] * 1}
-    return make_butler_repo(tmp_path_factory.mktemp("b") / "repo", f"{out}/20220127T205042Z", quanta,
-                            other_runs=[f"{out}/20220114T195544Z", "u/other/PREOPS-1/20220127T000000Z"])
+    return make_butler_repo(
+        tmp_path_factory.mktemp("b") / "repo",
+        f"{out}/20220127T205042Z",
+        quanta,
+        other_runs=[f"{out}/20220114T195544Z", "u/other/PREOPS-1/20220127T000000Z"],
+    )
 
 
 def test_get_butler_stat(run_cli: RunCli, two_runs: BuiltRepo, tmp_path: Path, prodstat_env: Path) -> None:
-    path = params(tmp_path, Butler=str(two_runs.root), collTypes=["20220127T205042Z", "20220114T195544Z"],
-                  start_date="2022-01-20", stop_date="2022-01-31")
+    path = params(
+        tmp_path,
+        Butler=str(two_runs.root),
+        collTypes=["20220127T205042Z", "20220114T195544Z"],
+        start_date="2022-01-20",
+        stop_date="2022-01-31",
+    )
     result = run_cli("get-butler-stat", path)
     assert result.exit_code == 0, result.stderr
     rows = read_csv(prodstat_env / "butlerStat-PREOPS-973.csv")

@@ -181,39 +181,50 @@ def metadata_for(q: PlantedQuantum, *, cpu_base: float = 120.0, node: str = "sdf
     """
     from lsst.pipe.base import TaskMetadata
 
-    start, end = q.times()
-    prep = start - timedelta(seconds=3)
-    init = start - timedelta(seconds=1)
-    rss = q.written_rss()
+    quantum_values, task_values = _planted_values(q, cpu_base)
     quantum = TaskMetadata()
-    # Same order and value types as lsst.utils.timer.logInfo: Utc string, then usage numbers.
-    for prefix, utc, cpu, rss_value in (
-        ("prep", prep, cpu_base - 0.75, rss // 2),
-        ("init", init, cpu_base - 0.25, rss // 2),
-        ("start", start, cpu_base, rss // 2),
-        ("end", end, cpu_base + q.cpu_s, rss),
-    ):
-        quantum.add(f"{prefix}Utc", utc.isoformat())
-        quantum.add(f"{prefix}CpuTime", float(cpu))
-        quantum.add(f"{prefix}UserTime", float(cpu) * 0.9)
-        quantum.add(f"{prefix}SystemTime", float(cpu) * 0.1)
-        quantum.add(f"{prefix}MaxResidentSetSize", int(rss_value))
-        quantum.add(f"{prefix}MinorPageFaults", 1000)
-        quantum.add(f"{prefix}MajorPageFaults", 0)
+    for key, value in quantum_values.items():
+        quantum.add(key, value)
     if q.version is not None:
         quantum["__version__"] = q.version
     quantum["nodeName"] = node
     task = TaskMetadata()
-    # timeMethod-style entries of runQuantum: deliberately NOT the quantum numbers.
-    task.add("runQuantumStartCpuTime", float(cpu_base + 0.5))
-    task.add("runQuantumEndCpuTime", float(cpu_base + 0.5 + q.cpu_s * 0.5 + 7.0))
-    task.add("runQuantumStartUtc", (start + timedelta(seconds=0.5)).isoformat())
-    task.add("runQuantumEndUtc", (end - timedelta(seconds=0.25)).isoformat())
-    task.add("runQuantumEndMaxResidentSetSize", int(rss * 3 + 12345))
+    for key, value in task_values.items():
+        task.add(key, value)
     md = TaskMetadata()
     md["quantum"] = quantum
     md[q.label] = task
     return md
+
+
+def _planted_values(q: PlantedQuantum, cpu_base: float) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Return the ``quantum`` and ``<label>`` array values of one quantum, in writing order."""
+    start, end = q.times()
+    rss = q.written_rss()
+    quantum: dict[str, Any] = {}
+    # Same keys, order and value types as lsst.utils.timer.logInfo: Utc string, then usage.
+    for prefix, utc, cpu, rss_value in (
+        ("prep", start - timedelta(seconds=3), cpu_base - 0.75, rss // 2),
+        ("init", start - timedelta(seconds=1), cpu_base - 0.25, rss // 2),
+        ("start", start, cpu_base, rss // 2),
+        ("end", end, cpu_base + q.cpu_s, rss),
+    ):
+        quantum[f"{prefix}Utc"] = utc.isoformat()
+        quantum[f"{prefix}CpuTime"] = float(cpu)
+        quantum[f"{prefix}UserTime"] = float(cpu) * 0.9
+        quantum[f"{prefix}SystemTime"] = float(cpu) * 0.1
+        quantum[f"{prefix}MaxResidentSetSize"] = int(rss_value)
+        quantum[f"{prefix}MinorPageFaults"] = 1000
+        quantum[f"{prefix}MajorPageFaults"] = 0
+    # timeMethod-style entries of runQuantum: deliberately NOT the quantum numbers.
+    task = {
+        "runQuantumStartCpuTime": float(cpu_base + 0.5),
+        "runQuantumEndCpuTime": float(cpu_base + 0.5 + q.cpu_s * 0.5 + 7.0),
+        "runQuantumStartUtc": (start + timedelta(seconds=0.5)).isoformat(),
+        "runQuantumEndUtc": (end - timedelta(seconds=0.25)).isoformat(),
+        "runQuantumEndMaxResidentSetSize": int(rss * 3 + 12345),
+    }
+    return quantum, task
 
 
 def random_quanta(
@@ -506,7 +517,7 @@ def _write_run(
     dims: Mapping[str, str],
     method: str,
 ) -> dict[str, list[dict[str, Any]]]:
-    from lsst.daf.butler import DatasetRef, FileDataset
+    from lsst.daf.butler import DataCoordinate, DatasetRef, FileDataset
 
     data_ids: dict[str, list[dict[str, Any]]] = {}
     if method == "put":
@@ -530,7 +541,9 @@ def _write_run(
             name = "_".join(str(v) for k, v in data_id.items() if k != "instrument")
             relative = f"{run}/{label}_metadata/{label}_metadata_{INSTRUMENT}_{name}_{run_tag}.json"
             (root / relative).write_text(template.render(q))
-            ref = DatasetRef(dataset_types[label], data_id, run=run)
+            dataset_type = dataset_types[label]
+            coordinate = DataCoordinate.standardize(data_id, dimensions=dataset_type.dimensions)
+            ref = DatasetRef(dataset_type, coordinate, run=run)
             datasets.append(FileDataset(path=relative, refs=[ref], formatter=_JSON_FORMATTER))
     # One ingest: one transaction and a few bulk inserts instead of one put per dataset.
     butler.ingest(*datasets, transfer=None)
@@ -548,50 +561,26 @@ class _Template:
     the numbers are replaced, which is ~10x faster than building and dumping a model.
     """
 
-    _PREFIXES = ("prep", "init", "start", "end")
-
     def __init__(self, label: str) -> None:
         self.label = label
         probe = PlantedQuantum(label, 1.0, 1.0, 2**30, datetime(2025, 1, 1, tzinfo=UTC))
-        self._with_version = metadata_for(probe).model_dump()
-        self._without_version = metadata_for(
-            PlantedQuantum(label, 1.0, 1.0, 2**30, probe.start, version=None)
-        ).model_dump()
+        self._layouts = {
+            True: metadata_for(probe).model_dump(),
+            False: metadata_for(
+                PlantedQuantum(label, 1.0, 1.0, 2**30, probe.start, version=None)
+            ).model_dump(),
+        }
 
     def render(self, q: PlantedQuantum, cpu_base: float = 120.0) -> str:
-        doc = json.loads(json.dumps(self._with_version if q.version is not None else self._without_version))
-        reference = metadata_for(q, cpu_base=cpu_base) if _CHECK_TEMPLATE else None
+        doc = json.loads(json.dumps(self._layouts[q.version is not None]))  # a cheap deep copy
+        quantum_values, task_values = _planted_values(q, cpu_base)
         quantum = doc["metadata"]["quantum"]
-        arrays = quantum["arrays"]
-        start, end = q.times()
-        rss = q.written_rss()
-        values = {
-            "prep": (start - timedelta(seconds=3), cpu_base - 0.75, rss // 2),
-            "init": (start - timedelta(seconds=1), cpu_base - 0.25, rss // 2),
-            "start": (start, cpu_base, rss // 2),
-            "end": (end, cpu_base + q.cpu_s, rss),
-        }
-        for prefix, (utc, cpu, rss_value) in values.items():
-            arrays[f"{prefix}Utc"] = [utc.isoformat()]
-            arrays[f"{prefix}CpuTime"] = [float(cpu)]
-            arrays[f"{prefix}UserTime"] = [float(cpu) * 0.9]
-            arrays[f"{prefix}SystemTime"] = [float(cpu) * 0.1]
-            arrays[f"{prefix}MaxResidentSetSize"] = [int(rss_value)]
+        # Every planted value was added once, so each is a one-element array.
+        quantum["arrays"].update((key, [value]) for key, value in quantum_values.items())
         if q.version is not None:
             quantum["scalars"]["__version__"] = q.version
-        task = doc["metadata"][self.label]["arrays"]
-        task["runQuantumStartCpuTime"] = [float(cpu_base + 0.5)]
-        task["runQuantumEndCpuTime"] = [float(cpu_base + 0.5 + q.cpu_s * 0.5 + 7.0)]
-        task["runQuantumStartUtc"] = [(start + timedelta(seconds=0.5)).isoformat()]
-        task["runQuantumEndUtc"] = [(end - timedelta(seconds=0.25)).isoformat()]
-        task["runQuantumEndMaxResidentSetSize"] = [int(rss * 3 + 12345)]
-        if reference is not None:
-            assert doc == reference.model_dump(), "template drifted from metadata_for"
+        doc["metadata"][self.label]["arrays"].update((key, [value]) for key, value in task_values.items())
         return json.dumps(doc)
-
-
-_CHECK_TEMPLATE = False
-"""Set by tests to check every rendered document against `metadata_for` (slow)."""
 
 
 def _damage(butler: Any, run: str, dataset_type: Any, data_id: Mapping[str, Any], kind: DamageKind) -> None:
