@@ -134,9 +134,9 @@ def cli(
 
 
 def _register() -> None:
-    from .commands import campaign, groups, info, stats, workflow
+    from .commands import campaign, groups, info, maps, stats, workflow
 
-    for module in (groups, workflow, campaign, stats, info):
+    for module in (groups, workflow, campaign, maps, stats, info):
         for command in module.COMMANDS:
             cli.add_command(command)
 

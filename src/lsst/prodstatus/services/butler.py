@@ -9,7 +9,7 @@ threads (daf_butler ``LabeledButlerFactory`` notes), so every worker thread read
 own ``Butler.clone()``, which shares the connection pool and caches of the original.
 
 ``lsst.daf.butler`` is imported inside the functions that need it, so importing this
-module (as every ``prodstat`` command does) costs nothing.
+module costs nothing (``prodstat --help`` must not load the Butler).
 """
 
 from __future__ import annotations

@@ -99,21 +99,4 @@ def update_step(
     not_implemented_yet("update-step")
 
 
-@click.command(
-    "map-drp-steps",
-    cls=ProdstatCommand,
-    epilog=format_examples(
-        ["prodstat map-drp-steps step1map.yaml DRP-489 0", "prodstat map-drp-steps campmap.yaml DRP-491 1"]
-    ),
-)
-@click.argument("map_yaml", metavar="MAP_YAML")
-@click.argument("issue", type=issue_key_type, metavar="ISSUE")
-@click.argument("campaign_flag", type=click.IntRange(0, 1), metavar="CAMPAIGN_FLAG")
-@output_options
-@pass_app
-def map_drp_steps(app: App, map_yaml: str, issue: str, campaign_flag: int) -> None:
-    """Write the step table (CAMPAIGN_FLAG 0) or campaign table (1) of MAP_YAML into ISSUE."""
-    not_implemented_yet("map-drp-steps")
-
-
-COMMANDS = [create_campaign_yaml, update_campaign, create_step_yaml, update_step, map_drp_steps]
+COMMANDS = [create_campaign_yaml, update_campaign, create_step_yaml, update_step]

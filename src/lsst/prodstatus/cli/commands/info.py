@@ -59,17 +59,6 @@ def show(app: App, key: str, raw: bool) -> None:
 
 
 @click.command(
-    cls=ProdstatCommand, epilog=format_examples(["prodstat tree DRP-491", "prodstat tree DRP-491 --json"])
-)
-@click.argument("key", type=issue_key_type)
-@json_option
-@pass_app
-def tree(app: App, key: str) -> None:
-    """Show campaign KEY → steps → workflows as a tree, with status, counts and core-hours."""
-    not_implemented_yet("tree")
-
-
-@click.command(
     cls=ProdstatCommand, epilog=format_examples(["prodstat report DRP-491 --html campaign-491.html"])
 )
 @click.argument("key", type=issue_key_type)
@@ -106,4 +95,4 @@ def config(app: App) -> None:
     app.emit(lines, data)
 
 
-COMMANDS = [show, tree, report, config]
+COMMANDS = [show, report, config]
