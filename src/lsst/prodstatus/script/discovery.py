@@ -1,0 +1,88 @@
+"""Find a step's workflows: the bps yamls in its ``workflow_base`` and their issues.
+
+Shared by ``update-campaign``/``update-step`` (which link steps to their workflows) and
+``map-drp-steps --auto``/``tree`` (which build tables from them). One tracker search
+finds the issues of all workflows of a step, by the ``prodstat_<uniqProcName>`` label
+that ``update-issue`` puts on every workflow issue.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..core.workflow import uniq_label
+from ..errors import InputError
+from ..services.submit import SubmitRun, find_run
+from ..services.tracker.base import Issue, Tracker
+
+__all__ = ["StepWorkflow", "find_workflow_issues", "scan_workflow_base"]
+
+
+@dataclass
+class StepWorkflow:
+    """One bps submit yaml of a step, its newest run (if submitted) and its issue (if recorded)."""
+
+    name: str
+    """The yaml's name without ``.yaml`` (e.g. ``step1_1248``), the key of step maps."""
+    bps_yaml: Path
+    run: SubmitRun | None = None
+    issue: Issue | None = None
+    problem: str | None = None
+    """Why ``run`` is `None` (not submitted yet, unreadable yaml), for the user."""
+
+
+def scan_workflow_base(workflow_base: str | Path, step_name: str) -> list[Path]:
+    """Return the bps submit yamls of a step: ``<workflow_base>/<step_name>*.yaml``, sorted.
+
+    Only files directly in ``workflow_base`` (bps's ``submit/`` tree holds copies that must
+    not count) whose name starts with the step name and ends in ``.yaml``.
+
+    Raises
+    ------
+    InputError
+        ``workflow_base`` is empty or is not a directory.
+    """
+    if not str(workflow_base).strip():
+        raise InputError(
+            f"step {step_name} has no workflow_base",
+            "set it to the directory holding the step's bps submit yamls, or remove the step",
+        )
+    base = Path(workflow_base).expanduser()
+    if not base.is_dir():
+        raise InputError(
+            f"workflow_base {workflow_base} of step {step_name} is not a directory",
+            "give the directory holding the step's bps submit yamls",
+        )
+    return sorted(
+        p for p in base.iterdir() if p.is_file() and p.name.startswith(step_name) and p.suffix == ".yaml"
+    )
+
+
+def find_workflow_issues(
+    tracker: Tracker, yamls: Sequence[Path], *, project: str | None = None
+) -> list[StepWorkflow]:
+    """Find each yaml's newest run and, with one tracker search, the issues recording them.
+
+    A yaml that was not submitted (no run) or cannot be read gets ``problem`` set and no
+    issue; it is not an error, since a step is often mapped before all its groups ran.
+    """
+    found: list[StepWorkflow] = []
+    for path in yamls:
+        workflow = StepWorkflow(path.name[: -len(".yaml")] if path.name.endswith(".yaml") else path.stem, path)
+        try:
+            workflow.run = find_run(str(path))
+        except InputError as exc:
+            workflow.problem = exc.one_line()
+        found.append(workflow)
+    labels = {uniq_label(w.run.uniq_proc_name): w for w in found if w.run is not None}
+    if not labels:
+        return found
+    issues = tracker.search(labels=sorted(labels), project=project)
+    for issue in sorted(issues, key=lambda i: int(i.key.rsplit("-", 1)[1])):
+        for label in issue.labels:
+            workflow = labels.get(label)
+            if workflow is not None and workflow.issue is None:
+                workflow.issue = issue
+    return found
