@@ -82,7 +82,7 @@ def find_workflow_issues(
     issues = tracker.search(labels=sorted(labels), project=project)
     for issue in sorted(issues, key=lambda i: int(i.key.rsplit("-", 1)[1])):
         for label in issue.labels:
-            workflow = labels.get(label)
-            if workflow is not None and workflow.issue is None:
-                workflow.issue = issue
+            owner = labels.get(label)
+            if owner is not None and owner.issue is None:
+                owner.issue = issue
     return found
