@@ -370,18 +370,28 @@ def make_submit_tree(
     return tree
 
 
-def make_sample_campaign(root: Path) -> dict[str, SubmitTree]:
+def make_sample_campaign(
+    root: Path, butler_configs: Mapping[str, str] | None = None
+) -> dict[str, SubmitTree]:
     """Write the seed's sample campaign (``seed/sample.rst``) under ``root/work``.
 
     ``work/step1`` holds ``step1_1248.yaml`` (run 20220728T192631Z) and
     ``step1_1248_b.yaml`` (run 20220729T001725Z), both with the same output;
     ``work/step2`` holds ``step2_1248.yaml`` (run 20220729T142653Z).
 
+    ``butler_configs`` (yaml stem → repo) replaces the yamls' s3 ``butlerConfig``, so that
+    ``update-stat`` can read a local repository (``make demo``).
+
     Returns
     -------
     trees : `dict` [`str`, `SubmitTree`]
         Keyed by yaml stem (``step1_1248``, ``step1_1248_b``, ``step2_1248``).
     """
+    configs = dict(butler_configs or {})
+
+    def butler(stem: str) -> dict[str, str]:
+        return {"butlerConfig": configs[stem]} if stem in configs else {}
+
     work = root / "work"
     detectors = "instrument='LSSTCam-imSim' and skymap='DC2' and (detector>={lo} and detector<={hi})"
     exposures = " and exposure >=1472 and exposure <= 1474"
@@ -392,6 +402,7 @@ def make_sample_campaign(root: Path) -> dict[str, SubmitTree]:
             step="step1",
             timestamps=["20220728T192631Z"],
             data_query=detectors.format(lo=0, hi=3) + exposures,
+            payload_extra=butler("step1_1248"),
             n_quanta=28,
             n_tasks=5,
         ),
@@ -401,6 +412,7 @@ def make_sample_campaign(root: Path) -> dict[str, SubmitTree]:
             step="step1",
             timestamps=["20220729T001725Z"],
             data_query=detectors.format(lo=4, hi=6) + exposures,
+            payload_extra=butler("step1_1248_b"),
             n_quanta=21,
             n_tasks=5,
         ),
@@ -410,6 +422,7 @@ def make_sample_campaign(root: Path) -> dict[str, SubmitTree]:
             step="step2",
             timestamps=["20220729T142653Z"],
             data_query="instrument='LSSTCam-imSim' and skymap='DC2' and exposure >=1472 and exposure <= 1474",
+            payload_extra=butler("step2_1248"),
             n_quanta=9,
             n_tasks=5,
         ),
