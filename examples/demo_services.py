@@ -18,10 +18,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.support.butler_repo import PlantedQuantum, make_butler_repo  # noqa: E402
-from tests.support.panda_emulator import PandaEmulator  # noqa: E402
-from tests.support.panda_workflows import make_workflow  # noqa: E402
-from tests.support.submit_trees import make_sample_campaign  # noqa: E402
+from tests.support.butler_repo import PlantedQuantum, make_butler_repo
+from tests.support.panda_emulator import PandaEmulator
+from tests.support.panda_workflows import make_workflow
+from tests.support.submit_trees import make_sample_campaign
 
 LABELS = {
     "step1": ["isr", "calibrateImage", "transformPreSourceTable"],
