@@ -438,3 +438,35 @@ def test_jira_round_trips(
     # one read and one write of the issue after login
     assert setup.reads_after_login() == 2
     assert setup.writes() == 1
+
+
+def test_long_tables_are_cut_and_attached(
+    run_cli: RunCli,
+    setup: TrackerSetup,
+    workflow_issue: str,
+    butler_repo: BuiltRepo,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from lsst.prodstatus.script import update_stat
+
+    full = run_cli(
+        "update-stat", "PREOPS-973", workflow_issue, "--butler", str(butler_repo.root), env=setup.env
+    )
+    assert full.exit_code == 0
+    # 150 characters less than the full statistics need: the tables must be cut.
+    limit = len(description(run_cli, setup, workflow_issue)) - 150
+    monkeypatch.setattr(update_stat, "DESCRIPTION_LIMIT", limit)
+    result = run_cli(
+        "update-stat", "PREOPS-973", workflow_issue, "--butler", str(butler_repo.root), env=setup.env
+    )
+    assert result.exit_code == 0, result.stderr
+    assert f"attached butler-{workflow_issue}.csv" in result.stdout
+    assert f"attached panda-{workflow_issue}.csv" in result.stdout
+    desc = description(run_cli, setup, workflow_issue)
+    assert len(desc) <= limit
+    assert "rows not shown: the full table is attached as" in desc
+    # the last row (the total) is always kept
+    assert "|*workflow*|" in (read_section(desc, "panda") or "")
+    shown = json.loads(run_cli("--json", "show", workflow_issue, env=setup.env).stdout)
+    names = {a["filename"] for a in shown["attachments"]}
+    assert {f"panda-{workflow_issue}.csv", f"butler-{workflow_issue}.csv"} <= names

@@ -248,7 +248,10 @@ def butler_section(stats: Any, max_rows: int | None = None) -> str:
 
 
 def _table(headers: Sequence[str], rows: list[list[str]], max_rows: int | None, attachment: str) -> str:
+    """Render a table, keeping at most ``max_rows`` rows (the total row always stays; 0: none)."""
     if max_rows is not None and len(rows) > max_rows:
+        if max_rows == 0:
+            return f"(the table of {len(rows)} rows is attached as {attachment})"
         kept = [*rows[: max_rows - 1], rows[-1]]
         note = f"({len(rows) - len(kept)} rows not shown: the full table is attached as {attachment})"
         return wiki_table(headers, kept, raw=True) + "\n" + note
@@ -409,7 +412,7 @@ def update_workflow_stats(
     attach: list[str] = []
     if len(description) > DESCRIPTION_LIMIT:
         # Shrink the longest tables until the description fits; the full tables go as attachments.
-        for max_rows in (200, 100, 50, 20, 10, 5):
+        for max_rows in (200, 100, 50, 20, 10, 5, 2, 0):
             if butler_stats is not None:
                 sections["butler"] = butler_section(butler_stats, max_rows)
             if panda_stats is not None:
