@@ -70,7 +70,9 @@ def find_workflow_issues(
     """
     found: list[StepWorkflow] = []
     for path in yamls:
-        workflow = StepWorkflow(path.name[: -len(".yaml")] if path.name.endswith(".yaml") else path.stem, path)
+        workflow = StepWorkflow(
+            path.name[: -len(".yaml")] if path.name.endswith(".yaml") else path.stem, path
+        )
         try:
             workflow.run = find_run(str(path))
         except InputError as exc:
