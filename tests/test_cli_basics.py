@@ -234,10 +234,10 @@ def test_home_not_writable(run_cli: RunCli, tmp_path: Path) -> None:
 
 
 def test_pending_command_says_so(run_cli: RunCli) -> None:
-    result = run_cli("tree", "DRP-1")
+    result = run_cli("report", "DRP-1", "--html", "r.html")
     assert result.exit_code == 1
     assert result.stderr == (
-        "prodstat: error: 'prodstat tree' is not implemented yet in this version; "
+        "prodstat: error: 'prodstat report' is not implemented yet in this version; "
         "it is planned; see doc/commands.rst for the status of each command\n"
     )
 

@@ -92,6 +92,8 @@ def test_env_token_beats_netrc(tmp_path: Path) -> None:
         ("jira_url: ftp://x\n", "is not an http(s) URL"),
         ("project: drp 1\n", "is not a Jira project key"),
         ("jira_timeout: -3\n", "jira_timeout must be a positive number"),
+        ("panda_timeout: abc\n", "panda_timeout must be a positive number of seconds, not 'abc'"),
+        ("panda_retries: -1\n", "panda_retries must be a whole number >= 0"),
     ],
 )
 def test_bad_config_file(tmp_path: Path, content: str, message: str) -> None:

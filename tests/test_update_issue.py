@@ -340,3 +340,27 @@ def test_bad_input(
     assert result.stderr.count("\n") == 1
     assert result.stdout == ""
     assert setup.snapshot() == before
+
+
+def test_discovery_ignores_runs_of_other_yamls(
+    setup: TrackerSetup, tmp_path: Path, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lsst.prodstatus.config import resolve_settings
+    from lsst.prodstatus.script.discovery import find_workflow_issues, scan_workflow_base
+    from lsst.prodstatus.services.tracker import open_tracker
+
+    make_sample_campaign(tmp_path)
+    step1 = tmp_path / "work" / "step1"
+    # A third group written but never submitted, with the same output as the other two.
+    (step1 / "step1_1248_c.yaml").write_text((step1 / "step1_1248.yaml").read_text())
+    monkeypatch.chdir(step1)
+    assert run_cli("update-issue", "step1_1248_b.yaml", "PREOPS-1248", env=setup.env).exit_code == 0
+    import os
+
+    tracker = open_tracker(resolve_settings({}, {**os.environ, **setup.env}))
+    found = {w.name: w for w in find_workflow_issues(tracker, scan_workflow_base(step1, "step1"))}
+    tracker.close()
+    assert found["step1_1248_b"].issue is not None and found["step1_1248_b"].issue.key == "DRP-1"
+    assert found["step1_1248_c"].run is None and found["step1_1248_c"].issue is None
+    assert "belongs to another yaml" in (found["step1_1248_c"].problem or "")
+    assert found["step1_1248"].issue is None  # submitted, but not recorded yet

@@ -3,6 +3,7 @@ emulator, a real Butler repo with planted metadata, both trackers."""
 
 from __future__ import annotations
 
+import csv
 import gzip
 import json
 import os
@@ -464,9 +465,189 @@ def test_long_tables_are_cut_and_attached(
     assert f"attached panda-{workflow_issue}.csv" in result.stdout
     desc = description(run_cli, setup, workflow_issue)
     assert len(desc) <= limit
-    assert "rows not shown: the full table is attached as" in desc
+    assert f"rows not shown: the full table is attached as panda-{workflow_issue}.csv" in desc
     # the last row (the total) is always kept
     assert "|*workflow*|" in (read_section(desc, "panda") or "")
     shown = json.loads(run_cli("--json", "show", workflow_issue, env=setup.env).stdout)
     names = {a["filename"] for a in shown["attachments"]}
     assert {f"panda-{workflow_issue}.csv", f"butler-{workflow_issue}.csv"} <= names
+
+
+# -- a current-era workflow: retries, failures, chunked labels, 2023 replies, running jobs -----------
+
+
+def test_synthetic_workflow_figures_equal_the_raw_jobs(
+    run_cli: RunCli, setup: TrackerSetup, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.support.panda_workflows import all_jobs, make_workflow
+    from tests.support.submit_trees import make_submit_tree
+
+    tree = make_submit_tree(
+        tmp_path / "w",
+        "step3_a.yaml",
+        step="step3",
+        layout="qg",
+        exec_butler=False,
+        timestamps=["20250902T101010Z"],
+    )
+    ((ts, run_files),) = tree.runs.items()
+    workflow = make_workflow(
+        run_files.uniq,
+        4242,
+        labels=["pipetaskInit", "makeWarp", "assembleCoadd", "finalJob"],
+        jobs_per_task={"pipetaskInit": 1, "makeWarp": 60, "assembleCoadd": 40, "finalJob": 1},
+        chunks={"makeWarp": 3},
+        naming="current",
+        shape="2023",
+        seed=7,
+        retry_fraction=0.2,
+        failed_fraction=0.1,
+        cancelled_fraction=0.05,
+        running=True,
+        running_fraction=0.2,
+        cpu_mode="real",
+    )
+    with PandaEmulator() as panda:
+        panda.add_workflow(workflow)
+        # The reqid query answers nothing: prodstat must fall back to the task-name wildcard.
+        panda.inject(200, times=1, path=r"reqid=4242", body="[]", content_type="application/json")
+        setup.env["PANDAMON_URL"] = panda.url
+        monkeypatch.chdir(tree.workdir)
+        assert run_cli("update-issue", "step3_a.yaml", "PREOPS-1", env=setup.env).exit_code == 0
+        result = run_cli("--json", "update-stat", "PREOPS-1", "DRP-1", "--no-butler", env=setup.env)
+        assert result.exit_code == 0, result.stderr
+        assert any(
+            "taskname=" in r.query.get("taskname", "") or "taskname" in r.query for r in panda.requests
+        )
+
+    data = json.loads(result.stdout)["panda"]
+    labels = {d["label"]: d for d in data["labels"]}
+    assert set(labels) == {"pipetaskInit", "makeWarp", "assembleCoadd", "finalJob"}
+    assert labels["makeWarp"]["tasks"] == 3  # three chunk tasks, one label
+    frame = pd.DataFrame(all_jobs(workflow))  # every attempt of every job: what mode=nodrop serves
+    names = {t["jeditaskid"]: t["taskname"] for t in workflow.tasks}
+    frame["label"] = frame["jeditaskid"].map(
+        lambda t: names[t].split(f"{ts}_", 1)[1].split("_", 1)[1].rsplit("_", 1)[0]
+    )
+    frame["core"] = frame["durationsec"].fillna(0) * frame["actualcorecount"].fillna(1)
+    for label, group in frame.groupby("label"):
+        got = labels[str(label)]
+        assert got["jobs"] == len(group)
+        assert got["finished"] == int((group.jobstatus == "finished").sum())
+        assert got["failed"] == int((group.jobstatus == "failed").sum())
+        assert got["cancelled"] == int(group.jobstatus.isin(["cancelled", "closed"]).sum())
+        assert got["other"] == int(
+            (~group.jobstatus.isin(["finished", "failed", "cancelled", "closed"])).sum()
+        )
+        assert got["retried"] == int((group.attemptnr > 1).sum())
+        assert got["wall_seconds"] == pytest.approx(group.durationsec.fillna(0).sum())
+        assert got["core_hours"] == pytest.approx(group.core.sum() / 3600)
+        assert got["max_rss_kb"] == pytest.approx(group.maxrss.max())
+    total = data["workflow"]
+    assert total["jobs"] == len(frame) and total["retried"] == int((frame.attemptnr > 1).sum()) > 0
+    assert total["failed"] > 0 and total["other"] > 0
+    assert data["status_line"].startswith("Status:")
+
+
+# -- more bad input ----------------------------------------------------------------------------------
+
+
+def test_unreadable_metadata_is_reported(
+    run_cli: RunCli, setup: TrackerSetup, workflow_issue: str, tmp_path: Path
+) -> None:
+    from tests.support.butler_repo import Damage
+
+    damaged = make_butler_repo(
+        tmp_path / "damaged",
+        RUN,
+        n_per_label=3,
+        unreadable=[Damage("isr", 0, "missing"), Damage("isr", 1, "corrupt")],
+    )
+    result = run_cli(
+        "--json",
+        "update-stat",
+        "PREOPS-973",
+        workflow_issue,
+        "--no-panda",
+        "--butler",
+        str(damaged.root),
+        env=setup.env,
+    )
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr.startswith(f"prodstat: warning: 2 metadata datasets of {RUN} could not be read")
+    data = json.loads(result.stdout)["butler"]
+    assert data["n_unreadable"] == 2 and len(data["unreadable"]) == 2
+    assert "2 metadata datasets could not be read" in (
+        read_section(description(run_cli, setup, workflow_issue), "butler") or ""
+    )
+
+
+def test_bad_arguments_and_home(
+    run_cli: RunCli, setup: TrackerSetup, workflow_issue: str, butler_repo: BuiltRepo, tmp_path: Path
+) -> None:
+    both = run_cli("update-stat", "PREOPS-973", workflow_issue, "--no-panda", "--no-butler", env=setup.env)
+    assert both.exit_code == 2 and "--no-panda and --no-butler together leave nothing to do" in both.stderr
+    _expect_failure(
+        run_cli,
+        setup,
+        ["update-stat", "PREOPS973", workflow_issue],
+        1,
+        "prodstat: error: malformed production issue key (PRODUCTION_ISSUE) 'PREOPS973'",
+    )
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    _expect_failure(
+        run_cli,
+        setup,
+        [
+            "--home",
+            str(blocker / "home"),
+            "update-stat",
+            "PREOPS-973",
+            workflow_issue,
+            "--butler",
+            str(butler_repo.root),
+        ],
+        1,
+        # The local tracker lives in --home, so it is the first to find it unusable.
+        f"prodstat: error: cannot create prodstat home {blocker / 'home'}"
+        if setup.name == "local"
+        else f"prodstat: error: cannot create statistics directory {blocker / 'home' / 'stats' / workflow_issue}",
+    )
+
+
+def test_description_too_long_even_without_tables(
+    run_cli: RunCli,
+    setup: TrackerSetup,
+    workflow_issue: str,
+    butler_repo: BuiltRepo,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from lsst.prodstatus.script import update_stat
+
+    monkeypatch.setattr(update_stat, "DESCRIPTION_LIMIT", 100)
+    _expect_failure(
+        run_cli,
+        setup,
+        ["update-stat", "PREOPS-973", workflow_issue, "--butler", str(butler_repo.root)],
+        1,
+        f"prodstat: error: the description of {workflow_issue} would be ",
+    )
+
+
+def test_saved_tables_are_numbers(
+    run_cli: RunCli, setup: TrackerSetup, workflow_issue: str, butler_repo: BuiltRepo, prodstat_env: Path
+) -> None:
+    assert (
+        run_cli(
+            "update-stat", "PREOPS-973", workflow_issue, "--butler", str(butler_repo.root), env=setup.env
+        ).exit_code
+        == 0
+    )
+    panda_rows = list(csv.DictReader((prodstat_env / "stats" / workflow_issue / "panda.csv").open()))
+    assert [r["label"] for r in panda_rows][-1] == "workflow"
+    assert float(panda_rows[-1]["core_hours"]) > 0 and panda_rows[-1]["cpu_suspect"] == "True"
+    butler_rows = {
+        r["label"]: r for r in csv.DictReader((prodstat_env / "stats" / workflow_issue / "butler.csv").open())
+    }
+    assert float(butler_rows["isr"]["cpu_hours"]) == pytest.approx(butler_repo.truth["isr"].cpu_hours)

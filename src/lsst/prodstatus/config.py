@@ -231,7 +231,8 @@ def _coerce(name: str, value: Any, source: str) -> Any:
             number = -1.0
         if number <= 0:
             raise ConfigError(
-                f"jira_timeout must be a positive number of seconds, not {value!r} (from {source})"
+                f"{name} must be a positive number of seconds, not {value!r} (from {source})",
+                "give e.g. 30",
             )
         return number
     if name in ("jira_retries", "panda_retries"):

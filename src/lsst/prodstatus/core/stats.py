@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ..services.panda import PandaWorkflow, parse_panda_time
+from .panda import PandaWorkflow, parse_panda_time
 
 __all__ = [
     "CPU_SUSPECT_SECONDS",

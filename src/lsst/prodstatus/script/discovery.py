@@ -74,9 +74,19 @@ def find_workflow_issues(
             path.name[: -len(".yaml")] if path.name.endswith(".yaml") else path.stem, path
         )
         try:
-            workflow.run = find_run(str(path))
+            run = find_run(str(path))
         except InputError as exc:
             workflow.problem = exc.one_line()
+        else:
+            if run.yaml_copy is None:
+                # find_run fell back to the newest run under a shared output, which holds
+                # another yaml's copy: this yaml itself was not submitted.
+                workflow.problem = (
+                    f"no run of {path.name} under submit/{run.output} (the newest run there belongs to "
+                    "another yaml)"
+                )
+            else:
+                workflow.run = run
         found.append(workflow)
     labels = {uniq_label(w.run.uniq_proc_name): w for w in found if w.run is not None}
     if not labels:

@@ -166,7 +166,9 @@ def panda_rows(stats: PandaStats) -> list[list[str]]:
     return [_panda_row(s) for s in stats.labels] + [_panda_row(stats.total, "*workflow*")]
 
 
-def panda_section(stats: PandaStats, pandamon_url: str, max_rows: int | None = None) -> str:
+def panda_section(
+    stats: PandaStats, pandamon_url: str, max_rows: int | None = None, attachment: str = "panda.csv"
+) -> str:
     """The ``panda`` managed section: request, links, table and notes."""
     wf = stats.workflow
     base = pandamon_url if pandamon_url.endswith("/") else pandamon_url + "/"
@@ -182,7 +184,7 @@ def panda_section(stats: PandaStats, pandamon_url: str, max_rows: int | None = N
         + "]",
     ]
     rows = panda_rows(stats)
-    lines.append(_table(PANDA_HEADERS, rows, max_rows, "panda.csv"))
+    lines.append(_table(PANDA_HEADERS, rows, max_rows, attachment))
     notes = ["Jobs: all attempts of every status; Retried: jobs with attemptnr > 1; Core h: wall × cores."]
     if stats.total.cpu_suspect:
         notes.append(
@@ -235,10 +237,10 @@ def butler_rows(stats: Any) -> list[list[str]]:
     return rows
 
 
-def butler_section(stats: Any, max_rows: int | None = None) -> str:
+def butler_section(stats: Any, max_rows: int | None = None, attachment: str = "butler.csv") -> str:
     """The ``butler`` managed section: RUN, table and notes."""
     lines = ["h3. Butler statistics", f"RUN {stats.run} in {stats.repo}"]
-    lines.append(_table(BUTLER_HEADERS, butler_rows(stats), max_rows, "butler.csv"))
+    lines.append(_table(BUTLER_HEADERS, butler_rows(stats), max_rows, attachment))
     if stats.estimated:
         lines.append("est.: CPU hours estimated as mean × nQuanta from the quanta whose metadata was read.")
     unreadable = sum(label.n_unreadable for label in stats.labels)
@@ -304,29 +306,20 @@ class UpdateStatResult:
                 "workflow": self.panda.total.to_dict(),
             }
         if self.butler is not None:
-            data["butler"] = _butler_dict(self.butler)
+            data["butler"] = self.butler.to_dict()
         return data
 
 
-def _butler_dict(stats: Any) -> dict[str, Any]:
-    def plain(value: Any) -> Any:
-        if isinstance(value, datetime):
-            return value.isoformat()
-        return value
-
-    labels = []
-    for label in stats.labels:
-        labels.append({k: plain(v) for k, v in vars(label).items()})
-    return {
-        "repo": stats.repo,
-        "run": stats.run,
-        "n_quanta": stats.n_quanta,
-        "cpu_hours": stats.cpu_hours,
-        "estimated": stats.estimated,
-        "max_rss_gib": stats.max_rss_gib,
-        "first_start": plain(stats.first_start),
-        "labels": labels,
-    }
+def _numeric_csv(records: Sequence[dict[str, Any]]) -> bytes:
+    """CSV of figure dicts (unrounded numbers, ISO times, flags as columns) for scripts."""
+    columns: list[str] = []
+    for record in records:
+        columns.extend(k for k, v in record.items() if k not in columns and not isinstance(v, list | dict))
+    out = io.StringIO()
+    writer = csv.DictWriter(out, columns, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(records)
+    return out.getvalue().encode()
 
 
 def update_workflow_stats(
@@ -356,6 +349,14 @@ def update_workflow_stats(
         PanDA, the Butler or the tracker failed (exit 3); nothing was written.
     """
     key = check_issue_key(drp_issue)
+    if not use_panda and not use_butler:
+        raise InputError("--no-panda and --no-butler together leave nothing to do", "drop one of them")
+    stats_dir = home / "stats" / key
+    if not dry_run:
+        from ..config import ensure_writable_dir
+
+        # Checked before any query: failing after minutes of PanDA and Butler work would waste them.
+        ensure_writable_dir(stats_dir, "statistics directory")
     issue = tracker.get_issue(key)
     ref = workflow_ref(issue.key, issue.summary, issue.description)
     repo = butler_repo or ref.butler_config
@@ -398,51 +399,60 @@ def update_workflow_stats(
             repo, ref.output_run, sample=sample, max_workers=max_workers, progress=bar
         )
 
+    names = {"panda": f"panda-{key}.csv", "butler": f"butler-{key}.csv"}
     sections: dict[str, str] = {}
     tables: dict[str, bytes] = {}
     if butler_stats is not None:
-        sections["butler"] = butler_section(butler_stats)
-        tables["butler.csv"] = _csv(BUTLER_HEADERS, butler_rows(butler_stats))
+        sections["butler"] = butler_section(butler_stats, attachment=names["butler"])
+        tables["butler"] = _csv(BUTLER_HEADERS, butler_rows(butler_stats))
     if panda_stats is not None:
-        sections["panda"] = panda_section(panda_stats, pandamon_url)
+        sections["panda"] = panda_section(panda_stats, pandamon_url, attachment=names["panda"])
         sections["status"] = status_line(panda_stats.workflow)
-        tables["panda.csv"] = _csv(PANDA_HEADERS, panda_rows(panda_stats))
+        tables["panda"] = _csv(PANDA_HEADERS, panda_rows(panda_stats))
 
     description = replace_sections(issue.description, sections)
     attach: list[str] = []
     if len(description) > DESCRIPTION_LIMIT:
-        # Shrink the longest tables until the description fits; the full tables go as attachments.
+        # Shrink the tables until the description fits; the full tables go as attachments.
         for max_rows in (200, 100, 50, 20, 10, 5, 2, 0):
             if butler_stats is not None:
-                sections["butler"] = butler_section(butler_stats, max_rows)
+                sections["butler"] = butler_section(butler_stats, max_rows, names["butler"])
             if panda_stats is not None:
-                sections["panda"] = panda_section(panda_stats, pandamon_url, max_rows)
+                sections["panda"] = panda_section(panda_stats, pandamon_url, max_rows, names["panda"])
             description = replace_sections(issue.description, sections)
             if len(description) <= DESCRIPTION_LIMIT:
                 break
+        else:
+            raise InputError(
+                f"the description of {key} would be {len(description)} characters even without statistics "
+                f"tables, more than the {DESCRIPTION_LIMIT} the tracker keeps",
+                "shorten the text outside prodstat's sections; nothing was written",
+            )
         attach = sorted(tables)
 
     result = UpdateStatResult(
         ref, "would update" if dry_run else "updated", description, sections, panda_stats, butler_stats
     )
-    result.attached = [f"{name.split('.')[0]}-{key}.csv" for name in attach]
+    result.attached = [names[name] for name in attach]
     if dry_run:
         return result
-
-    stats_dir = home / "stats" / key
-    stats_dir.mkdir(parents=True, exist_ok=True)
-    data = result.to_dict()
-    for name, content in tables.items():
-        path = stats_dir / name
-        path.write_bytes(content)
-        result.files.append(path)
-        json_path = path.with_suffix(".json")
-        json_path.write_text(json.dumps(data.get(name.split(".")[0]), indent=2, default=str) + "\n")
-        result.files.append(json_path)
 
     unchanged = description == issue.description
     tracker.update_sections(issue.key, sections, current=issue)
     for name in attach:
-        tracker.attach(issue.key, f"{name.split('.')[0]}-{key}.csv", tables[name], current=issue)
+        tracker.attach(issue.key, names[name], tables[name], current=issue)
     result.action = "unchanged" if unchanged and not attach else "updated"
+
+    # Saved after the tracker took the new statistics, so the files never run ahead of the issue.
+    data = result.to_dict()
+    records = {
+        "panda": (data["panda"]["labels"] + [data["panda"]["workflow"]]) if "panda" in data else [],
+        "butler": data["butler"]["labels"] if "butler" in data else [],
+    }
+    for name in tables:
+        csv_path = stats_dir / f"{name}.csv"
+        csv_path.write_bytes(_numeric_csv(records[name]))
+        json_path = stats_dir / f"{name}.json"
+        json_path.write_text(json.dumps(data[name], indent=2, default=str) + "\n")
+        result.files += [csv_path, json_path]
     return result

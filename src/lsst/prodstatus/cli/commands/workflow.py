@@ -128,8 +128,13 @@ def update_stat(
     compatibility with the original command line.
     """
     from ...script.update_stat import update_workflow_stats
+    from ...services.tracker.base import check_issue_key
     from ..options import progress_factory
 
+    if no_panda and no_butler:
+        raise click.UsageError("--no-panda and --no-butler together leave nothing to do; drop one of them")
+    # Kept for the original's command line; still checked, so a typo does not pass unnoticed.
+    check_issue_key(production_issue, "production issue key (PRODUCTION_ISSUE)")
     result = update_workflow_stats(
         app.tracker,
         drp_issue,
@@ -154,6 +159,13 @@ def update_stat(
             f"{total.core_hours:.2f} core h"
         )
     if result.butler is not None:
+        unreadable = sum(label.n_unreadable for label in result.butler.labels)
+        if unreadable:
+            examples = "; ".join(result.butler.unreadable[:3])
+            app.note(
+                f"prodstat: warning: {unreadable} metadata datasets of {result.butler.run} could not be read "
+                f"and are not counted in the means (e.g. {examples})"
+            )
         est = " (est.)" if result.butler.estimated else ""
         lines.append(f"Butler: {result.butler.n_quanta} quanta, {result.butler.cpu_hours:.2f} CPU h{est}")
     if app.dry_run:

@@ -1,0 +1,472 @@
+"""Step and campaign maps: the REF tables of ``map-drp-steps`` and campaign roll-ups.
+
+Pure functions, no I/O: validation of the hand-written map yaml (already loaded), the
+REF step table ``||BPS_yaml||Issue||(T,Q,D,Fa,Sf)||DESCRIP||timestamp||`` and campaign
+table ``||Step||Issue||Start||End||Core-hr||Status||`` (``reference-behaviour.md``
+§5.4, row text kept exactly, trailing space included), the REF colour rule, the REF
+``Status:`` line parser (§3.8), the ``*workflow*`` row of update-stat's ``panda``
+section, and the roll-up of workflows into step/campaign figures.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from ..errors import InputError
+from .bps import parse_summary
+from .markup import read_section, split_wiki_row
+
+__all__ = [
+    "CAMPAIGN_HEADER",
+    "CAMPAIGN_SECTION",
+    "COMPLETE",
+    "FAILED",
+    "PENDING",
+    "RUNNING",
+    "STEP_HEADER",
+    "STEP_SECTION",
+    "CampaignEntry",
+    "PandaTotals",
+    "Rollup",
+    "StepEntry",
+    "WorkflowFacts",
+    "WorkflowStatus",
+    "campaign_row",
+    "format_core_hours",
+    "is_workflow_issue",
+    "issue_kind",
+    "map_table",
+    "panda_totals_from_json",
+    "parse_campaign_map",
+    "parse_panda_totals",
+    "parse_status",
+    "parse_step_map",
+    "roll_up",
+    "status_colour",
+    "status_counts",
+    "step_row",
+]
+
+STEP_SECTION = "step-map"
+"""Managed section of a step issue holding its table of workflows."""
+
+CAMPAIGN_SECTION = "campaign-map"
+"""Managed section of a campaign issue holding its table of steps."""
+
+STEP_HEADER = "||BPS_yaml||Issue||(T,Q,D,Fa,Sf)||DESCRIP||timestamp||"
+"""REF header of the step table."""
+
+CAMPAIGN_HEADER = "||Step||Issue||Start||End||Core-hr||Status||"
+"""REF header of the campaign table."""
+
+DESCRIP_WIDTH = 28
+"""The REF cut the DESCRIP cell (the data range) to 28 characters."""
+
+PENDING, RUNNING, COMPLETE, FAILED = "Pending", "Running", "Complete", "Failed"
+"""Roll-up states of a step or campaign."""
+
+# iDDS request states after which nothing of the workflow runs any more.
+_ENDED = frozenset(
+    {"finished", "subfinished", "failed", "cancelled", "expired", "suspended", "broken", "aborted", "closed"}
+)
+
+_TS_LABEL_RE = re.compile(r"^prodstat_\d{8}T\d{6}Z$", re.IGNORECASE)
+_ISSUE_KEY_RE = re.compile(r"^[A-Z][A-Z0-9_]*-[1-9][0-9]*$")
+
+# The REF regex (§3.8) with its fragility removed: any spacing, and empty counts (a
+# status line written before PanDA knew the numbers) read as 0 instead of raising.
+_STATUS_RE = re.compile(
+    r"Status:\s*(?P<state>[A-Za-z_]*).*?nTasks:\s*(?P<t>\d*).*?nFiles:\s*(?P<q>\d*).*?nRemain"
+    r".*?nFinish:\s*(?P<d>\d*).*?nFail:\s*(?P<fa>\d*).*?nSubFinish:\s*(?P<sf>\d*)"
+)
+
+Counts = tuple[int, int, int, int, int]
+"""(T, Q, D, Fa, Sf): tasks, files, finished tasks, failed tasks, sub-finished tasks."""
+
+
+# -- workflow facts -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WorkflowStatus:
+    """The REF ``Status:`` line of a workflow issue."""
+
+    state: str
+    counts: Counts
+
+    @property
+    def running(self) -> bool:
+        """Whether the workflow may still run (its state is not a final iDDS state)."""
+        return self.state.lower() not in _ENDED
+
+    @property
+    def complete(self) -> bool:
+        """Finished with every task done (D == T)."""
+        return self.state.lower() == "finished" and self.counts[2] == self.counts[0]
+
+
+def parse_status(description: str) -> WorkflowStatus | None:
+    """Return the last ``Status:… nTasks:… nFiles:…`` line of a description, or `None`.
+
+    Later lines override earlier ones, as in the original's parser; both update-stat's
+    ``status`` section and the free-text line of the original tool are found.
+    """
+    found: WorkflowStatus | None = None
+    for line in description.splitlines():
+        match = _STATUS_RE.search(line)
+        if match is None:
+            continue
+        counts = tuple(int(match.group(g) or 0) for g in ("t", "q", "d", "fa", "sf"))
+        found = WorkflowStatus(match.group("state"), counts)  # type: ignore[arg-type]
+    return found
+
+
+def status_counts(description: str) -> Counts:
+    """Return (T,Q,D,Fa,Sf) of a description; ``(0,0,0,0,0)`` without a status line (REF)."""
+    status = parse_status(description)
+    return status.counts if status is not None else (0, 0, 0, 0, 0)
+
+
+def status_colour(counts: Sequence[int]) -> str:
+    """Return the REF colour of a status: the rules are applied in order, the last match wins.
+
+    black; red if Fa > 0; black if T == D+Sf; green if T == D; blue if Fa == 0 and
+    Q == 0; blue if T > D+Fa+Sf.
+    """
+    t, q, d, fa, sf = counts
+    colour = "black"
+    if fa > 0:
+        colour = "red"
+    if t == d + sf:
+        colour = "black"
+    if t == d:
+        colour = "green"
+    if fa == 0 and q == 0:
+        colour = "blue"
+    if t > d + fa + sf:
+        colour = "blue"
+    return colour
+
+
+@dataclass(frozen=True)
+class PandaTotals:
+    """The workflow totals of update-stat's PanDA table (its ``*workflow*`` row)."""
+
+    first_start: datetime | None
+    last_end: datetime | None
+    core_hours: float | None
+
+
+def _parse_time(text: object) -> datetime | None:
+    if not text or not isinstance(text, str):
+        return None
+    try:
+        value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    # update-stat writes UTC without a zone in its tables.
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _parse_float(text: object) -> float | None:
+    if isinstance(text, int | float) and not isinstance(text, bool):
+        return float(text)
+    if not isinstance(text, str):
+        return None
+    try:
+        return float(text.split()[0]) if text.strip() else None
+    except ValueError:
+        return None
+
+
+def parse_panda_totals(description: str) -> PandaTotals | None:
+    """Read ``First start (UTC)``, ``Last end (UTC)`` and ``Core h`` of the ``*workflow*`` row.
+
+    Returns `None` when the description has no ``panda`` section or no such row.
+    """
+    section = read_section(description, "panda")
+    if not section:
+        return None
+    header: list[str] | None = None
+    for line in section.splitlines():
+        if not line.lstrip().startswith("|"):
+            continue
+        is_header, cells = split_wiki_row(line)
+        if is_header:
+            header = cells
+            continue
+        if header is None or not cells or cells[0] != "*workflow*":
+            continue
+
+        def cell(name: str, cells: list[str] = cells, header: list[str] = header) -> str:
+            # split_wiki_row drops a trailing empty cell, so look up by position with care.
+            index = header.index(name) if name in header else -1
+            return cells[index] if 0 <= index < len(cells) else ""
+
+        return PandaTotals(
+            _parse_time(cell("First start (UTC)")),
+            _parse_time(cell("Last end (UTC)")),
+            _parse_float(cell("Core h")),
+        )
+    return None
+
+
+def panda_totals_from_json(data: Mapping[str, Any]) -> PandaTotals | None:
+    """Read the totals from update-stat's ``stats/<KEY>/panda.json`` (its ``workflow`` entry)."""
+    workflow = data.get("workflow") if isinstance(data, Mapping) else None
+    if not isinstance(workflow, Mapping):
+        return None
+    return PandaTotals(
+        _parse_time(workflow.get("first_start")),
+        _parse_time(workflow.get("last_end")),
+        _parse_float(workflow.get("core_hours")),
+    )
+
+
+@dataclass(frozen=True)
+class WorkflowFacts:
+    """What a roll-up needs of one workflow issue."""
+
+    key: str
+    status: WorkflowStatus | None
+    totals: PandaTotals | None
+
+
+@dataclass(frozen=True)
+class Rollup:
+    """Start, end, core-hours and state of a set of workflows (a step or a campaign)."""
+
+    workflows: int
+    with_status: int
+    start: date | None
+    end: date | None
+    core_hours: float | None
+    status: str
+    counts: Counts | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready figures."""
+        return {
+            "workflows": self.workflows,
+            "with_status": self.with_status,
+            "start": self.start.isoformat() if self.start else None,
+            "end": self.end.isoformat() if self.end else None,
+            "core_hours": None if self.core_hours is None else round(self.core_hours, 4),
+            "status": self.status,
+            "counts": list(self.counts) if self.counts else None,
+        }
+
+
+def roll_up(workflows: Iterable[WorkflowFacts]) -> Rollup:
+    """Roll workflows up into step/campaign figures.
+
+    Start = earliest first start, End = latest last end (UTC dates), Core-hr = Σ core
+    hours, over the workflows that have PanDA totals (`None` when none has). Status:
+    ``Pending`` when no workflow has a status line yet; ``Complete`` when every workflow's
+    status line says ``finished`` with D == T; ``Failed`` when nothing is running any more
+    and some workflow has failed tasks (Fa > 0) or ended in another final state
+    (subfinished, failed, cancelled, ...); ``Running`` otherwise.
+    """
+    facts = list({w.key: w for w in workflows}.values())
+    statuses = [w.status for w in facts if w.status is not None]
+    totals = [w.totals for w in facts if w.totals is not None]
+    starts = [t.first_start for t in totals if t.first_start is not None]
+    ends = [t.last_end for t in totals if t.last_end is not None]
+    hours = [t.core_hours for t in totals if t.core_hours is not None]
+    if not statuses:
+        status = PENDING
+    elif len(statuses) == len(facts) and all(s.complete for s in statuses):
+        status = COMPLETE
+    elif not any(s.running for s in statuses) and any(s.counts[3] > 0 or not s.complete for s in statuses):
+        status = FAILED
+    else:
+        status = RUNNING
+    counts: Counts | None = None
+    if statuses:
+        counts = tuple(sum(s.counts[i] for s in statuses) for i in range(5))  # type: ignore[assignment]
+    return Rollup(
+        workflows=len(facts),
+        with_status=len(statuses),
+        start=min(starts).date() if starts else None,
+        end=max(ends).date() if ends else None,
+        core_hours=sum(hours) if hours else None,
+        status=status,
+        counts=counts,
+    )
+
+
+def format_core_hours(value: float | None) -> str:
+    """Core-hours as the campaign table shows them: one decimal (``12.3``), empty for `None`."""
+    return "" if value is None else f"{value:.1f}"
+
+
+# -- issue kinds ----------------------------------------------------------------------------
+
+
+def is_workflow_issue(summary: str, labels: Iterable[str]) -> bool:
+    """Whether an issue records a workflow: REF summary ``<step>#…<TS>`` or a ``prodstat_<TS>`` label."""
+    return parse_summary(summary) is not None or any(_TS_LABEL_RE.match(label) for label in labels)
+
+
+def issue_kind(summary: str, labels: Iterable[str], attachments: Iterable[str]) -> str:
+    """Return ``campaign``, ``step``, ``workflow`` or ``other`` for an issue.
+
+    The yaml attachments decide first (``campaign.yaml``, ``step.yaml``), then the
+    workflow summary/label, then the labels and summaries update-campaign gives
+    (``prodstat_campaign_…``/``Campaign <name>``, ``prodstat_step_…``/``Step <name>``).
+    """
+    labels = list(labels)
+    names = set(attachments)
+    if "campaign.yaml" in names:
+        return "campaign"
+    if "step.yaml" in names:
+        return "step"
+    if is_workflow_issue(summary, labels):
+        return "workflow"
+    if any(label.startswith("prodstat_campaign_") for label in labels) or summary.startswith("Campaign "):
+        return "campaign"
+    if any(label.startswith("prodstat_step_") for label in labels) or summary.startswith("Step "):
+        return "step"
+    return "other"
+
+
+# -- map yaml -------------------------------------------------------------------------------
+
+_STEP_EXAMPLE = "e.g. {step1_1248: DRP-486, step1_1248_b: DRP-487}"
+_CAMPAIGN_EXAMPLE = "e.g. {step1: [DRP-489, '2022-07-27', '2022-07-28', 100, Complete]}"
+
+
+@dataclass(frozen=True)
+class StepEntry:
+    """One line of a step map: bps yaml name → workflow issue."""
+
+    bps_yaml: str
+    key: str
+
+
+@dataclass(frozen=True)
+class CampaignEntry:
+    """One line of a campaign map: step → [issue, start, end, core-hr, status]."""
+
+    step: str
+    key: str
+    start: str
+    end: str
+    core_hr: str
+    status: str
+
+
+def _as_key(value: object) -> str | None:
+    if not isinstance(value, str):
+        return None
+    text = value.strip().upper()
+    return text if _ISSUE_KEY_RE.match(text) else None
+
+
+def _verbatim(value: object) -> str:
+    """A campaign-map value as the REF copied it (``str``), dates as ``YYYY-MM-DD``."""
+    if value is None:
+        return ""
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def _check_mapping(data: object, source: str, what: str, shape: str, example: str) -> Mapping[Any, Any]:
+    if not isinstance(data, Mapping):
+        kind = "nothing" if data is None else f"a {type(data).__name__}"
+        raise InputError(f"{source} is not a {what}: expected a mapping {shape}, got {kind}", example)
+    if not data:
+        raise InputError(f"{source} is an empty {what}: it maps nothing", example)
+    return data
+
+
+def parse_step_map(data: object, source: str) -> list[StepEntry]:
+    """Validate a loaded step map ``{<bps yaml name>: <workflow issue key>}``, in file order.
+
+    Raises
+    ------
+    InputError
+        Not a mapping, empty, or values that are not issue keys (all listed).
+    """
+    mapping = _check_mapping(data, source, "step map", "<bps yaml name>: <workflow issue key>", _STEP_EXAMPLE)
+    entries: list[StepEntry] = []
+    bad: list[str] = []
+    for name, value in mapping.items():
+        key = _as_key(value)
+        if key is None or name is None or str(name).strip() == "":
+            bad.append(f"{name}: {value!r}")
+            continue
+        entries.append(StepEntry(str(name).strip().removesuffix(".yaml"), key))
+    if bad:
+        raise InputError(
+            f"{source}: entries that are not <bps yaml name>: <workflow issue key>: {'; '.join(bad)}",
+            _STEP_EXAMPLE,
+        )
+    return entries
+
+
+def parse_campaign_map(data: object, source: str) -> list[CampaignEntry]:
+    """Validate a loaded campaign map ``{<step>: [<issue>, <start>, <end>, <core-hr>, <status>]}``.
+
+    Values after the issue are kept verbatim (as text).
+
+    Raises
+    ------
+    InputError
+        Not a mapping, empty, or values that are not 5-lists starting with an issue key.
+    """
+    shape = "<step>: [<step issue>, <start>, <end>, <core-hr>, <status>]"
+    mapping = _check_mapping(data, source, "campaign map", shape, _CAMPAIGN_EXAMPLE)
+    entries: list[CampaignEntry] = []
+    bad: list[str] = []
+    for name, value in mapping.items():
+        if not isinstance(value, list | tuple) or len(value) != 5 or _as_key(value[0]) is None:
+            bad.append(f"{name}: {value!r}")
+            continue
+        key = _as_key(value[0])
+        assert key is not None
+        entries.append(CampaignEntry(str(name).strip(), key, *(_verbatim(v) for v in value[1:])))
+    if bad:
+        raise InputError(f"{source}: entries that are not {shape}: {'; '.join(bad)}", _CAMPAIGN_EXAMPLE)
+    return entries
+
+
+# -- the REF tables -------------------------------------------------------------------------
+
+
+def _text(value: object) -> str:
+    """Text for one cell: on one line, a literal ``|`` escaped (it would split the cell)."""
+    text = " ".join(str(value).split()) if value is not None else ""
+    return text.replace("\\|", "|").replace("|", "\\|")
+
+
+def step_row(bps_yaml: str, key: str, url: str, counts: Sequence[int], hilow: str, timestamp: str) -> str:
+    """Return one REF step-table row (with its trailing space).
+
+    ``| step1_1248| [DRP-486|<url>] | {color:green}3,212,3,0,0{color} | (1472,1502)|20220728T192631Z| ``
+    """
+    colour = status_colour(counts)
+    status = ",".join(str(int(c)) for c in counts)
+    return (
+        f"| {_text(bps_yaml)}| [{key}|{url}] | {{color:{colour}}}{status}{{color}} | "
+        f"{_text(hilow)[:DESCRIP_WIDTH] or ' '}|{_text(timestamp) or ' '}| "
+    )
+
+
+def campaign_row(step: str, key: str, url: str, start: str, end: str, core_hr: str, status: str) -> str:
+    """Return one REF campaign-table row (with its trailing space).
+
+    ``| step1| [DRP-489|<url>] | 2022-07-27|2022-07-28|100|Complete| ``
+    """
+    cells = "|".join(_text(v) or " " for v in (start, end, core_hr, status))
+    return f"| {_text(step)}| [{key}|{url}] | {cells}| "
+
+
+def map_table(header: str, rows: Iterable[str]) -> str:
+    """Return the table text: the header and one row per line."""
+    return "\n".join([header, *rows])

@@ -1,0 +1,395 @@
+"""Campaign and step yaml: schemas, validation, template, labels, issue text; file helpers."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import pytest
+import yaml
+
+from lsst.prodstatus.core.campaign import (
+    CampaignSpec,
+    StepDocument,
+    StepSpec,
+    WorkflowEntry,
+    campaign_document,
+    campaign_label,
+    campaign_name_from_summary,
+    campaign_section_text,
+    campaign_summary,
+    campaign_template,
+    dump_yaml,
+    issue_kind,
+    parse_campaign,
+    parse_step,
+    sanitize_name,
+    step_label,
+    step_section_text,
+    step_summary,
+    updated_campaign_yaml,
+    updated_step_yaml,
+)
+from lsst.prodstatus.errors import InputError
+from lsst.prodstatus.script.campaign import (
+    load_yaml_file,
+    read_campaign_file,
+    read_step_file,
+    write_text_atomically,
+)
+
+SRC = "campaign yaml c.yaml"
+
+# The seed's hand-written campaign yaml (seed/sample.rst), paths made real by the tests.
+SEED_CAMPAIGN = """\
+issue: null
+name: step12test
+steps:
+- campaign_issue: null
+  issue_name: ''
+  name: step1
+  split_bands: false
+  workflow_base: '{root}/work/step1'
+- campaign_issue: null
+  issue_name: ''
+  name: step2
+  split_bands: false
+  workflow_base: '{root}/work/step2'
+"""
+
+
+# -- names ---------------------------------------------------------------------------------
+
+
+def test_labels_and_summaries() -> None:
+    assert campaign_label("step12test") == "prodstat_campaign_step12test"
+    assert step_label("step12test", "step1") == "prodstat_step_step12test_step1"
+    assert campaign_summary("step12test") == "Campaign step12test"
+    assert step_summary("step1") == "Step step1"
+    assert sanitize_name("DP0.2 run/v23 #1") == "DP0.2_run_v23__1"
+    assert campaign_label("w 2022/27") == "prodstat_campaign_w_2022_27"
+    assert len(campaign_label("x" * 400)) <= 255
+    assert campaign_name_from_summary("Campaign step12test") == "step12test"
+    assert campaign_name_from_summary("Step step1") is None
+
+
+@pytest.mark.parametrize(
+    ("summary", "labels", "kind"),
+    [
+        ("step1#w_2022_27/PREOPS-1248/20220728T192631Z", [], "workflow"),
+        ("renamed by hand", ["prodstat_20220728T192631Z"], "workflow"),
+        ("Step step1", ["prodstat_step_step12test_step1"], "step"),
+        ("Campaign step12test", ["prodstat_campaign_step12test"], "campaign"),
+        ("Step step1", [], None),
+        ("a request", ["prodstat_20220728"], None),
+    ],
+)
+def test_issue_kind(summary: str, labels: list[str], kind: str | None) -> None:
+    assert issue_kind(summary, labels) == kind
+
+
+# -- campaign yaml -------------------------------------------------------------------------
+
+
+def test_template_is_the_reference_layout() -> None:
+    text = dump_yaml(campaign_template("step12test"))
+    assert text.startswith(
+        "issue: null\nname: step12test\nsteps:\n- campaign_issue: null\n  issue_name: ''\n  name: step1\n"
+        "  split_bands: false\n  workflow_base: ''\n- campaign_issue: null\n"
+    )
+    spec = parse_campaign(yaml.safe_load(text), SRC)
+    assert [s.name for s in spec.steps] == [f"step{i}" for i in range(1, 8)]
+    assert spec.issue is None and all(s.issue_name is None and s.workflow_base == "" for s in spec.steps)
+
+
+def test_parse_seed_campaign() -> None:
+    spec = parse_campaign(yaml.safe_load(SEED_CAMPAIGN.format(root="/r")), SRC)
+    assert spec == CampaignSpec(
+        name="step12test",
+        steps=[StepSpec("step1", "/r/work/step1"), StepSpec("step2", "/r/work/step2")],
+    )
+    assert parse_campaign(yaml.safe_load(SEED_CAMPAIGN.format(root="/r")), SRC, name="other").name == "other"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "- a\n- b\n",
+            "campaign yaml c.yaml is not a mapping (it holds a list); a campaign yaml has the keys",
+        ),
+        ("", "campaign yaml c.yaml is not a mapping (it holds nothing)"),
+        (
+            "steps: [{name: step1}]\n",
+            "campaign yaml c.yaml has no name; add 'name: <campaign name>', or give",
+        ),
+        ("name: c\n", "campaign yaml c.yaml has no steps; add a 'steps' list with one entry"),
+        ("name: c\nsteps: []\n", "campaign yaml c.yaml: steps is empty; give one entry"),
+        ("name: c\nsteps: step1\n", "campaign yaml c.yaml: steps is a string, not a list of steps"),
+        ("name: c\nsteps: [step1]\n", "campaign yaml c.yaml: step 1 is not a mapping (it holds a string)"),
+        (
+            "name: c\nsteps: [{name: a}, {workflow_base: /x}]\n",
+            "campaign yaml c.yaml: step 2 has no name; give every step a name, e.g. name: step1",
+        ),
+        (
+            "name: c\nsteps: [{name: a}, {name: b}, {name: a}]\n",
+            "campaign yaml c.yaml: step a is listed twice (steps 1 and 3); list each step once",
+        ),
+        (
+            "name: c\nsteps: [{name: a, split_bands: maybe}]\n",
+            "campaign yaml c.yaml: split_bands of step a is 'maybe'; use true or false",
+        ),
+        (
+            "name: c\nsteps: [{name: a, workflow_base: [1]}]\n",
+            "campaign yaml c.yaml: workflow_base of step a is a list, not a directory",
+        ),
+    ],
+)
+def test_parse_campaign_errors(text: str, message: str) -> None:
+    with pytest.raises(InputError) as info:
+        parse_campaign(yaml.safe_load(text), SRC)
+    assert info.value.one_line().startswith(message), info.value.one_line()
+
+
+def test_campaign_document_and_user_yaml_keep_order_and_extra_keys() -> None:
+    raw = yaml.safe_load(
+        "# my campaign\nname: c\nowner: me\nsteps:\n"
+        "- name: step1\n  workflow_base: w1\n  exposure_groups: 3\n- name: step2\n  workflow_base: w2\n"
+    )
+    spec = parse_campaign(raw, SRC)
+    spec.issue = "DRP-6"
+    spec.steps[0].issue_name, spec.steps[1].issue_name = "DRP-4", "DRP-5"
+    for step in spec.steps:
+        step.campaign_issue = "DRP-6"
+    assert campaign_document(spec) == {
+        "issue": "DRP-6",
+        "name": "c",
+        "steps": [
+            {
+                "name": "step1",
+                "issue_name": "DRP-4",
+                "campaign_issue": "DRP-6",
+                "split_bands": False,
+                "workflow_base": "w1",
+                "exposure_groups": 3,
+            },
+            {
+                "name": "step2",
+                "issue_name": "DRP-5",
+                "campaign_issue": "DRP-6",
+                "split_bands": False,
+                "workflow_base": "w2",
+            },
+        ],
+    }
+    updated = updated_campaign_yaml(raw, spec)
+    assert list(updated) == ["name", "owner", "steps", "issue"]
+    assert list(updated["steps"][0]) == [
+        "name",
+        "workflow_base",
+        "exposure_groups",
+        "issue_name",
+        "campaign_issue",
+    ]
+    assert updated["steps"][1]["issue_name"] == "DRP-5"
+    assert "issue" not in raw, "the input mapping is not modified"
+
+
+# -- step yaml -----------------------------------------------------------------------------
+
+
+def _doc() -> StepDocument:
+    return StepDocument(
+        name="step1",
+        workflow_base="/w/step1",
+        issue_name="DRP-489",
+        campaign_issue="DRP-491",
+        campaign_name="step12test",
+        workflows=[
+            WorkflowEntry("step1_1248_b", "step1_1248_b.yaml", "/w/step1", "DRP-487"),
+            WorkflowEntry("step1_1248", "step1_1248.yaml", "/w/step1", "DRP-486"),
+            WorkflowEntry("step1_1248_c", "step1_1248_c.yaml", "/w/step1"),
+        ],
+    )
+
+
+def test_step_document_round_trip() -> None:
+    data = _doc().to_dict()
+    assert list(data) == [
+        "name",
+        "issue_name",
+        "campaign_issue",
+        "campaign_name",
+        "workflow_base",
+        "split_bands",
+        "workflows",
+    ]
+    assert data["workflows"]["step1_1248"] == {
+        "name": "step1_1248",
+        "bps_name": "step1_1248.yaml",
+        "bps_dir": "/w/step1",
+        "issue_name": "DRP-486",
+        "band": "all",
+        "step_name": "step1",
+        "step_issue": "DRP-489",
+    }
+    assert parse_step(yaml.safe_load(dump_yaml(data)), "s") == _doc()
+
+
+def test_parse_step_reads_the_original_formats() -> None:
+    # create-step-yaml of the original: bps_dir held the file's path, bps_name null.
+    old = {
+        "name": "step1",
+        "issue_name": None,
+        "campaign_issue": None,
+        "workflow_base": "/w",
+        "workflows": {
+            "step1_a": {
+                "name": "step1_a",
+                "bps_name": None,
+                "bps_dir": "/w/step1_a.yaml",
+                "issue_name": None,
+            },
+            "step1_b": {"name": "step1_b", "bps_dir": "/w", "bps_config": "step1_b.yaml", "issue": "DRP-9"},
+        },
+    }
+    doc = parse_step(old, "s")
+    assert [(w.name, w.bps_dir, w.bps_name, w.issue_name) for w in doc.workflows] == [
+        ("step1_a", "/w", "step1_a.yaml", None),
+        ("step1_b", "/w", "step1_b.yaml", "DRP-9"),
+    ]
+    listed = parse_step({"name": "s", "workflow_base": "/w", "workflows": [{"name": "s_1"}]}, "s")
+    assert listed.workflows == [WorkflowEntry("s_1", "s_1.yaml", "/w")]
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ([], "step yaml s.yaml is not a mapping (it holds a list)"),
+        (
+            {"workflow_base": "/w"},
+            "step yaml s.yaml has no name; add 'name: <step name>', or give --step_name",
+        ),
+        ({"name": "s"}, "step yaml s.yaml has no workflow_base; set it to the directory"),
+        ({"name": "s", "workflow_base": "/w", "workflows": 3}, "step yaml s.yaml: workflows is a number"),
+        (
+            {"name": "s", "workflow_base": "/w", "workflows": [{"name": "a"}, {"name": "a"}]},
+            "step yaml s.yaml: workflow a is listed twice",
+        ),
+    ],
+)
+def test_parse_step_errors(data: object, message: str) -> None:
+    with pytest.raises(InputError) as info:
+        parse_step(data, "step yaml s.yaml")
+    assert info.value.one_line().startswith(message), info.value.one_line()
+
+
+def test_updated_step_yaml_keeps_user_keys() -> None:
+    raw = {"name": "step1", "note": "rerun", "workflow_base": "../w", "workflows": {}}
+    updated = updated_step_yaml(raw, _doc())
+    assert list(updated) == [
+        "name",
+        "note",
+        "workflow_base",
+        "workflows",
+        "issue_name",
+        "campaign_issue",
+        "campaign_name",
+    ]
+    assert updated["workflow_base"] == "../w"
+    assert set(updated["workflows"]) == {"step1_1248", "step1_1248_b", "step1_1248_c"}
+
+
+# -- issue text ----------------------------------------------------------------------------
+
+
+def test_step_and_campaign_sections() -> None:
+    urls = {k: f"https://jira/browse/{k}" for k in ("DRP-486", "DRP-487", "DRP-489", "DRP-490", "DRP-491")}
+    assert step_section_text(_doc(), urls) == (
+        "Step step1\n"
+        "Campaign: step12test [DRP-491|https://jira/browse/DRP-491]\n"
+        "workflow_base: /w/step1\n"
+        "||BPS yaml||Issue||\n"
+        "|step1_1248.yaml|[DRP-486|https://jira/browse/DRP-486]|\n"
+        "|step1_1248_b.yaml|[DRP-487|https://jira/browse/DRP-487]|\n"
+        "|step1_1248_c.yaml|(no issue)|"
+    )
+    lonely = StepDocument(name="s", workflow_base="/w|x")
+    assert (
+        step_section_text(lonely, {})
+        == "Step s\nCampaign: none\nworkflow_base: /w|x\nNo bps submit yamls found."
+    )
+    spec = CampaignSpec(
+        "step12test",
+        [StepSpec("step1", "/w/step1", "DRP-489"), StepSpec("step2", "/w/a|b", None)],
+        "DRP-491",
+    )
+    assert campaign_section_text(spec, urls) == (
+        "Campaign step12test: 2 steps\n"
+        "||Step||Issue||workflow_base||\n"
+        "|step1|[DRP-489|https://jira/browse/DRP-489]|/w/step1|\n"
+        "|step2|(new issue)|/w/a\\|b|"
+    )
+
+
+# -- files ---------------------------------------------------------------------------------
+
+
+def test_write_text_atomically_keeps_mode_and_leaves_no_temp(tmp_path: Path) -> None:
+    target = tmp_path / "c.yaml"
+    target.write_text("old\n")
+    target.chmod(0o640)
+    write_text_atomically(target, "new\n")
+    assert target.read_text() == "new\n"
+    assert stat.S_IMODE(target.stat().st_mode) == 0o640
+    assert os.listdir(tmp_path) == ["c.yaml"]
+    with pytest.raises(InputError, match=r"cannot write .*/missing/c\.yaml"):
+        write_text_atomically(tmp_path / "missing" / "c.yaml", "x")
+
+
+def test_load_yaml_file_errors(tmp_path: Path) -> None:
+    with pytest.raises(InputError) as info:
+        load_yaml_file("nope.yaml", "campaign yaml", "write one", tmp_path)
+    assert (
+        info.value.one_line()
+        == f"campaign yaml nope.yaml not found (looked for {tmp_path}/nope.yaml); write one"
+    )
+    (tmp_path / "bad.yaml").write_text("name: [unclosed\n")
+    with pytest.raises(
+        InputError, match=r"^campaign yaml bad.yaml is not valid yaml: .*\(line 2\); fix the yaml"
+    ):
+        load_yaml_file("bad.yaml", "campaign yaml", "", tmp_path)
+
+
+def test_read_campaign_file_resolves_workflow_base_from_the_yaml_dir(tmp_path: Path) -> None:
+    (tmp_path / "work" / "step1").mkdir(parents=True)
+    (tmp_path / "work" / "step1" / "step1_a.yaml").write_text("x: 1\n")
+    (tmp_path / "work" / "step1" / "step1_a.txt").write_text("not a yaml\n")
+    (tmp_path / "work" / "step1" / "step2_a.yaml").write_text("x: 1\n")
+    (tmp_path / "conf").mkdir()
+    (tmp_path / "conf" / "c.yaml").write_text(
+        "name: c\nissue: drp-6\nsteps:\n- name: step1\n  workflow_base: ../work/step1\n  issue_name: DRP-4\n"
+    )
+    cfile = read_campaign_file("conf/c.yaml", cwd=tmp_path)
+    assert cfile.bases == [tmp_path / "work" / "step1"]
+    assert cfile.yamls == [[tmp_path / "work" / "step1" / "step1_a.yaml"]]
+    assert cfile.spec.issue == "DRP-6"
+    (tmp_path / "conf" / "c.yaml").write_text(
+        "name: c\nsteps:\n- name: step1\n  issue_name: DRP4\n  workflow_base: /\n"
+    )
+    with pytest.raises(InputError, match=r"^malformed issue_name of step step1 in conf/c\.yaml 'DRP4'"):
+        read_campaign_file("conf/c.yaml", cwd=tmp_path)
+
+
+def test_read_step_file(tmp_path: Path) -> None:
+    (tmp_path / "w").mkdir()
+    (tmp_path / "w" / "step1_b.yaml").write_text("x: 1\n")
+    (tmp_path / "s.yaml").write_text(
+        "name: step1\nworkflow_base: w\nworkflows:\n  step1_a: {bps_name: step1_a.yaml, issue_name: drp-1}\n"
+    )
+    sfile = read_step_file("s.yaml", cwd=tmp_path)
+    assert sfile.base == tmp_path / "w"
+    assert sfile.yamls == [tmp_path / "w" / "step1_b.yaml"]
+    assert sfile.doc.workflows[0].issue_name == "DRP-1"
+    assert read_step_file("s.yaml", step_name="step1_b", cwd=tmp_path).doc.name == "step1_b"

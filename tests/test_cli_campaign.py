@@ -1,0 +1,755 @@
+"""``create-campaign-yaml``, ``update-campaign``, ``create-step-yaml``, ``update-step`` end to end.
+
+The seed's session (``seed/sample.rst``) on both trackers: three ``update-issue`` runs
+record the workflows, the hand-written ``step12test.yaml`` survives
+``create-campaign-yaml``, and ``update-campaign`` builds the step and campaign issues
+with the seed's keys (DRP-489/490, DRP-491).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from lsst.prodstatus.core.campaign import campaign_template, dump_yaml
+from lsst.prodstatus.core.markup import read_section
+from tests.conftest import CliResult
+from tests.support.jira_emulator import JiraEmulator
+from tests.support.submit_trees import make_sample_campaign, make_submit_tree
+from tests.test_campaign import SEED_CAMPAIGN
+from tests.test_update_issue import TrackerSetup
+
+RunCli = Callable[..., CliResult]
+
+
+@pytest.fixture(params=["local", "jira"])
+def setup(request: pytest.FixtureRequest, prodstat_env: Path) -> Iterator[TrackerSetup]:
+    if request.param == "local":
+        yield TrackerSetup("local", {}, prodstat_env, None)
+        return
+    with JiraEmulator(deployment="Cloud") as emulator:
+        env = {
+            "PRODSTAT_JIRA_URL": emulator.url,
+            "PRODSTAT_JIRA_USER": "operator@example.org",
+            "PRODSTAT_JIRA_TOKEN": "secret-token",
+        }
+        yield TrackerSetup("jira", env, prodstat_env, emulator)
+
+
+def ok(result: CliResult) -> CliResult:
+    assert result.exit_code == 0, (result.stdout, result.stderr, result.exception)
+    return result
+
+
+def show(run_cli: RunCli, setup: TrackerSetup, key: str) -> dict[str, Any]:
+    return dict(json.loads(ok(run_cli("--json", "show", key, env=setup.env)).stdout))
+
+
+def links(issue: dict[str, Any]) -> list[tuple[str, str]]:
+    return sorted((li["direction"], li["key"]) for li in issue["links"])
+
+
+def attachment(setup: TrackerSetup, key: str, filename: str) -> bytes:
+    from lsst.prodstatus.services.tracker.jira import JiraTracker
+    from lsst.prodstatus.services.tracker.local import LocalTracker
+
+    tracker: Any
+    if setup.emulator is not None:
+        tracker = JiraTracker(setup.emulator.url, "operator@example.org", "secret-token")
+    else:
+        tracker = LocalTracker(setup.home)
+    try:
+        data = tracker.read_attachment(key, filename)
+    finally:
+        tracker.close()
+    assert data is not None, f"{key} has no {filename}"
+    return bytes(data)
+
+
+def record_workflows(
+    run_cli: RunCli, setup: TrackerSetup, root: Path, monkeypatch: pytest.MonkeyPatch
+) -> list[str]:
+    """The seed's three update-issue runs, each in its step directory; returns the keys."""
+    make_sample_campaign(root)
+    keys = []
+    for step, args in (
+        ("step1", ["step1_1248.yaml", "PREOPS-1248", "DRP0"]),
+        ("step1", ["step1_1248_b.yaml", "PREOPS-1248", "DRP0"]),
+        ("step2", ["step2_1248.yaml", "PREOPS-1248", "DRP0", "--ts", "20220729T142653Z"]),
+    ):
+        monkeypatch.chdir(root / "work" / step)
+        keys.append(ok(run_cli("update-issue", *args, env=setup.env)).stdout.splitlines()[-1])
+    monkeypatch.chdir(root)
+    return [k.removeprefix("issue:") for k in keys]
+
+
+def write_seed_yaml(root: Path) -> Path:
+    path = root / "step12test.yaml"
+    path.write_text(SEED_CAMPAIGN.format(root=root))
+    return path
+
+
+def add_unsubmitted_group(root: Path) -> None:
+    """A third group of step1, written but not submitted yet (its own output: no run)."""
+    make_submit_tree(root / "work" / "step1", "step1_1248_c.yaml", payload_name="2.2i/runs/c", timestamps=[])
+
+
+@pytest.fixture
+def seeded(run_cli: RunCli, setup: TrackerSetup, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh tracker with the seed's workflows DRP-1..3 and step12test.yaml; cwd = tmp_path."""
+    assert record_workflows(run_cli, setup, tmp_path, monkeypatch) == ["DRP-1", "DRP-2", "DRP-3"]
+    write_seed_yaml(tmp_path)
+    return tmp_path
+
+
+# -- the seed's session --------------------------------------------------------------------
+
+
+def test_seed_session_verbatim(
+    run_cli: RunCli, setup: TrackerSetup, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Numbers as in the seed: the tracker's last issue was DRP-485.
+    setup.seed("DRP-485", "an earlier issue")
+    assert record_workflows(run_cli, setup, tmp_path, monkeypatch) == ["DRP-486", "DRP-487", "DRP-488"]
+    path = write_seed_yaml(tmp_path)
+    written = path.read_bytes()
+
+    kept = ok(run_cli("create-campaign-yaml", "step12test", "step12test.yaml", env=setup.env))
+    assert kept.stdout == "kept step12test.yaml: campaign step12test, steps step1, step2\n"
+    assert kept.stderr == (
+        "prodstat: step12test.yaml already holds campaign step12test (2 steps); kept it as it is "
+        "(--force writes a new template over it)\n"
+    )
+    assert path.read_bytes() == written
+
+    result = ok(run_cli("update-campaign", "step12test.yaml", env=setup.env))
+    assert result.stdout.splitlines() == [
+        "step step1: DRP-489 (created), 2 workflows: DRP-486, DRP-487",
+        "  attached: step.yaml, step1_1248.yaml, step1_1248_b.yaml",
+        "  linked to: DRP-486, DRP-487",
+        "step step2: DRP-490 (created), 1 workflow: DRP-488",
+        "  attached: step.yaml, step2_1248.yaml",
+        "  linked to: DRP-488",
+        "campaign step12test: DRP-491 (created), 2 steps: DRP-489, DRP-490",
+        "  attached: campaign.yaml",
+        "  linked to: DRP-489, DRP-490",
+        "saved step12test.yaml",
+        "issue:DRP-491",
+    ]
+    assert result.stderr == ""
+
+    # The user's file got the keys; its layout is the seed's.
+    assert yaml.safe_load(path.read_text()) == {
+        "issue": "DRP-491",
+        "name": "step12test",
+        "steps": [
+            {
+                "campaign_issue": "DRP-491",
+                "issue_name": f"DRP-{489 + n}",
+                "name": step,
+                "split_bands": False,
+                "workflow_base": f"{tmp_path}/work/{step}",
+            }
+            for n, step in enumerate(("step1", "step2"))
+        ],
+    }
+
+    step1 = show(run_cli, setup, "DRP-489")
+    assert step1["summary"] == "Step step1" and step1["labels"] == ["prodstat_step_step12test_step1"]
+    assert links(step1) == [("inward", "DRP-491"), ("outward", "DRP-486"), ("outward", "DRP-487")]
+    assert [a["filename"] for a in step1["attachments"]] == [
+        "step.yaml",
+        "step1_1248.yaml",
+        "step1_1248_b.yaml",
+    ]
+    url = step1["url"].replace("DRP-489", "{}")
+    assert read_section(step1["description"], "step") == (
+        "Step step1\n"
+        f"Campaign: step12test [DRP-491|{url.format('DRP-491')}]\n"
+        f"workflow_base: {tmp_path}/work/step1\n"
+        "||BPS yaml||Issue||\n"
+        f"|step1_1248.yaml|[DRP-486|{url.format('DRP-486')}]|\n"
+        f"|step1_1248_b.yaml|[DRP-487|{url.format('DRP-487')}]|"
+    )
+    base = f"{tmp_path}/work/step1"
+    assert attachment(setup, "DRP-489", "step.yaml").decode() == dump_yaml(
+        {
+            "name": "step1",
+            "issue_name": "DRP-489",
+            "campaign_issue": "DRP-491",
+            "campaign_name": "step12test",
+            "workflow_base": base,
+            "split_bands": False,
+            "workflows": {
+                name: {
+                    "name": name,
+                    "bps_name": f"{name}.yaml",
+                    "bps_dir": base,
+                    "issue_name": key,
+                    "band": "all",
+                    "step_name": "step1",
+                    "step_issue": "DRP-489",
+                }
+                for name, key in (("step1_1248", "DRP-486"), ("step1_1248_b", "DRP-487"))
+            },
+        }
+    )
+    assert (
+        attachment(setup, "DRP-489", "step1_1248_b.yaml")
+        == (tmp_path / "work/step1/step1_1248_b.yaml").read_bytes()
+    )
+
+    step2 = show(run_cli, setup, "DRP-490")
+    assert links(step2) == [("inward", "DRP-491"), ("outward", "DRP-488")]
+    assert [a["filename"] for a in step2["attachments"]] == ["step.yaml", "step2_1248.yaml"]
+
+    campaign = show(run_cli, setup, "DRP-491")
+    assert campaign["summary"] == "Campaign step12test"
+    assert campaign["labels"] == ["prodstat_campaign_step12test"]
+    assert links(campaign) == [("outward", "DRP-489"), ("outward", "DRP-490")]
+    assert read_section(campaign["description"], "campaign") == (
+        "Campaign step12test: 2 steps\n"
+        "||Step||Issue||workflow_base||\n"
+        f"|step1|[DRP-489|{url.format('DRP-489')}]|{tmp_path}/work/step1|\n"
+        f"|step2|[DRP-490|{url.format('DRP-490')}]|{tmp_path}/work/step2|"
+    )
+    stored = yaml.safe_load(attachment(setup, "DRP-491", "campaign.yaml"))
+    assert stored["issue"] == "DRP-491" and stored["steps"][1] == {
+        "name": "step2",
+        "issue_name": "DRP-490",
+        "campaign_issue": "DRP-491",
+        "split_bands": False,
+        "workflow_base": f"{tmp_path}/work/step2",
+    }
+
+    # Re-running changes nothing: no duplicate links, no re-uploads, no file rewrite.
+    before, saved = setup.snapshot(), path.read_bytes()
+    if setup.emulator is not None:
+        setup.emulator.reset_requests()
+    again = ok(run_cli("update-campaign", "step12test.yaml", env=setup.env))
+    assert again.stdout.splitlines() == [
+        "step step1: DRP-489 (unchanged), 2 workflows: DRP-486, DRP-487",
+        "step step2: DRP-490 (unchanged), 1 workflow: DRP-488",
+        "campaign step12test: DRP-491 (unchanged), 2 steps: DRP-489, DRP-490",
+        "issue:DRP-491",
+    ]
+    assert setup.snapshot() == before and path.read_bytes() == saved
+    if setup.emulator is not None:
+        assert setup.writes() == 0
+
+
+def test_fresh_tracker_numbers_steps_before_the_campaign(
+    run_cli: RunCli, setup: TrackerSetup, seeded: Path
+) -> None:
+    result = ok(run_cli("update-campaign", "step12test.yaml", env=setup.env))
+    lines = result.stdout.splitlines()
+    assert lines[0] == "step step1: DRP-4 (created), 2 workflows: DRP-1, DRP-2"
+    assert lines[3] == "step step2: DRP-5 (created), 1 workflow: DRP-3"
+    assert lines[6] == "campaign step12test: DRP-6 (created), 2 steps: DRP-4, DRP-5"
+    assert lines[-1] == "issue:DRP-6"
+
+
+def test_json_output(run_cli: RunCli, setup: TrackerSetup, seeded: Path) -> None:
+    data = json.loads(ok(run_cli("--json", "update-campaign", "step12test.yaml", env=setup.env)).stdout)
+    assert data["issue"] == "DRP-6"
+    assert data["campaign"] == {
+        "name": "step12test",
+        "issue": "DRP-6",
+        "action": "created",
+        "summary": "Campaign step12test",
+        "labels": ["prodstat_campaign_step12test"],
+        "found_by": None,
+        "attached": ["campaign.yaml"],
+        "linked": ["DRP-4", "DRP-5"],
+    }
+    assert [(s["name"], s["issue"], s["action"]) for s in data["steps"]] == [
+        ("step1", "DRP-4", "created"),
+        ("step2", "DRP-5", "created"),
+    ]
+    assert data["steps"][0]["workflows"][1] == {
+        "name": "step1_1248_b",
+        "bps_yaml": f"{seeded}/work/step1/step1_1248_b.yaml",
+        "issue": "DRP-2",
+        "problem": None,
+    }
+    assert data["campaign_yaml_action"] == "saved" and data["dry_run"] is False
+    again = json.loads(ok(run_cli("update-campaign", "step12test.yaml", "--json", env=setup.env)).stdout)
+    assert again["campaign"]["found_by"] == "yaml" and again["campaign_yaml_action"] == "unchanged"
+    assert {s["action"] for s in again["steps"]} == {"unchanged"}
+
+
+def test_dry_run_writes_nothing(run_cli: RunCli, setup: TrackerSetup, seeded: Path) -> None:
+    before, text = setup.snapshot(), (seeded / "step12test.yaml").read_bytes()
+    result = ok(run_cli("--dry-run", "update-campaign", "step12test.yaml", env=setup.env))
+    assert result.stdout.splitlines() == [
+        "step step1: a new DRP issue (would create), 2 workflows: DRP-1, DRP-2",
+        "  would attach: step.yaml, step1_1248.yaml, step1_1248_b.yaml",
+        "  would link to: DRP-1, DRP-2",
+        "step step2: a new DRP issue (would create), 1 workflow: DRP-3",
+        "  would attach: step.yaml, step2_1248.yaml",
+        "  would link to: DRP-3",
+        "campaign step12test: a new DRP issue (would create), 2 steps: step1 (new), step2 (new)",
+        "  would attach: campaign.yaml",
+        "would save step12test.yaml",
+        "dry run: nothing written",
+    ]
+    assert setup.snapshot() == before and (seeded / "step12test.yaml").read_bytes() == text
+
+    ok(run_cli("update-campaign", "step12test.yaml", env=setup.env))
+    with (seeded / "work" / "step2" / "step2_1248.yaml").open("a") as stream:
+        stream.write("# rerun with more memory\n")
+    before, text = setup.snapshot(), (seeded / "step12test.yaml").read_bytes()
+    result = ok(run_cli("update-campaign", "step12test.yaml", "--dry-run", env=setup.env))
+    assert "step step2: DRP-5 (would update), 1 workflow: DRP-3" in result.stdout
+    assert "  would attach: step2_1248.yaml" in result.stdout
+    assert result.stdout.splitlines()[-2:] == ["dry run: nothing written", "issue:DRP-6"]
+    assert setup.snapshot() == before and (seeded / "step12test.yaml").read_bytes() == text
+
+
+def test_changed_bps_yaml_and_new_workflow_update_the_step(
+    run_cli: RunCli, setup: TrackerSetup, seeded: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ok(run_cli("update-campaign", "step12test.yaml", env=setup.env))
+    add_unsubmitted_group(seeded)
+    result = ok(run_cli("update-campaign", "step12test.yaml", env=setup.env))
+    assert result.stdout.splitlines()[:3] == [
+        "step step1: DRP-4 (updated), 3 workflows: DRP-1, DRP-2, step1_1248_c.yaml (no issue)",
+        "  attached: step.yaml, step1_1248_c.yaml",
+        "step step2: DRP-5 (unchanged), 1 workflow: DRP-3",
+    ]
+    assert result.stderr.startswith("prodstat: step step1: step1_1248_c.yaml has no workflow issue: ")
+    step = show(run_cli, setup, "DRP-4")
+    assert "|step1_1248_c.yaml|(no issue)|" in step["description"]
+    assert len(step["links"]) == 3  # DRP-1, DRP-2 and the campaign: no duplicates
+
+
+def test_campaign_name_renames_the_issue(run_cli: RunCli, setup: TrackerSetup, seeded: Path) -> None:
+    ok(run_cli("update-campaign", "step12test.yaml", env=setup.env))
+    result = ok(run_cli("update-campaign", "step12test.yaml", "--campaign_name", "step12b", env=setup.env))
+    assert "campaign step12b: DRP-6 (updated), 2 steps: DRP-4, DRP-5" in result.stdout
+    campaign = show(run_cli, setup, "DRP-6")
+    assert campaign["summary"] == "Campaign step12b"
+    assert "prodstat_campaign_step12b" in campaign["labels"]
+    assert yaml.safe_load(attachment(setup, "DRP-6", "campaign.yaml"))["name"] == "step12b"
+    assert yaml.safe_load(attachment(setup, "DRP-4", "step.yaml"))["campaign_name"] == "step12b"
+    assert yaml.safe_load((seeded / "step12test.yaml").read_text())["name"] == "step12b"
+    assert (
+        "step step1: DRP-4 (unchanged)"
+        in ok(run_cli("update-campaign", "step12test.yaml", env=setup.env)).stdout
+    )
+
+
+def test_lost_keys_are_found_again(run_cli: RunCli, setup: TrackerSetup, seeded: Path) -> None:
+    ok(run_cli("update-campaign", "step12test.yaml", env=setup.env))
+    before = setup.snapshot()
+    # The operator starts again from the hand-written file: found by label, nothing duplicated.
+    write_seed_yaml(seeded)
+    result = ok(run_cli("update-campaign", "step12test.yaml", env=setup.env))
+    assert result.stdout.splitlines()[-2:] == ["saved step12test.yaml", "issue:DRP-6"]
+    assert setup.snapshot() == before
+    # ... and by the campaign's campaign.yaml when the campaign is given under another name.
+    write_seed_yaml(seeded)
+    data = json.loads(
+        ok(
+            run_cli(
+                "--json",
+                "update-campaign",
+                "step12test.yaml",
+                "--campaign-issue",
+                "DRP-6",
+                "--campaign-name",
+                "renamed",
+                env=setup.env,
+            )
+        ).stdout
+    )
+    assert [(s["issue"], s["found_by"]) for s in data["steps"]] == [
+        ("DRP-4", "campaign.yaml"),
+        ("DRP-5", "campaign.yaml"),
+    ]
+    assert data["campaign"]["found_by"] == "--campaign_issue"
+
+
+# -- create-campaign-yaml ------------------------------------------------------------------
+
+
+def test_template(run_cli: RunCli, setup: TrackerSetup, chdir_tmp: Path) -> None:
+    before = setup.snapshot()
+    result = ok(run_cli("create-campaign-yaml", "step12test", "step12test.yaml", env=setup.env))
+    assert result.stdout == (
+        "wrote step12test.yaml: campaign step12test, steps step1, step2, step3, step4, step5, step6, step7\n"
+    )
+    assert result.stderr == (
+        "prodstat: next: set workflow_base of each step to the directory holding its bps submit yamls, "
+        "remove the steps you do not run, then run 'prodstat update-campaign step12test.yaml'\n"
+    )
+    text = (chdir_tmp / "step12test.yaml").read_text()
+    assert text == dump_yaml(campaign_template("step12test"))
+    assert text.startswith(
+        "issue: null\nname: step12test\nsteps:\n- campaign_issue: null\n  issue_name: ''\n"
+    )
+    assert setup.snapshot() == before
+    # The template is not usable as it is: update-campaign names the empty workflow_base.
+    bad = run_cli("update-campaign", "step12test.yaml", env=setup.env)
+    assert bad.exit_code == 1
+    assert bad.stderr == (
+        "prodstat: error: step step1 has no workflow_base; set it to the directory holding the step's bps "
+        "submit yamls, or remove the step\n"
+    )
+
+
+def test_template_refuses_other_files(run_cli: RunCli, setup: TrackerSetup, chdir_tmp: Path) -> None:
+    (chdir_tmp / "notes.yaml").write_text("- a list\n")
+    (chdir_tmp / "other.yaml").write_text(dump_yaml(campaign_template("other")))
+    for name, message in (
+        ("notes.yaml", "notes.yaml exists and is not a campaign yaml"),
+        ("other.yaml", "other.yaml already holds campaign other, not step12test"),
+    ):
+        before = (chdir_tmp / name).read_bytes()
+        result = run_cli("create-campaign-yaml", "step12test", name, env=setup.env)
+        assert result.exit_code == 1 and result.stdout == ""
+        assert (
+            result.stderr
+            == f"prodstat: error: {message}; give another file name, or --force to overwrite it\n"
+        )
+        assert (chdir_tmp / name).read_bytes() == before
+    ok(run_cli("create-campaign-yaml", "step12test", "notes.yaml", "--force", env=setup.env))
+    assert yaml.safe_load((chdir_tmp / "notes.yaml").read_text())["name"] == "step12test"
+    dry = ok(run_cli("--dry-run", "create-campaign-yaml", "x", "new.yaml", env=setup.env))
+    assert dry.stdout.startswith("would write new.yaml: campaign x") and not (chdir_tmp / "new.yaml").exists()
+
+
+def test_campaign_yaml_from_issue(run_cli: RunCli, setup: TrackerSetup, seeded: Path) -> None:
+    ok(run_cli("update-campaign", "step12test.yaml", env=setup.env))
+    result = ok(
+        run_cli("create-campaign-yaml", "ignored", "copy.yaml", "--campaign_issue", "DRP-6", env=setup.env)
+    )
+    assert result.stdout.splitlines() == [
+        "wrote copy.yaml from the campaign.yaml of DRP-6: campaign step12test, steps step1, step2",
+        "issue:DRP-6",
+    ]
+    assert (seeded / "copy.yaml").read_bytes() == attachment(setup, "DRP-6", "campaign.yaml")
+    again = ok(run_cli("create-campaign-yaml", "x", "copy.yaml", "--campaign-issue", "DRP-6", env=setup.env))
+    assert again.stdout.startswith("unchanged copy.yaml")
+    # The fetched file drives update-campaign as well as the hand-written one.
+    assert "(unchanged)" in ok(run_cli("update-campaign", "copy.yaml", env=setup.env)).stdout
+    with (seeded / "step12test.yaml").open("a") as stream:
+        stream.write("owner: me\n")
+    differs = run_cli(
+        "create-campaign-yaml", "x", "step12test.yaml", "--campaign-issue", "DRP-6", env=setup.env
+    )
+    assert differs.exit_code == 1
+    assert differs.stderr == (
+        "prodstat: error: step12test.yaml exists and differs from the campaign.yaml of DRP-6; "
+        "give another file name, or --force to overwrite it\n"
+    )
+    for key, message in (
+        (
+            "DRP-1",
+            "issue DRP-1 has no campaign.yaml attachment; give a campaign issue written by "
+            "'prodstat update-campaign'",
+        ),
+        ("DRP-77", f"issue DRP-77 does not exist in the {setup.name} tracker"),
+    ):
+        result = run_cli("create-campaign-yaml", "x", "none.yaml", "--campaign_issue", key, env=setup.env)
+        assert result.exit_code == 1 and result.stderr.startswith(f"prodstat: error: {message}"), (
+            result.stderr
+        )
+        assert not (seeded / "none.yaml").exists()
+
+
+# -- update-campaign: bad input ------------------------------------------------------------
+
+WF1 = "step1#w_2022_27/PREOPS-1248/20220728T192631Z"
+
+
+@pytest.mark.parametrize(
+    ("text", "args", "message"),
+    [
+        (
+            None,
+            [],
+            "campaign yaml c.yaml not found (looked for {root}/c.yaml); write one with "
+            "'prodstat create-campaign-yaml NAME c.yaml' and edit it",
+        ),
+        (
+            "- step1\n",
+            [],
+            "campaign yaml c.yaml is not a mapping (it holds a list); a campaign yaml has the keys "
+            "name and steps, see 'prodstat create-campaign-yaml'",
+        ),
+        (
+            "steps: [{name: step1, workflow_base: w1}]\n",
+            [],
+            "campaign yaml c.yaml has no name; add 'name: <campaign name>', or give --campaign_name",
+        ),
+        (
+            "name: c\n",
+            [],
+            "campaign yaml c.yaml has no steps; add a 'steps' list with one entry (name, "
+            "workflow_base) per step",
+        ),
+        (
+            "name: c\nsteps:\n- workflow_base: w1\n",
+            [],
+            "campaign yaml c.yaml: step 1 has no name; give every step a name, e.g. name: step1",
+        ),
+        (
+            "name: c\nsteps:\n- {name: step1, workflow_base: w1}\n- {name: step1, workflow_base: w1}\n",
+            [],
+            "campaign yaml c.yaml: step step1 is listed twice (steps 1 and 2); list each step once",
+        ),
+        (
+            "name: c\nsteps:\n- {name: step1, workflow_base: w1}\n- {name: step2, workflow_base: nowhere}\n",
+            [],
+            "workflow_base {root}/nowhere of step step2 is not a directory; give the directory holding the "
+            "step's bps submit yamls",
+        ),
+        (
+            "name: c\nsteps:\n- {name: step1, workflow_base: w1, issue_name: DRP-1}\n",
+            [],
+            f"DRP-1 (issue_name of step step1 in c.yaml) is a workflow issue ({WF1}), not a step issue; set it "
+            "to the step's own issue, or '' to create one",
+        ),
+        (
+            "name: c\nsteps:\n- {name: step1, workflow_base: w1, issue_name: DRP-77}\n",
+            [],
+            "issue DRP-77 does not exist in the {tracker} tracker; set issue_name of step step1 in c.yaml to the "
+            "step's issue, or '' to create one",
+        ),
+        (
+            "name: c\nsteps:\n- {name: step1, workflow_base: w1}\n",
+            ["--campaign_issue", "DRP-77"],
+            "issue DRP-77 does not exist in the {tracker} tracker; give an existing campaign issue, or leave off "
+            "--campaign_issue to find or create it",
+        ),
+        (
+            "name: c\nissue: DRP-1\nsteps:\n- {name: step1, workflow_base: w1}\n",
+            [],
+            f"DRP-1 (issue in c.yaml) is a workflow issue ({WF1}), not a campaign issue; give the campaign's "
+            "own issue, or none to find or create it",
+        ),
+        (
+            "name: c\nsteps:\n- {name: step1, workflow_base: w1, issue_name: DRP486}\n",
+            [],
+            "malformed issue_name of step step1 in c.yaml 'DRP486'; an issue key looks like PROJECT-NUMBER",
+        ),
+        ("name: [c\n", [], "campaign yaml c.yaml is not valid yaml: "),
+    ],
+)
+def test_update_campaign_bad_input(
+    run_cli: RunCli, setup: TrackerSetup, chdir_tmp: Path, text: str | None, args: list[str], message: str
+) -> None:
+    (chdir_tmp / "w1").mkdir()
+    (chdir_tmp / "w1" / "step1_a.yaml").write_text("x: 1\n")
+    setup.seed("DRP-1", WF1, labels=("prodstat_20220728T192631Z",))
+    if text is not None:
+        (chdir_tmp / "c.yaml").write_text(text)
+    before = setup.snapshot()
+    result = run_cli("update-campaign", "c.yaml", *args, env=setup.env)
+    assert result.exit_code == 1, (result.stdout, result.stderr)
+    assert result.stderr.startswith(
+        "prodstat: error: " + message.format(root=chdir_tmp, tracker=setup.name)
+    ), result.stderr
+    assert result.stderr.count("\n") == 1 and result.stdout == ""
+    assert setup.snapshot() == before
+    if text is not None:
+        assert (chdir_tmp / "c.yaml").read_text() == text
+
+
+# -- create-step-yaml / update-step --------------------------------------------------------
+
+
+def test_step_yaml_and_update_step(run_cli: RunCli, setup: TrackerSetup, seeded: Path) -> None:
+    # The campaign knows only step2; step1 is added with the step commands.
+    (seeded / "step2only.yaml").write_text(
+        f"name: step12test\nsteps:\n- name: step2\n  workflow_base: {seeded}/work/step2\n"
+    )
+    assert (
+        "campaign step12test: DRP-5 (created)"
+        in ok(run_cli("update-campaign", "step2only.yaml", env=setup.env)).stdout
+    )
+    created = ok(run_cli("create-step-yaml", "step1.yaml", "step1", "work/step1", env=setup.env))
+    assert (
+        created.stdout
+        == "wrote step1.yaml: step step1, 2 workflows: step1_1248 (DRP-1), step1_1248_b (DRP-2)\n"
+    )
+    data = yaml.safe_load((seeded / "step1.yaml").read_text())
+    assert data["workflow_base"] == f"{seeded}/work/step1" and data["issue_name"] is None
+    assert data["workflows"]["step1_1248_b"]["bps_dir"] == f"{seeded}/work/step1"
+
+    # A new group appears after create-step-yaml: update-step keeps the list it computes.
+    add_unsubmitted_group(seeded)
+    result = ok(run_cli("update-step", "step1.yaml", "--campaign_name", "step12test", env=setup.env))
+    assert result.stdout.splitlines() == [
+        "step step1: DRP-6 (created), 3 workflows: DRP-1, DRP-2, step1_1248_c.yaml (no issue)",
+        "  attached: step.yaml, step1_1248.yaml, step1_1248_b.yaml, step1_1248_c.yaml",
+        "  linked to: DRP-1, DRP-2",
+        "campaign step12test: DRP-5 (linked)",
+        "saved step1.yaml",
+        "issue:DRP-6",
+    ]
+    step = show(run_cli, setup, "DRP-6")
+    assert step["summary"] == "Step step1" and step["labels"] == ["prodstat_step_step12test_step1"]
+    assert links(step) == [("inward", "DRP-5"), ("outward", "DRP-1"), ("outward", "DRP-2")]
+    stored = yaml.safe_load(attachment(setup, "DRP-6", "step.yaml"))
+    assert (stored["issue_name"], stored["campaign_issue"], stored["campaign_name"]) == (
+        "DRP-6",
+        "DRP-5",
+        "step12test",
+    )
+    assert list(stored["workflows"]) == ["step1_1248", "step1_1248_b", "step1_1248_c"]
+    mine = yaml.safe_load((seeded / "step1.yaml").read_text())
+    assert mine["issue_name"] == "DRP-6" and mine["campaign_issue"] == "DRP-5"
+    assert mine["workflows"] == stored["workflows"]
+
+    before, text = setup.snapshot(), (seeded / "step1.yaml").read_bytes()
+    again = ok(run_cli("update-step", "step1.yaml", env=setup.env))
+    assert again.stdout.splitlines()[:1] + again.stdout.splitlines()[-2:] == [
+        "step step1: DRP-6 (unchanged), 3 workflows: DRP-1, DRP-2, step1_1248_c.yaml (no issue)",
+        "campaign step12test: DRP-5 (already linked)",
+        "issue:DRP-6",
+    ]
+    assert setup.snapshot() == before and (seeded / "step1.yaml").read_bytes() == text
+
+    # The step yaml of an issue, and a template that finds the step's campaign.
+    fetched = ok(
+        run_cli("create-step-yaml", "copy.yaml", "step1", ".", "--step_issue", "DRP-6", env=setup.env)
+    )
+    assert fetched.stdout.splitlines()[-1] == "issue:DRP-6"
+    assert (seeded / "copy.yaml").read_bytes() == attachment(setup, "DRP-6", "step.yaml")
+    ok(
+        run_cli(
+            "create-step-yaml", "s2.yaml", "step2", "work/step2", "--campaign-issue", "DRP-5", env=setup.env
+        )
+    )
+    s2 = yaml.safe_load((seeded / "s2.yaml").read_text())
+    assert (s2["campaign_issue"], s2["campaign_name"]) == ("DRP-5", "step12test")
+    # update-step finds step2's issue by its label and changes nothing there.
+    before = setup.snapshot()
+    assert "step step2: DRP-4 (unchanged)" in ok(run_cli("update-step", "s2.yaml", env=setup.env)).stdout
+    assert setup.snapshot() == before
+    assert yaml.safe_load((seeded / "s2.yaml").read_text())["issue_name"] == "DRP-4"
+
+
+def test_update_step_rename_and_dry_run(run_cli: RunCli, setup: TrackerSetup, seeded: Path) -> None:
+    ok(run_cli("create-step-yaml", "s.yaml", "step2", "work/step2", env=setup.env))
+    before, text = setup.snapshot(), (seeded / "s.yaml").read_bytes()
+    dry = ok(run_cli("--dry-run", "update-step", "s.yaml", env=setup.env))
+    assert dry.stdout.splitlines() == [
+        "step step2: a new DRP issue (would create), 1 workflow: DRP-3",
+        "  would attach: step.yaml, step2_1248.yaml",
+        "  would link to: DRP-3",
+        "would save s.yaml",
+        "dry run: nothing written",
+    ]
+    assert dry.stderr == (
+        "prodstat: step step2 belongs to no campaign; give --campaign_name or campaign_issue in s.yaml to "
+        "link it\n"
+    )
+    assert setup.snapshot() == before and (seeded / "s.yaml").read_bytes() == text
+    assert ok(run_cli("update-step", "s.yaml", env=setup.env)).stdout.splitlines()[-1] == "issue:DRP-4"
+    renamed = ok(run_cli("update-step", "s.yaml", "--step-name", "step2b", env=setup.env))
+    assert renamed.stdout.splitlines()[0] == "step step2b: DRP-4 (updated), 1 workflow: DRP-3"
+    assert show(run_cli, setup, "DRP-4")["summary"] == "Step step2b"
+
+
+@pytest.mark.parametrize(
+    ("text", "args", "message"),
+    [
+        (
+            None,
+            [],
+            "step yaml s.yaml not found (looked for {root}/s.yaml); write one with "
+            "'prodstat create-step-yaml s.yaml STEP_NAME WORKFLOW_DIR'",
+        ),
+        (
+            "name: step1\nworkflow_base: nowhere\n",
+            [],
+            "workflow_base {root}/nowhere of step step1 is not a directory",
+        ),
+        (
+            "name: step1\nworkflow_base: w1\n",
+            ["--campaign_name", "nosuch"],
+            "no campaign issue for campaign "
+            "nosuch in the {tracker} tracker (label prodstat_campaign_nosuch); create it with 'prodstat "
+            "update-campaign CAMPAIGN_YAML', or check the name",
+        ),
+        (
+            "name: step1\nworkflow_base: w1\n",
+            ["--step_issue", "DRP-1"],
+            f"DRP-1 (--step_issue) is a workflow "
+            f"issue ({WF1}), not a step issue; give the step's own issue, or none to create one",
+        ),
+        (
+            "name: step1\nworkflow_base: w1\ncampaign_issue: DRP-1\n",
+            [],
+            f"DRP-1 (campaign_issue in s.yaml) is a workflow issue ({WF1}), not a campaign issue",
+        ),
+        (
+            "name: step1\nworkflow_base: w1\nissue_name: DRP-77\n",
+            [],
+            "issue DRP-77 does not exist in the "
+            "{tracker} tracker; set issue_name in s.yaml to the step's issue, or null to create one",
+        ),
+        (
+            "workflow_base: w1\n",
+            [],
+            "step yaml s.yaml has no name; add 'name: <step name>', or give --step_name",
+        ),
+    ],
+)
+def test_update_step_bad_input(
+    run_cli: RunCli, setup: TrackerSetup, chdir_tmp: Path, text: str | None, args: list[str], message: str
+) -> None:
+    (chdir_tmp / "w1").mkdir()
+    setup.seed("DRP-1", WF1, labels=("prodstat_20220728T192631Z",))
+    if text is not None:
+        (chdir_tmp / "s.yaml").write_text(text)
+    before = setup.snapshot()
+    result = run_cli("update-step", "s.yaml", *args, env=setup.env)
+    assert result.exit_code == 1, (result.stdout, result.stderr)
+    assert result.stderr.startswith(
+        "prodstat: error: " + message.format(root=chdir_tmp, tracker=setup.name)
+    ), result.stderr
+    assert result.stdout == "" and setup.snapshot() == before
+    if text is not None:
+        assert (chdir_tmp / "s.yaml").read_text() == text
+
+
+def test_create_step_yaml_bad_input(run_cli: RunCli, setup: TrackerSetup, chdir_tmp: Path) -> None:
+    setup.seed("DRP-1", "Step step1", labels=("prodstat_step_c_step1",))
+    (chdir_tmp / "w").mkdir()
+    (chdir_tmp / "other.yaml").write_text("name: step2\nworkflow_base: w\n")
+    before = setup.snapshot()
+    for args, message in (
+        (
+            ["s.yaml", "step1", "nowhere"],
+            f"workflow_base {chdir_tmp}/nowhere of step step1 is not a directory",
+        ),
+        (
+            ["other.yaml", "step1", "w"],
+            "other.yaml already holds step step2, not step1; give another file name",
+        ),
+        (
+            ["s.yaml", "step1", "w", "--step_issue", "DRP-1"],
+            "issue DRP-1 has no step.yaml attachment; give a "
+            "step issue written by 'prodstat update-campaign' or 'prodstat update-step'",
+        ),
+        (
+            ["s.yaml", "step1", "w", "--campaign_issue", "DRP-1"],
+            "DRP-1 (--campaign_issue) is a step issue (Step step1), not a campaign issue",
+        ),
+    ):
+        result = run_cli("create-step-yaml", *args, env=setup.env)
+        assert result.exit_code == 1, (args, result.stdout)
+        assert result.stderr.startswith(f"prodstat: error: {message}"), result.stderr
+        assert not (chdir_tmp / "s.yaml").exists()
+    assert setup.snapshot() == before
+    kept = ok(run_cli("create-step-yaml", "other.yaml", "step2", "w", env=setup.env))
+    assert kept.stdout == "kept other.yaml: step step2, 0 workflows\n"

@@ -1,0 +1,407 @@
+"""Step/campaign maps: the REF tables, colour rule, status parsing, roll-ups (pure), and the
+script's fallbacks on the local tracker."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+import yaml
+
+from lsst.prodstatus.core.maps import (
+    COMPLETE,
+    FAILED,
+    PENDING,
+    RUNNING,
+    CampaignEntry,
+    PandaTotals,
+    StepEntry,
+    WorkflowFacts,
+    WorkflowStatus,
+    campaign_row,
+    format_core_hours,
+    is_workflow_issue,
+    issue_kind,
+    panda_totals_from_json,
+    parse_campaign_map,
+    parse_panda_totals,
+    parse_status,
+    parse_step_map,
+    roll_up,
+    status_colour,
+    status_counts,
+    step_row,
+)
+from lsst.prodstatus.core.markup import read_section
+from lsst.prodstatus.errors import InputError
+from lsst.prodstatus.script.maps import build_tree, map_auto, map_from_yaml, workflow_facts
+from lsst.prodstatus.services.tracker.local import LocalTracker
+from tests.support.submit_trees import make_sample_campaign
+from tests.test_cli_maps import plant_stats
+
+REF_STATUS = "Status:finished nTasks:3 nFiles:212 nRemain:0 nProc: nFinish:3 nFail:0 nSubFinish:0"
+
+
+# -- the REF rows ----------------------------------------------------------------------------------
+
+
+def test_ref_step_row_exact() -> None:
+    row = step_row(
+        "step1_1248",
+        "DRP-486",
+        "https://jira.lsstcorp.org/browse/DRP-486",
+        (3, 212, 3, 0, 0),
+        "(1472,1502)",
+        "20220728T192631Z",
+    )
+    assert row == (
+        "| step1_1248| [DRP-486|https://jira.lsstcorp.org/browse/DRP-486] | {color:green}3,212,3,0,0{color} | "
+        "(1472,1502)|20220728T192631Z| "
+    )
+
+
+def test_step_row_cuts_descrip_and_fills_empty_cells() -> None:
+    row = step_row("x", "DRP-1", "u", (0, 0, 0, 0, 0), "tract in (1, 2, 3, 4, 5, 6, 7, 8, 9, 10)", "")
+    # DESCRIP cut to 28 characters (REF); an empty cell keeps a space so "||" never appears.
+    assert row == "| x| [DRP-1|u] | {color:blue}0,0,0,0,0{color} | tract in (1, 2, 3, 4, 5, 6, | | "
+    assert "a\\|b" in step_row("a|b", "DRP-1", "u", (0, 0, 0, 0, 0), "()", "")
+
+
+def test_ref_campaign_row_exact() -> None:
+    row = campaign_row(
+        "step1",
+        "DRP-489",
+        "https://jira.lsstcorp.org/browse/DRP-489",
+        "2022-07-27",
+        "2022-07-28",
+        "100",
+        "Complete",
+    )
+    assert row == (
+        "| step1| [DRP-489|https://jira.lsstcorp.org/browse/DRP-489] | 2022-07-27|2022-07-28|100|Complete| "
+    )
+
+
+# (T,Q,D,Fa,Sf) -> colour; the REF rules in order, the last match wins.
+COLOUR_CASES = [
+    ((3, 212, 3, 0, 0), "green"),  # T == D
+    ((0, 0, 0, 0, 0), "blue"),  # Fa == 0 and Q == 0 overrides green
+    ((3, 212, 2, 1, 0), "red"),  # failed tasks, nothing else matches
+    ((3, 212, 2, 0, 1), "black"),  # T == D + Sf
+    ((4, 212, 2, 1, 1), "red"),  # Fa > 0, T != D + Sf, T == D + Fa + Sf
+    ((4, 212, 2, 1, 0), "blue"),  # T > D + Fa + Sf: still running
+    ((3, 0, 3, 0, 0), "blue"),  # T == D but Q == 0 and Fa == 0
+    ((3, 0, 2, 1, 0), "red"),  # Q == 0 but Fa > 0
+    ((5, 10, 0, 0, 0), "blue"),  # nothing done yet
+    ((2, 10, 3, 0, 0), "black"),  # D > T: no rule matches after the first
+]
+
+
+@pytest.mark.parametrize(("counts", "colour"), COLOUR_CASES)
+def test_colour_rule(counts: tuple[int, int, int, int, int], colour: str) -> None:
+    assert status_colour(counts) == colour
+
+
+# -- the status line --------------------------------------------------------------------------------
+
+
+def test_parse_status_ref_line_and_variants() -> None:
+    assert parse_status(REF_STATUS) == WorkflowStatus("finished", (3, 212, 3, 0, 0))
+    # The original tool wrote the line as free text after its tables; later lines override.
+    text = f"Status:running nTasks:3 nFiles:2 nRemain:1 nProc: nFinish:1 nFail:0 nSubFinish:0\n|x|\n{REF_STATUS}\n"
+    assert parse_status(text) == WorkflowStatus("finished", (3, 212, 3, 0, 0))
+    # Counts PanDA did not know yet are empty: 0, not a crash (REF int() raised).
+    empty = "Status:transforming nTasks: nFiles: nRemain: nProc: nFinish:0 nFail:0 nSubFinish:0"
+    assert parse_status(empty) == WorkflowStatus("transforming", (0, 0, 0, 0, 0))
+    assert parse_status(
+        "Status:finished  nTasks: 3 nFiles: 12 nRemain:0 nProc:  nFinish: 3 nFail: 0 nSubFinish: 0"
+    ) == (WorkflowStatus("finished", (3, 12, 3, 0, 0)))
+    assert parse_status("no status here\nPanDA request: 1 status finished") is None
+    assert status_counts("nothing") == (0, 0, 0, 0, 0)
+    assert status_counts(REF_STATUS) == (3, 212, 3, 0, 0)
+
+
+def test_status_states() -> None:
+    assert WorkflowStatus("finished", (3, 1, 3, 0, 0)).complete
+    assert not WorkflowStatus("finished", (3, 1, 2, 1, 0)).complete
+    assert not WorkflowStatus("Transforming", (3, 1, 2, 0, 0)).complete
+    assert WorkflowStatus("Transforming", (3, 1, 2, 0, 0)).running
+    assert not WorkflowStatus("SubFinished", (3, 1, 2, 0, 1)).running
+
+
+# -- map yaml ---------------------------------------------------------------------------------------
+
+
+def test_seed_maps_flow_style() -> None:
+    step = yaml.safe_load("{\nstep1_1248 : DRP-486,\nstep1_1248_b : DRP-487\n}\n")
+    assert parse_step_map(step, "step1map.yaml") == [
+        StepEntry("step1_1248", "DRP-486"),
+        StepEntry("step1_1248_b", "DRP-487"),
+    ]
+    camp = yaml.safe_load(
+        "{\nstep1 : [DRP-489,'2022-07-27','2022-07-28',100,Complete],\n"
+        "step2 : [DRP-490,'2022-07-28','2022-07-28',100,Complete]\n}\n"
+    )
+    assert parse_campaign_map(camp, "campmap.yaml") == [
+        CampaignEntry("step1", "DRP-489", "2022-07-27", "2022-07-28", "100", "Complete"),
+        CampaignEntry("step2", "DRP-490", "2022-07-28", "2022-07-28", "100", "Complete"),
+    ]
+
+
+def test_map_values_verbatim_and_keys_normalised() -> None:
+    camp = yaml.safe_load("step1: [drp-489, 2022-07-27, null, 12.5, Running]\n")
+    assert parse_campaign_map(camp, "c.yaml") == [
+        CampaignEntry("step1", "DRP-489", "2022-07-27", "", "12.5", "Running")
+    ]
+    assert parse_step_map({"step1_1248.yaml": " drp-486 "}, "s.yaml") == [StepEntry("step1_1248", "DRP-486")]
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (
+            None,
+            "s.yaml is not a step map: expected a mapping <bps yaml name>: <workflow issue key>, got nothing",
+        ),
+        (
+            "DRP-486",
+            "s.yaml is not a step map: expected a mapping <bps yaml name>: <workflow issue key>, got a str",
+        ),
+        ({}, "s.yaml is an empty step map: it maps nothing"),
+        (
+            {"a": "DRP486", "b": None},
+            "s.yaml: entries that are not <bps yaml name>: <workflow issue key>: a: 'DRP486'; b: None",
+        ),
+    ],
+)
+def test_step_map_errors(data: object, message: str) -> None:
+    with pytest.raises(InputError) as info:
+        parse_step_map(data, "s.yaml")
+    assert info.value.message == message
+    assert info.value.hint == "e.g. {step1_1248: DRP-486, step1_1248_b: DRP-487}"
+
+
+def test_campaign_map_errors() -> None:
+    with pytest.raises(InputError) as info:
+        parse_campaign_map({"step1": ["x", 1, 2, 3, 4], "step2": ("DRP-1", 1, 2, 3, 4, 5)}, "c.yaml")
+    assert info.value.message == (
+        "c.yaml: entries that are not <step>: [<step issue>, <start>, <end>, <core-hr>, <status>]: "
+        "step1: ['x', 1, 2, 3, 4]; step2: ('DRP-1', 1, 2, 3, 4, 5)"
+    )
+
+
+# -- statistics and roll-ups -----------------------------------------------------------------------
+
+
+def test_panda_totals_from_update_stat_section(tmp_path: Path) -> None:
+    tracker = LocalTracker(tmp_path)
+    issue = tracker.create_issue("step1#u/ops/PREOPS-1248/20220728T192631Z", "Notes")
+    panda, status = plant_stats(
+        tracker, issue.key, start="2022-07-28 19:40:00", core_hours=12.3, wall_hours=2
+    )
+    description = tracker.get_issue(issue.key).description
+    assert "|*workflow*|" in panda and status == REF_STATUS
+    assert parse_panda_totals(description) == PandaTotals(
+        datetime(2022, 7, 28, 19, 40, tzinfo=UTC), datetime(2022, 7, 28, 21, 40, tzinfo=UTC), 12.3
+    )
+    assert parse_panda_totals("no sections") is None
+    assert (
+        parse_panda_totals("{anchor:prodstat-panda}\nh3. PanDA statistics\n{anchor:prodstat-panda-end}\n")
+        is None
+    )
+    facts = workflow_facts(tracker.get_issue(issue.key), tmp_path)
+    assert facts.status == WorkflowStatus("finished", (3, 212, 3, 0, 0)) and facts.totals is not None
+
+
+def test_panda_totals_from_json() -> None:
+    data = {"workflow": {"first_start": "2022-07-29T14:40:00+00:00", "last_end": None, "core_hours": 0.5}}
+    assert panda_totals_from_json(data) == PandaTotals(datetime(2022, 7, 29, 14, 40, tzinfo=UTC), None, 0.5)
+    assert panda_totals_from_json({"workflow": "x"}) is None
+
+
+def facts(
+    key: str, state: str | None, counts: tuple[int, ...] = (3, 10, 3, 0, 0), **totals: object
+) -> WorkflowFacts:
+    status = WorkflowStatus(state, counts) if state is not None else None  # type: ignore[arg-type]
+    panda = None
+    if totals:
+        panda = PandaTotals(
+            datetime.fromisoformat(str(totals["start"])).replace(tzinfo=UTC),
+            datetime.fromisoformat(str(totals["end"])).replace(tzinfo=UTC),
+            float(totals["core"]),  # type: ignore[arg-type]
+        )
+    return WorkflowFacts(key, status, panda)
+
+
+@pytest.mark.parametrize(
+    ("workflows", "status"),
+    [
+        ([], PENDING),
+        ([facts("A", None), facts("B", None)], PENDING),
+        ([facts("A", "finished"), facts("B", "finished")], COMPLETE),
+        ([facts("A", "finished"), facts("B", None)], RUNNING),  # a group not yet submitted/measured
+        ([facts("A", "finished"), facts("B", "transforming", (3, 10, 1, 0, 0))], RUNNING),
+        (
+            [facts("A", "finished"), facts("B", "transforming", (3, 10, 1, 1, 0))],
+            RUNNING,
+        ),  # failures, still running
+        ([facts("A", "finished"), facts("B", "finished", (3, 10, 2, 1, 0))], FAILED),
+        ([facts("A", "finished"), facts("B", "subfinished", (3, 10, 2, 0, 1))], FAILED),
+        ([facts("A", "failed", (3, 10, 0, 3, 0)), facts("B", None)], FAILED),
+    ],
+)
+def test_roll_up_status_rule(workflows: list[WorkflowFacts], status: str) -> None:
+    assert roll_up(workflows).status == status
+
+
+def test_roll_up_figures() -> None:
+    rollup = roll_up(
+        [
+            facts("A", "finished", start="2022-07-28 19:40:00", end="2022-07-28 23:50:00", core=12.34),
+            facts(
+                "B",
+                "finished",
+                (3, 20, 3, 0, 0),
+                start="2022-07-27 23:00:00",
+                end="2022-07-29 00:10:00",
+                core=7.5,
+            ),
+            facts("C", None),
+            facts(
+                "A", "finished", start="2022-07-28 19:40:00", end="2022-07-28 23:50:00", core=12.34
+            ),  # once
+        ]
+    )
+    assert (rollup.start, rollup.end) == (date(2022, 7, 27), date(2022, 7, 29))
+    assert rollup.core_hours == pytest.approx(19.84)
+    assert format_core_hours(rollup.core_hours) == "19.8"
+    assert rollup.counts == (6, 30, 6, 0, 0)
+    assert (rollup.workflows, rollup.with_status, rollup.status) == (3, 2, RUNNING)
+    empty = roll_up([facts("C", None)])
+    assert (empty.start, empty.end, empty.core_hours, empty.counts) == (None, None, None, None)
+    assert format_core_hours(None) == "" and format_core_hours(100) == "100.0"
+
+
+def test_issue_kinds() -> None:
+    assert issue_kind("Campaign x", [], ["campaign.yaml"]) == "campaign"
+    assert issue_kind("anything", [], ["step.yaml"]) == "step"
+    assert issue_kind("step1#u/ops/20220728T192631Z", [], []) == "workflow"
+    assert issue_kind("renamed by hand", ["prodstat_20220728T192631Z"], []) == "workflow"
+    assert issue_kind("x", ["prodstat_campaign_c"], []) == "campaign"
+    assert issue_kind("Step step1", [], []) == "step"
+    assert issue_kind("PREOPS request", [], []) == "other"
+    assert is_workflow_issue("step1#v23/PREOPS-973/20220127t205042z", [])
+    assert not is_workflow_issue("Step step1", ["prodstat_step_c_step1"])
+
+
+# -- script fallbacks on the local tracker -------------------------------------------------------------
+
+
+@pytest.fixture
+def local(tmp_path: Path) -> LocalTracker:
+    home = tmp_path / "home"
+    home.mkdir()
+    return LocalTracker(home)
+
+
+def test_campaign_auto_uses_discovery_without_links_or_issue_names(
+    local: LocalTracker, tmp_path: Path
+) -> None:
+    trees = make_sample_campaign(tmp_path)
+    wf = local.create_issue(
+        "step2#w_2022_27/PREOPS-1248/20220729T142653Z",
+        labels=[f"prodstat_{trees['step2_1248'].runs['20220729T142653Z'].uniq}"],
+    )
+    plant_stats(
+        local, wf.key, state="failed", counts=(5, 9, 3, 2, 0), start="2022-07-29 14:40:00", core_hours=3
+    )
+    step = local.create_issue("Step step2")
+    spec = {"name": "step2", "workflow_base": str(tmp_path / "work" / "step2"), "workflows": {}}
+    local.attach(step.key, "step.yaml", yaml.safe_dump(spec).encode())
+    camp = local.create_issue("Campaign c")
+    local.attach(
+        camp.key,
+        "campaign.yaml",
+        yaml.safe_dump(
+            {"steps": [{"name": "step2", "issue_name": step.key}, {"name": "step3", "issue_name": ""}]}
+        ).encode(),
+    )
+    result = map_auto(local, camp.key, home=tmp_path / "home")
+    assert result.rows[0]["workflows"] == [wf.key]
+    assert result.table.splitlines()[1] == (
+        f"| step2| [{step.key}|{local.browse_url(step.key)}] | 2022-07-29|2022-07-29|3.0|Failed| "
+    )
+    assert result.notes == ["step step3 has no issue yet (run update-campaign): left out of the table"]
+    assert local.get_issue(camp.key).linked_keys("outward") == [step.key]
+
+
+def test_step_auto_errors(local: LocalTracker, tmp_path: Path) -> None:
+    step = local.create_issue("Step step1")
+    local.attach(step.key, "step.yaml", b"name: step1\nworkflow_base: /nonexistent/dir\n")
+    with pytest.raises(InputError, match="workflow_base /nonexistent/dir of step step1 is not a directory"):
+        map_auto(local, step.key)
+    bad = local.create_issue("Step x")
+    local.attach(bad.key, "step.yaml", b"- not a mapping\n")
+    with pytest.raises(InputError, match=f"attachment step.yaml of {bad.key} is not a yaml mapping"):
+        map_auto(local, bad.key)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    local.attach(step.key, "step.yaml", f"name: step1\nworkflow_base: {empty}\n".encode())
+    result = map_auto(local, step.key)
+    assert result.table == "||BPS_yaml||Issue||(T,Q,D,Fa,Sf)||DESCRIP||timestamp||"
+    assert result.notes == [f"no step1*.yaml in workflow_base {empty}: the table is empty"]
+
+
+def test_dry_run_and_unchanged_attachment_with_same_size(local: LocalTracker, tmp_path: Path) -> None:
+    wf = local.create_issue("step1#u/20220728T192631Z", REF_STATUS)
+    step = local.create_issue("Step step1", "kept")
+    path = tmp_path / "m.yaml"
+    path.write_text(f"a: {wf.key}\n")
+    dry = map_from_yaml(local, path, step.key, campaign=False, dry_run=True)
+    assert (dry.action, dry.attachment_action, dry.linked) == ("would update", "would attach", [wf.key])
+    assert local.get_issue(step.key).description == "kept"
+    done = map_from_yaml(local, path, step.key, campaign=False)
+    assert (done.action, done.attachment_action, done.linked) == ("updated", "attached", [wf.key])
+    # Same size, different bytes: replaced.
+    path.write_text(f"b: {wf.key}\n")
+    again = map_from_yaml(local, path, step.key, campaign=False)
+    assert (again.action, again.attachment_action, again.linked) == ("updated", "attached", [])
+    assert local.read_attachment(step.key, "m.yaml") == path.read_bytes()
+    assert read_section(local.get_issue(step.key).description, "step-map") is not None
+
+
+def test_tree_cycle_and_other_kinds(local: LocalTracker) -> None:
+    prod = local.create_issue("Request PREOPS-1248")
+    wf = local.create_issue("step1#u/20220728T192631Z", REF_STATUS)
+    other = local.create_issue("a note")
+    local.link(prod.key, wf.key)
+    local.link(prod.key, other.key)
+    local.link(other.key, prod.key, "Blocks")  # a cycle back to the root
+    root = build_tree(local, prod.key)
+    assert root.kind == "other" and [c.key for c in root.children] == [wf.key, other.key]
+    assert root.children[1].children == []
+    assert (root.status, root.counts) == (COMPLETE, (3, 212, 3, 0, 0))
+    assert root.to_dict()["children"][0]["kind"] == "workflow"
+
+
+def test_long_table_is_cut_and_attached_whole(local: LocalTracker, tmp_path: Path) -> None:
+    wf = local.create_issue("step1#u/20220728T192631Z", REF_STATUS)
+    step = local.create_issue("Step step1", "kept")
+    path = tmp_path / "m.yaml"
+    path.write_text("".join(f"step1_group_with_a_long_name_{i:04d}: {wf.key}\n" for i in range(400)))
+    result = map_from_yaml(local, path, step.key, campaign=False)
+    issue = local.get_issue(step.key)
+    assert len(issue.description) <= 32_000
+    section = read_section(issue.description, "step-map")
+    assert section is not None
+    shown = len(section.splitlines()) - 2
+    assert 150 < shown < 400
+    assert section.splitlines()[-1] == (
+        f"({400 - shown} of 400 rows not shown: the full table is attached as step-map.txt)"
+    )
+    assert local.read_attachment(step.key, "step-map.txt") == (result.table + "\n").encode()
+    assert result.table_attachment == "step-map.txt" and len(result.rows) == 400
+    before = local.get_issue(step.key)
+    map_from_yaml(local, path, step.key, campaign=False)
+    assert local.get_issue(step.key).attachments == before.attachments
