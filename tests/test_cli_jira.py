@@ -101,7 +101,7 @@ def test_unreachable_jira_fails_fast(run_cli: RunCli) -> None:
 
 def test_missing_token(run_cli: RunCli, cloud: JiraEmulator) -> None:
     result = run_cli("show", "DRP-486", env={"PRODSTAT_JIRA_URL": cloud.url})
-    assert result.exit_code == 3
+    assert result.exit_code == 1
     assert result.stderr.startswith(f"prodstat: error: no Jira token configured for {cloud.url};")
 
 
@@ -130,4 +130,17 @@ def test_slow_jira_times_out(run_cli: RunCli, cloud: JiraEmulator) -> None:
     assert result.stderr == (
         f"prodstat: error: Jira at {cloud.url} did not answer within 1 s (read DRP-486); "
         "retry later or raise PRODSTAT_JIRA_TIMEOUT\n"
+    )
+
+
+def test_url_that_is_not_jira(run_cli: RunCli) -> None:
+    from tests.support.panda_emulator import PandaEmulator
+
+    with PandaEmulator() as other:  # an HTTP server that is not Jira
+        url = other.url.rstrip("/")
+        result = run_cli("show", "DRP-1", env={"PRODSTAT_JIRA_URL": url, "PRODSTAT_JIRA_TOKEN": "t"})
+    assert result.exit_code == 3
+    assert result.stderr == (
+        f"prodstat: error: {url} does not look like a Jira server (HTTP 404 for /rest/api/2/serverInfo); "
+        "check PRODSTAT_JIRA_URL: it is the site's base URL, e.g. https://rubinobs.atlassian.net\n"
     )

@@ -197,3 +197,39 @@ def test_get_butler_stat_needs_butler(run_cli: RunCli, tmp_path: Path) -> None:
     result = run_cli("get-butler-stat", params(tmp_path))
     assert result.exit_code == 1
     assert "lacks Butler" in result.stderr
+
+
+def test_campaign_row_covers_kept_history(
+    run_cli: RunCli, panda: PandaEmulator, tmp_path: Path, prodstat_env: Path
+) -> None:
+    env = {"PANDAMON_URL": panda.url}
+    assert run_cli("get-panda-stat", params(tmp_path), env=env).exit_code == 0
+    first = read_csv(prodstat_env / "pandaStat-PREOPS-973.csv")["Campaign"]
+    other = params(
+        tmp_path,
+        "other.yaml",
+        collTypes=["20220105t171412z"],
+        start_date="2022-01-05",
+        stop_date="2022-01-05",
+    )
+    assert run_cli("get-panda-stat", other, env=env).exit_code == 0
+    rows = read_csv(prodstat_env / "pandaStat-PREOPS-973.csv")
+    kept = [r for k, r in rows.items() if k != "Campaign"]
+    assert any(k.startswith("20220127t205042z_") for k in rows)
+    assert int(rows["Campaign"]["jobs"]) == sum(int(r["jobs"]) for r in kept) >= int(first["jobs"])
+    assert rows["Campaign"]["core h"] == f"{sum(float(r['core h']) for r in kept):.2f}"
+
+
+def test_clean_history_keeps_files_when_panda_fails(
+    run_cli: RunCli, panda: PandaEmulator, tmp_path: Path, prodstat_env: Path
+) -> None:
+    env = {"PANDAMON_URL": panda.url, "PRODSTAT_PANDA_RETRIES": "0"}
+    assert run_cli("get-panda-stat", params(tmp_path), env=env).exit_code == 0
+    before = {p.name: p.read_bytes() for p in prodstat_env.glob("panda*")}
+    panda.down()
+    result = run_cli("get-panda-stat", params(tmp_path), "--clean_history", env=env)
+    assert result.exit_code == 3
+    assert result.stderr.startswith(
+        f"prodstat: error: the PanDA monitor at {panda.url} failed: cannot connect"
+    )
+    assert {p.name: p.read_bytes() for p in prodstat_env.glob("panda*")} == before

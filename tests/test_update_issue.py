@@ -172,9 +172,13 @@ def test_jira_round_trips(run_cli: RunCli, prodstat_env: Path, testdrp: Path) ->
 
 def test_production_issue_linked_once(run_cli: RunCli, setup: TrackerSetup, testdrp: Path) -> None:
     setup.seed("PREOPS-973", "DP0.2 test request")
+    outputs = []
     for _ in range(2):
         result = run_cli("update-issue", "clusttest_all_1.yaml", "PREOPS-973", env=setup.env)
         assert result.exit_code == 0, result.stderr
+        outputs.append(result.stdout)
+    assert "linked from PREOPS-973\n" in outputs[0]
+    assert "linked from" not in outputs[1]
     wf = issue_json(run_cli, setup, "DRP-1")
     assert [(li["direction"], li["key"]) for li in wf["links"]] == [("inward", "PREOPS-973")]
     assert "Production issue: [PREOPS-973|" in wf["description"]

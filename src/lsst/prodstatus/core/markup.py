@@ -248,6 +248,7 @@ def split_wiki_row(line: str) -> tuple[bool, list[str]]:
 _COLOR_RE = re.compile(r"\{color:([#a-zA-Z0-9]+)\}(.*?)\{color\}")
 _LINK_RE = re.compile(r"\[([^\[\]|]+)\|([^\[\]]+)\]")
 _HEADING_RE = re.compile(r"^h([1-6])\.\s+(.*)$")
+_KEY_TEXT_RE = re.compile(r"^[A-Z][A-Z0-9_]*-[0-9]+$")
 _ANSI = {"red": "31", "green": "32", "yellow": "33", "blue": "34", "black": "0", "orange": "33"}
 
 
@@ -257,8 +258,14 @@ def _inline(text: str, color: bool) -> str:
         return f"\x1b[{code}m{match.group(2)}\x1b[0m" if color and code else match.group(2)
 
     text = _COLOR_RE.sub(paint, text)
+    # [DRP-486|.../browse/DRP-486] reads as the key alone; other links keep their URL.
     text = _LINK_RE.sub(
-        lambda m: m.group(1) if m.group(1) in m.group(2) else f"{m.group(1)} <{m.group(2)}>", text
+        lambda m: (
+            m.group(1)
+            if _KEY_TEXT_RE.match(m.group(1).strip()) and m.group(1).strip() in m.group(2)
+            else f"{m.group(1)} <{m.group(2)}>"
+        ),
+        text,
     )
     return text
 

@@ -17,6 +17,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -131,9 +132,13 @@ def write_table(
     comment: str,
     index_name: str,
     keep_history: bool,
-    total: tuple[str, Sequence[object]] | None = None,
+    total: tuple[str, Callable[[Mapping[str, list[str]]], list[str]]] | None = None,
 ) -> TableFiles:
-    """Write ``<name>-<jira>.csv/.html/.txt``; merge with the previous CSV unless not ``keep_history``."""
+    """Write ``<name>-<jira>.csv/.html/.txt``; merge with the previous CSV unless not ``keep_history``.
+
+    ``total`` is (row name, function of the merged rows): the total row is recomputed over
+    every row kept, earlier runs' included.
+    """
     home.mkdir(parents=True, exist_ok=True)
     csv_path = home / f"{name}-{jira}.csv"
     merged: dict[str, list[str]] = {}
@@ -144,7 +149,7 @@ def write_table(
     merged.update({k: ["" if v is None else str(v) for v in row] for k, row in rows.items()})
     if total is not None:
         merged.pop(total[0], None)
-        merged[total[0]] = ["" if v is None else str(v) for v in total[1]]
+        merged[total[0]] = total[1](merged)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["", *columns])
@@ -249,6 +254,48 @@ class ParamStatResult:
     summary: dict[str, Any] = field(default_factory=dict)
 
 
+def _number(text: str) -> float | None:
+    try:
+        return float(text.split()[0]) if text.strip() else None
+    except ValueError:
+        return None
+
+
+def _column(rows: Mapping[str, list[str]], columns: Sequence[str], name: str) -> list[str]:
+    index = list(columns).index(name)
+    return [row[index] for row in rows.values() if index < len(row)]
+
+
+def _sum(values: Sequence[str]) -> float:
+    return sum(n for n in map(_number, values) if n is not None)
+
+
+def _panda_total(rows: Mapping[str, list[str]]) -> list[str]:
+    """The Campaign row over every workflow row kept (this run's and earlier runs')."""
+    col = partial(_column, rows, PANDA_STAT_COLUMNS)
+    starts = [t for t in col("first start") if t]
+    ends = [t for t in col("last end") if t]
+    wall = _sum(col("wall h"))
+    clock = None
+    if starts and ends:
+        first = datetime.strptime(min(starts), "%Y-%m-%d %H:%M:%S")
+        last = datetime.strptime(max(ends), "%Y-%m-%d %H:%M:%S")
+        clock = (last - first).total_seconds() / 3600
+    rss = [n for n in map(_number, col("maxRSS GiB")) if n is not None]
+    suspect = any(v.endswith("(?)") for v in col("CPU h"))
+    return [
+        *(str(int(_sum(col(c)))) for c in ("tasks", "jobs", "finished", "failed", "retried")),
+        _fmt(wall),
+        _fmt(_sum(col("core h"))),
+        _fmt(_sum(col("CPU h"))) + (" (?)" if suspect else ""),
+        _fmt(max(rss)) if rss else "",
+        min(starts) if starts else "",
+        max(ends) if ends else "",
+        _fmt(clock),
+        _fmt(wall / clock, 1) if clock else "",
+    ]
+
+
 def get_panda_stat(
     params: StatParams,
     home: Path,
@@ -264,10 +311,6 @@ def get_panda_stat(
     """PanDA tables of every selected workflow (all jobs of all tasks)."""
     from ..services.panda import PandaClient, days_covering
 
-    if clean_history:
-        for name in ("pandaWfStat", "pandaStat"):
-            for suffix in (".csv", ".html", ".txt"):
-                (home / f"{name}-{params.jira}{suffix}").unlink(missing_ok=True)
     client = PandaClient(
         pandamon_url,
         panda_token,
@@ -343,7 +386,7 @@ def get_panda_stat(
             comment=f" Panda campaign statistics {params.jira}",
             index_name=" Workflow Task ",
             keep_history=not clean_history,
-            total=("Campaign", _stat_row(total)),
+            total=("Campaign", _panda_total),
         )
     )
     result.summary = {"workflows": len(workflows), "jobs": total.jobs, "core_hours": total.core_hours}
@@ -351,6 +394,22 @@ def get_panda_stat(
 
 
 BUTLER_STAT_COLUMNS = ["nQuanta", "CPU h", "mean CPU s/Q", "max CPU s/Q", "maxRSS GiB", "first start"]
+
+
+def _butler_total(rows: Mapping[str, list[str]]) -> list[str]:
+    """The campaign row over every label row kept."""
+    col = partial(_column, rows, BUTLER_STAT_COLUMNS)
+    rss = [n for n in map(_number, col("maxRSS GiB")) if n is not None]
+    starts = [t for t in col("first start") if t]
+    estimated = any(v.endswith("est.") for v in col("CPU h"))
+    return [
+        str(int(_sum(col("nQuanta")))),
+        _fmt(_sum(col("CPU h"))) + (" est." if estimated else ""),
+        "",
+        "",
+        _fmt(max(rss)) if rss else "",
+        min(starts) if starts else "",
+    ]
 
 
 def get_butler_stat(
@@ -366,9 +425,6 @@ def get_butler_stat(
     from ..services.butler import butler_statistics, find_runs
 
     assert params.butler is not None
-    if clean_history:
-        for suffix in (".csv", ".html", ".txt"):
-            (home / f"butlerStat-{params.jira}{suffix}").unlink(missing_ok=True)
     candidates = list(runs) if runs is not None else find_runs(params.butler, f"*{params.jira}*")
     selected = sorted(r for r in candidates if _selected(r, params, None))
     if not selected:
@@ -378,7 +434,7 @@ def get_butler_stat(
             "check Jira, collTypes and the dates in the parameter file",
         )
     rows: dict[str, list[object]] = {}
-    n_total, cpu_total, rss_max, est_any = 0, 0.0, None, False
+    n_total, cpu_total = 0, 0.0
     for run in selected:
         stats = butler_statistics(
             params.butler,
@@ -399,11 +455,7 @@ def get_butler_stat(
             ]
         n_total += stats.n_quanta
         cpu_total += stats.cpu_hours
-        est_any = est_any or stats.estimated
-        if stats.max_rss_gib is not None and (rss_max is None or stats.max_rss_gib > rss_max):
-            rss_max = stats.max_rss_gib
     result = ParamStatResult(selected)
-    total_row = [n_total, _fmt(cpu_total) + (" est." if est_any else ""), "", "", _fmt(rss_max), ""]
     result.tables.append(
         write_table(
             home,
@@ -414,7 +466,7 @@ def get_butler_stat(
             comment=f" Campaign Butler statistics {params.jira}",
             index_name=" Workflow Task ",
             keep_history=not clean_history,
-            total=("campaign", total_row),
+            total=("campaign", _butler_total),
         )
     )
     result.summary = {"runs": len(selected), "quanta": n_total, "cpu_hours": cpu_total}

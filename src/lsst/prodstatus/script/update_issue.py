@@ -46,6 +46,9 @@ class UpdateIssueResult:
     """How an existing issue was found (``label``/``summary``), when DRP0 found one."""
     attached: str | None = None
     linked_from: str | None = None
+    """The production issue, when it is linked to the workflow issue (now or before)."""
+    linked_now: bool = False
+    """Whether this run made that link."""
     production_in_tracker: bool = False
     notes: list[str] = field(default_factory=list)
 
@@ -63,6 +66,7 @@ class UpdateIssueResult:
             "found_by": self.found_by,
             "attached": self.attached,
             "linked_from": self.linked_from,
+            "linked_now": self.linked_now,
             "production_in_tracker": self.production_in_tracker,
             "description": self.description,
         }
@@ -210,6 +214,7 @@ def update_workflow_issue(
         tracker.attach(issue.key, filename, yaml_bytes, current=issue)
         changed = True
     if production is not None and tracker.link(production_key, issue.key, current=production):
+        result.linked_now = True
         changed = True
     if target is not None:
         result.action = "updated" if changed else "unchanged"

@@ -80,7 +80,7 @@ def update_issue(
             lines.append(f"would link {result.linked_from} -> {result.key or 'the new issue'}")
     else:
         lines.append(f"{result.action} {result.key}: {result.summary}")
-        if result.linked_from:
+        if result.linked_now:
             lines.append(f"linked from {result.linked_from}")
     app.emit(lines, result.to_dict(), issue_key=result.key)
 

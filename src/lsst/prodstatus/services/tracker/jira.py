@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ...core.markup import replace_sections
-from ...errors import AuthenticationError, InputError, IssueNotFoundError, ServiceError
+from ...errors import AuthenticationError, ConfigError, InputError, IssueNotFoundError, ServiceError
 from .base import Attachment, Comment, Issue, IssueLink, check_issue_key, check_label
 
 if TYPE_CHECKING:
@@ -83,7 +83,8 @@ class JiraTracker:
         self.link_type = link_type
         self.timeout = timeout
         if not token:
-            raise AuthenticationError(
+            # A configuration problem (exit 1), found before any request.
+            raise ConfigError(
                 f"no Jira token configured for {self.url}",
                 "set PRODSTAT_JIRA_TOKEN (and PRODSTAT_JIRA_USER for Jira Cloud), add a netrc entry, "
                 "or use --tracker local",
@@ -155,6 +156,11 @@ class JiraTracker:
             )
         if status == 404 and key is not None:
             return IssueNotFoundError(key, self.name)
+        if status == 404 and what == "connect":
+            return ServiceError(
+                f"{self.url} does not look like a Jira server (HTTP 404 for /rest/api/2/serverInfo)",
+                "check PRODSTAT_JIRA_URL: it is the site's base URL, e.g. https://rubinobs.atlassian.net",
+            )
         if status in (429, 503):
             return ServiceError(
                 f"Jira at {self.url} is {'rate limiting' if status == 429 else 'unavailable'} "
