@@ -13,9 +13,8 @@ import logging
 import math
 import random
 import threading
-import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
@@ -119,7 +118,7 @@ class PandaClient:
         query = urlencode([("json", "")] + [(k, str(v)) for k, v in params.items()])
         return f"{self.base_url}{path.lstrip('/')}?{query}"
 
-    def get_json(self, path: str, params: Mapping[str, object]) -> Any:
+    def get_json(self, path: str, params: Mapping[str, object], abort: threading.Event | None = None) -> Any:
         """GET a monitor page as JSON, retrying transient failures.
 
         Raises
@@ -170,7 +169,9 @@ class PandaClient:
             if delay is None:
                 delay = self.backoff * 2 ** (attempt - 1) * random.uniform(0.5, 1.0)
             _log.info("PanDA %s: %s; retry %d/%d in %.1f s", path, problem, attempt, self.retries, delay)
-            time.sleep(min(delay, 120.0))
+            # A wait another query's failure can cut short (see jobs()); at most a minute.
+            if (abort or threading.Event()).wait(min(delay, 60.0)):
+                raise ServiceError(f"the PanDA monitor query {path} was abandoned after another failed")
 
     def _decode(self, response: requests.Response, url: str) -> Any:
         text = response.text
@@ -256,7 +257,7 @@ class PandaClient:
         done = 0
         lock = threading.Lock()
 
-        def one(task_id: int) -> tuple[int, list[dict[str, Any]]]:
+        def one(task_id: int, abort: threading.Event) -> tuple[int, list[dict[str, Any]]]:
             nonlocal done
             reply = self.get_json(
                 "jobs/",
@@ -268,6 +269,7 @@ class PandaClient:
                     "fields": field_list,
                     "outputs": "jobs",
                 },
+                abort,
             )
             jobs = reply.get("jobs", []) if isinstance(reply, dict) else []
             if len(jobs) >= JOB_LIMIT:
@@ -282,8 +284,22 @@ class PandaClient:
 
         if not task_ids:
             return {}
+        abort = threading.Event()
+        results: dict[int, list[dict[str, Any]]] = {}
         with ThreadPoolExecutor(max_workers=min(self.max_workers, total)) as pool:
-            return dict(pool.map(one, task_ids))
+            futures = [pool.submit(one, task_id, abort) for task_id in task_ids]
+            try:
+                for future in as_completed(futures):
+                    task_id, jobs = future.result()
+                    results[task_id] = jobs
+            except BaseException:
+                # One query failed for good: stop the others now instead of letting each
+                # run its own retries before the command can report the failure.
+                abort.set()
+                for future in futures:
+                    future.cancel()
+                raise
+        return {task_id: results[task_id] for task_id in task_ids}
 
 
 def _retry_after(value: str | None) -> float | None:
