@@ -10,6 +10,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from tests.support.jira_emulator import JiraEmulator
+from tests.support.trackers import JIRA_CLOUD_ENV, TrackerSetup
+
 SHARED_DATA_ENV = "PRODSTAT_SHARED_DATA"
 
 
@@ -75,3 +78,15 @@ def chdir_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]
     """Run the test inside ``tmp_path``."""
     monkeypatch.chdir(tmp_path)
     yield tmp_path
+
+
+@pytest.fixture(params=["local", "jira"])
+def setup(request: pytest.FixtureRequest, prodstat_env: Path) -> Iterator[TrackerSetup]:
+    """The test runs twice: on the local tracker, and on Jira Cloud through the emulator."""
+    if request.param == "local":
+        yield TrackerSetup("local", {}, prodstat_env, None)
+        return
+    with JiraEmulator(deployment="Cloud") as emulator:
+        yield TrackerSetup(
+            "jira", {"PRODSTAT_JIRA_URL": emulator.url, **JIRA_CLOUD_ENV}, prodstat_env, emulator
+        )

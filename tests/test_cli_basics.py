@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 import subprocess
 import sys
 from collections.abc import Callable
@@ -16,6 +15,7 @@ from click.testing import CliRunner
 from lsst.prodstatus.cli.options import ProdstatCommand
 from lsst.prodstatus.services.tracker.local import DB_FILENAME, LocalTracker
 from tests.conftest import CliResult
+from tests.support.trackers import db_dump
 
 RunCli = Callable[..., CliResult]
 
@@ -39,15 +39,6 @@ ALL_COMMANDS = [
     "report",
     "config",
 ]
-
-
-def db_dump(home: Path) -> list[str]:
-    """Every row of the local tracker, to check that nothing changed."""
-    path = home / DB_FILENAME
-    if not path.exists():
-        return []
-    with sqlite3.connect(path) as db:
-        return list(db.iterdump())
 
 
 def seed(home: Path) -> LocalTracker:

@@ -9,7 +9,7 @@ with the seed's keys (DRP-489/490, DRP-491).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,26 +19,11 @@ import yaml
 from lsst.prodstatus.core.campaign import campaign_template, dump_yaml
 from lsst.prodstatus.core.markup import read_section
 from tests.conftest import CliResult
-from tests.support.jira_emulator import JiraEmulator
 from tests.support.submit_trees import make_sample_campaign, make_submit_tree
+from tests.support.trackers import TrackerSetup
 from tests.test_campaign import SEED_CAMPAIGN
-from tests.test_update_issue import TrackerSetup
 
 RunCli = Callable[..., CliResult]
-
-
-@pytest.fixture(params=["local", "jira"])
-def setup(request: pytest.FixtureRequest, prodstat_env: Path) -> Iterator[TrackerSetup]:
-    if request.param == "local":
-        yield TrackerSetup("local", {}, prodstat_env, None)
-        return
-    with JiraEmulator(deployment="Cloud") as emulator:
-        env = {
-            "PRODSTAT_JIRA_URL": emulator.url,
-            "PRODSTAT_JIRA_USER": "operator@example.org",
-            "PRODSTAT_JIRA_TOKEN": "secret-token",
-        }
-        yield TrackerSetup("jira", env, prodstat_env, emulator)
 
 
 def ok(result: CliResult) -> CliResult:

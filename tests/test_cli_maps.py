@@ -29,7 +29,7 @@ from lsst.prodstatus.services.tracker.local import LocalTracker
 from tests.conftest import CliResult
 from tests.support.jira_emulator import JiraEmulator
 from tests.support.submit_trees import make_sample_campaign
-from tests.test_update_issue import TrackerSetup
+from tests.support.trackers import TrackerSetup
 
 RunCli = Callable[..., CliResult]
 
@@ -43,20 +43,6 @@ CAMP_MAP = (
 TS = {"DRP-486": "20220728T192631Z", "DRP-487": "20220729T001725Z", "DRP-488": "20220729T142653Z"}
 STEP_HEAD = "||BPS_yaml||Issue||(T,Q,D,Fa,Sf)||DESCRIP||timestamp||"
 CAMP_HEAD = "||Step||Issue||Start||End||Core-hr||Status||"
-
-
-@pytest.fixture(params=["local", "jira"])
-def setup(request: pytest.FixtureRequest, prodstat_env: Path) -> Iterator[TrackerSetup]:
-    if request.param == "local":
-        yield TrackerSetup("local", {}, prodstat_env, None)
-        return
-    with JiraEmulator(deployment="Cloud") as emulator:
-        env = {
-            "PRODSTAT_JIRA_URL": emulator.url,
-            "PRODSTAT_JIRA_USER": "operator@example.org",
-            "PRODSTAT_JIRA_TOKEN": "secret-token",
-        }
-        yield TrackerSetup("jira", env, prodstat_env, emulator)
 
 
 @dataclass

@@ -4,73 +4,20 @@ from __future__ import annotations
 
 import json
 import tarfile
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from lsst.prodstatus.core.markup import read_section
-from lsst.prodstatus.services.tracker.local import LocalTracker
 from tests.conftest import CliResult
 from tests.support.jira_emulator import JiraEmulator
 from tests.support.submit_trees import make_sample_campaign, make_submit_tree
-from tests.test_cli_basics import db_dump
+from tests.support.trackers import TrackerSetup
 
 RunCli = Callable[..., CliResult]
 TESTDRP_SUMMARY = "step1#v23_0_0_rc5/PREOPS-973/20220127T205042Z"
-
-
-@dataclass
-class TrackerSetup:
-    """How a test talks to one tracker kind."""
-
-    name: str
-    env: dict[str, str]
-    home: Path
-    emulator: JiraEmulator | None
-
-    def snapshot(self) -> Any:
-        return self.emulator.snapshot() if self.emulator else db_dump(self.home)
-
-    def seed(self, key: str, summary: str, description: str = "", labels: tuple[str, ...] = ()) -> None:
-        if self.emulator:
-            self.emulator.seed_issue(key, summary, description, labels=labels)
-            return
-        self.home.mkdir(parents=True, exist_ok=True)
-        tracker = LocalTracker(self.home, project=key.split("-")[0])
-        while True:
-            issue = tracker.create_issue(summary, description, labels=labels)
-            if issue.key == key:
-                return
-            assert int(issue.key.split("-")[1]) < int(key.split("-")[1])
-
-    def writes(self) -> int:
-        assert self.emulator is not None
-        return sum(
-            1
-            for r in self.emulator.requests
-            if r.method in ("POST", "PUT", "DELETE") and "/search" not in r.path
-        )
-
-    def reads_after_login(self) -> int:
-        assert self.emulator is not None
-        return sum(1 for r in self.emulator.requests if not r.path.endswith(("/serverInfo", "/myself")))
-
-
-@pytest.fixture(params=["local", "jira"])
-def setup(request: pytest.FixtureRequest, prodstat_env: Path) -> Iterator[TrackerSetup]:
-    if request.param == "local":
-        yield TrackerSetup("local", {}, prodstat_env, None)
-        return
-    with JiraEmulator(deployment="Cloud") as emulator:
-        env = {
-            "PRODSTAT_JIRA_URL": emulator.url,
-            "PRODSTAT_JIRA_USER": "operator@example.org",
-            "PRODSTAT_JIRA_TOKEN": "secret-token",
-        }
-        yield TrackerSetup("jira", env, prodstat_env, emulator)
 
 
 @pytest.fixture
@@ -349,9 +296,7 @@ def test_bad_input(
 def test_discovery_ignores_runs_of_other_yamls(
     setup: TrackerSetup, tmp_path: Path, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from lsst.prodstatus.config import resolve_settings
     from lsst.prodstatus.script.discovery import find_workflow_issues, scan_workflow_base
-    from lsst.prodstatus.services.tracker import open_tracker
 
     make_sample_campaign(tmp_path)
     step1 = tmp_path / "work" / "step1"
@@ -359,9 +304,8 @@ def test_discovery_ignores_runs_of_other_yamls(
     (step1 / "step1_1248_c.yaml").write_text((step1 / "step1_1248.yaml").read_text())
     monkeypatch.chdir(step1)
     assert run_cli("update-issue", "step1_1248_b.yaml", "PREOPS-1248", env=setup.env).exit_code == 0
-    import os
 
-    tracker = open_tracker(resolve_settings({}, {**os.environ, **setup.env}))
+    tracker = setup.open()
     found = {w.name: w for w in find_workflow_issues(tracker, scan_workflow_base(step1, "step1"))}
     tracker.close()
     assert found["step1_1248_b"].issue is not None and found["step1_1248_b"].issue.key == "DRP-1"

@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import gzip
 import json
-import os
 import tarfile
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -16,13 +15,11 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from lsst.prodstatus.config import resolve_settings
 from lsst.prodstatus.core.markup import read_section, split_wiki_row
-from lsst.prodstatus.services.tracker import open_tracker
 from tests.conftest import CliResult
 from tests.support.butler_repo import BuiltRepo, PlantedQuantum, make_butler_repo
 from tests.support.panda_emulator import PandaEmulator
-from tests.test_update_issue import TrackerSetup
+from tests.support.trackers import TrackerSetup
 
 RunCli = Callable[..., CliResult]
 RUN = "2.2i/all_band_1/v23_0_0_rc5/PREOPS-973/20220127T205042Z"
@@ -63,22 +60,6 @@ def panda(shared_data: Path) -> Iterator[PandaEmulator]:
     with PandaEmulator() as emulator:
         emulator.add_recorded(shared_data / "reference" / "panda_query_results.json.gz")
         yield emulator
-
-
-@pytest.fixture(params=["local", "jira"])
-def setup(request: pytest.FixtureRequest, prodstat_env: Path) -> Iterator[TrackerSetup]:
-    from tests.support.jira_emulator import JiraEmulator
-
-    if request.param == "local":
-        yield TrackerSetup("local", {}, prodstat_env, None)
-        return
-    with JiraEmulator(deployment="Cloud") as emulator:
-        env = {
-            "PRODSTAT_JIRA_URL": emulator.url,
-            "PRODSTAT_JIRA_USER": "operator@example.org",
-            "PRODSTAT_JIRA_TOKEN": "secret-token",
-        }
-        yield TrackerSetup("jira", env, prodstat_env, emulator)
 
 
 @pytest.fixture
@@ -203,7 +184,7 @@ def test_human_text_survives_and_sections_keep_order(
     desc = description(run_cli, setup, workflow_issue)
     note = "Operator: 3 jobs hit the S3 outage, rerun in DRP-2.\n"
     edited = desc.replace("{anchor:prodstat-panda}", note + "{anchor:prodstat-panda}")
-    tracker = open_tracker(resolve_settings({}, {**os.environ, **setup.env}))
+    tracker = setup.open()
     tracker.update_issue(workflow_issue, description=edited)
     tracker.close()
     assert run_cli(*args, "--sample", "2", env=setup.env).exit_code == 0

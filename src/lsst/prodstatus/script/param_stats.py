@@ -315,7 +315,7 @@ def get_panda_stat(
         pandamon_url,
         panda_token,
         max_workers=max_workers,
-        timeout=(min(10.0, panda_timeout), panda_timeout),
+        timeout=panda_timeout,
         retries=panda_retries,
     )
     try:

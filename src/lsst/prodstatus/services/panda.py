@@ -68,8 +68,8 @@ class PandaClient:
         Monitor base URL (``https://panda-doma.cern.ch/``).
     token : `str`, optional
         Bearer token (the monitor serves JSON anonymously without one).
-    timeout : `tuple` [`float`, `float`]
-        Connect and read timeouts in seconds.
+    timeout : `float` or `tuple` [`float`, `float`]
+        Read timeout in seconds (connect: at most 10 s), or (connect, read).
     retries : `int`
         Retries of a request on 429, 5xx, connection errors and timeouts.
     backoff : `float`
@@ -83,7 +83,7 @@ class PandaClient:
         base_url: str,
         token: str | None = None,
         *,
-        timeout: tuple[float, float] = (10.0, 120.0),
+        timeout: float | tuple[float, float] = 120.0,
         retries: int = 4,
         backoff: float = 1.0,
         max_workers: int = 8,
@@ -92,7 +92,8 @@ class PandaClient:
         from requests.adapters import HTTPAdapter
 
         self.base_url = base_url if base_url.endswith("/") else base_url + "/"
-        self.timeout = timeout
+        # One number is the read timeout; connecting never needs more than 10 s.
+        self.timeout = timeout if isinstance(timeout, tuple) else (min(10.0, timeout), timeout)
         self.retries = retries
         self.backoff = backoff
         self.max_workers = max(1, max_workers)
