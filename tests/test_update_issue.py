@@ -312,3 +312,18 @@ def test_discovery_ignores_runs_of_other_yamls(
     assert found["step1_1248_c"].run is None and found["step1_1248_c"].issue is None
     assert "belongs to another yaml" in (found["step1_1248_c"].problem or "")
     assert found["step1_1248"].issue is None  # submitted, but not recorded yet
+
+
+def test_scan_takes_only_submit_yamls_in_natural_order(tmp_path: Path) -> None:
+    from lsst.prodstatus.script.discovery import scan_workflow_base
+
+    for n in (1, 2, 10):
+        make_submit_tree(tmp_path, f"step1_g_{n}.yaml", timestamps=[])
+    (tmp_path / "step1map.yaml").write_text("{ step1_g_1 : DRP-1 }\n")
+    (tmp_path / "step12test.yaml").write_text("issue: null\nname: step12test\nsteps: []\n")
+    (tmp_path / "step1_broken.yaml").write_text("payload: [unclosed\n")
+    assert [p.name for p in scan_workflow_base(tmp_path, "step1")] == [
+        "step1_g_1.yaml",
+        "step1_g_2.yaml",
+        "step1_g_10.yaml",
+    ]

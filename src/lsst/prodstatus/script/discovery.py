@@ -8,6 +8,7 @@ that ``update-issue`` puts on every workflow issue.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,11 +34,32 @@ class StepWorkflow:
     """Why ``run`` is `None` (not submitted yet, unreadable yaml), for the user."""
 
 
+def _is_bps_submit_yaml(path: Path) -> bool:
+    """Whether ``path`` holds a bps submit yaml (a mapping with ``payload`` or ``pipelineYaml``).
+
+    A step directory also holds what the operator writes next to the submit yamls: the
+    campaign yaml, step maps (``step1map.yaml``), notes. Only submit yamls are workflows.
+    """
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return False
+    return isinstance(data, dict) and ("payload" in data or "pipelineYaml" in data)
+
+
+def _natural_key(path: Path) -> list[int | str]:
+    # make-prod-groups numbers groups _1 … _14: _2 must come before _10.
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", path.name)]
+
+
 def scan_workflow_base(workflow_base: str | Path, step_name: str) -> list[Path]:
-    """Return the bps submit yamls of a step: ``<workflow_base>/<step_name>*.yaml``, sorted.
+    """Return the bps submit yamls of a step: ``<workflow_base>/<step_name>*.yaml``, in natural order.
 
     Only files directly in ``workflow_base`` (bps's ``submit/`` tree holds copies that must
-    not count) whose name starts with the step name and ends in ``.yaml``.
+    not count) whose name starts with the step name, ends in ``.yaml`` and that hold a bps
+    submit yaml (maps and campaign yamls kept in the same directory are not workflows).
 
     Raises
     ------
@@ -55,9 +77,10 @@ def scan_workflow_base(workflow_base: str | Path, step_name: str) -> list[Path]:
             f"workflow_base {workflow_base} of step {step_name} is not a directory",
             "give the directory holding the step's bps submit yamls",
         )
-    return sorted(
+    candidates = [
         p for p in base.iterdir() if p.is_file() and p.name.startswith(step_name) and p.suffix == ".yaml"
-    )
+    ]
+    return sorted((p for p in candidates if _is_bps_submit_yaml(p)), key=_natural_key)
 
 
 def find_workflow_issues(

@@ -298,6 +298,10 @@ class UpdateStatResult:
         if self.panda is not None:
             wf = self.panda.workflow
             data["panda"] = {
+                # The workflow's identity travels with the saved file, so a reader can tell a
+                # stale file (another tracker's issue with the same key) from this one.
+                "uniqProcName": self.ref.uniq_proc_name,
+                "timestamp": self.ref.timestamp,
                 "request_id": wf.request_id,
                 "status": wf.status,
                 "days": self.panda.days,
