@@ -294,3 +294,26 @@ def test_bin_script_runs_from_checkout(tmp_path: Path) -> None:
         env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
     )
     assert out.returncode == 0 and out.stdout.startswith("prodstat ")
+
+
+def test_closed_stdout_pipe_is_not_an_error(tmp_path: Path) -> None:
+    seed(tmp_path / "home")
+    script = Path(__file__).resolve().parents[1] / "bin" / "prodstat"
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "PRODSTAT_HOME": str(tmp_path / "home"),
+        "NETRC": str(tmp_path / "none"),
+        "XDG_CONFIG_HOME": str(tmp_path / "cfg"),
+    }
+    shown = subprocess.Popen(
+        [sys.executable, str(script), "show", "DRP-1"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    assert shown.stdout is not None and shown.stderr is not None
+    shown.stdout.readline()
+    shown.stdout.close()  # like `| head -1`
+    assert shown.wait(timeout=60) == 0
+    assert b"error" not in shown.stderr.read()

@@ -43,6 +43,10 @@ class ProdstatGroup(click.Group):
         except KeyboardInterrupt:
             click.echo("prodstat: interrupted", err=True)
             ctx.exit(130)
+        except BrokenPipeError:
+            # `prodstat show KEY | head`: the reader is done; stop quietly, as cat does.
+            _silence_stdout()
+            ctx.exit(0)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
             raise
         except Exception as exc:  # a bug: still one line, unless debugging
@@ -60,6 +64,16 @@ class ProdstatGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
         # Keep the order the commands are registered in (the operator's workflow order).
         return list(self.commands)
+
+
+def _silence_stdout() -> None:
+    import contextlib
+    import os
+
+    # Python flushes stdout again at exit; point it at /dev/null so that flush cannot fail.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    with contextlib.suppress(OSError, ValueError):
+        os.dup2(devnull, sys.stdout.fileno())
 
 
 def _fail(ctx: click.Context, message: str, code: int, exc: BaseException) -> None:
