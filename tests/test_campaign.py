@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from lsst.prodstatus.core.campaign import (
+    STEP_LABEL_PREFIX,
     CampaignSpec,
     StepDocument,
     StepSpec,
@@ -68,9 +69,29 @@ def test_labels_and_summaries() -> None:
     assert campaign_summary("step12test") == "Campaign step12test"
     assert step_summary("step1") == "Step step1"
     assert sanitize_name("DP0.2 run/v23 #1") == "DP0.2_run_v23__1"
-    assert campaign_label("w 2022/27") == "prodstat_campaign_w_2022_27"
+    assert campaign_label("w 2022/27") == "prodstat_campaign_w_2022_27_5aefe5a2"
     assert len(campaign_label("x" * 400)) <= 255
     assert campaign_name_from_summary("Campaign step12test") == "step12test"
+
+
+def test_labels_do_not_collide() -> None:
+    # Names that sanitising changes get a hash of the exact name: "test run" is not "test_run".
+    assert campaign_label("test_run") == "prodstat_campaign_test_run"
+    assert campaign_label("test run") == "prodstat_campaign_test_run_ce1ebe61"
+    assert campaign_label("test/run") != campaign_label("test run")
+    # A step label with "_" in either name is ambiguous without a hash of both names.
+    assert step_label("a", "b_c") == "prodstat_step_a_b_c_364fa95c"
+    assert step_label("a_b", "c") == "prodstat_step_a_b_c_66554cd3"
+    assert step_label("test run", "step1") != step_label("test_run", "step1")
+    assert len(step_label("x" * 300, "y" * 300)) <= 255
+    assert step_label("x" * 300, "y" * 300) != step_label("x" * 300, "y" * 301)
+    labels = {
+        step_label(c, s)
+        for c in ("a", "a_b", "a b", "a-b", "step12test")
+        for s in ("b", "b_c", "c", "b c", "step1", "a_b_c")
+    }
+    assert len(labels) == 30
+    assert all(label.startswith(STEP_LABEL_PREFIX) for label in labels)
     assert campaign_name_from_summary("Step step1") is None
 
 
@@ -364,9 +385,10 @@ def test_load_yaml_file_errors(tmp_path: Path) -> None:
 
 def test_read_campaign_file_resolves_workflow_base_from_the_yaml_dir(tmp_path: Path) -> None:
     (tmp_path / "work" / "step1").mkdir(parents=True)
-    (tmp_path / "work" / "step1" / "step1_a.yaml").write_text("x: 1\n")
+    (tmp_path / "work" / "step1" / "step1_a.yaml").write_text("pipelineYaml: p.yaml\n")
     (tmp_path / "work" / "step1" / "step1_a.txt").write_text("not a yaml\n")
-    (tmp_path / "work" / "step1" / "step2_a.yaml").write_text("x: 1\n")
+    (tmp_path / "work" / "step1" / "step2_a.yaml").write_text("pipelineYaml: p.yaml\n")
+    (tmp_path / "work" / "step1" / "step1map.yaml").write_text("{step1_a: DRP-1}\n")
     (tmp_path / "conf").mkdir()
     (tmp_path / "conf" / "c.yaml").write_text(
         "name: c\nissue: drp-6\nsteps:\n- name: step1\n  workflow_base: ../work/step1\n  issue_name: DRP-4\n"
@@ -384,7 +406,8 @@ def test_read_campaign_file_resolves_workflow_base_from_the_yaml_dir(tmp_path: P
 
 def test_read_step_file(tmp_path: Path) -> None:
     (tmp_path / "w").mkdir()
-    (tmp_path / "w" / "step1_b.yaml").write_text("x: 1\n")
+    (tmp_path / "w" / "step1_b.yaml").write_text("payload: {}\n")
+    (tmp_path / "w" / "step1map.yaml").write_text("{step1_b: DRP-1}\n")
     (tmp_path / "s.yaml").write_text(
         "name: step1\nworkflow_base: w\nworkflows:\n  step1_a: {bps_name: step1_a.yaml, issue_name: drp-1}\n"
     )

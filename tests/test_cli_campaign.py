@@ -147,10 +147,12 @@ def test_seed_session_verbatim(
     step1 = show(run_cli, setup, "DRP-489")
     assert step1["summary"] == "Step step1" and step1["labels"] == ["prodstat_step_step12test_step1"]
     assert links(step1) == [("inward", "DRP-491"), ("outward", "DRP-486"), ("outward", "DRP-487")]
+    # The bps yamls came with the new issue; step.yaml, which names the campaign's key,
+    # once the campaign issue existed.
     assert [a["filename"] for a in step1["attachments"]] == [
-        "step.yaml",
         "step1_1248.yaml",
         "step1_1248_b.yaml",
+        "step.yaml",
     ]
     url = step1["url"].replace("DRP-489", "{}")
     assert read_section(step1["description"], "step") == (
@@ -191,7 +193,7 @@ def test_seed_session_verbatim(
 
     step2 = show(run_cli, setup, "DRP-490")
     assert links(step2) == [("inward", "DRP-491"), ("outward", "DRP-488")]
-    assert [a["filename"] for a in step2["attachments"]] == ["step.yaml", "step2_1248.yaml"]
+    assert [a["filename"] for a in step2["attachments"]] == ["step2_1248.yaml", "step.yaml"]
 
     campaign = show(run_cli, setup, "DRP-491")
     assert campaign["summary"] == "Campaign step12test"
@@ -412,27 +414,37 @@ def test_template_refuses_other_files(run_cli: RunCli, setup: TrackerSetup, chdi
 def test_campaign_yaml_from_issue(run_cli: RunCli, setup: TrackerSetup, seeded: Path) -> None:
     ok(run_cli("update-campaign", "step12test.yaml", env=setup.env))
     result = ok(
-        run_cli("create-campaign-yaml", "ignored", "copy.yaml", "--campaign_issue", "DRP-6", env=setup.env)
+        run_cli("create-campaign-yaml", "step12test", "copy.yaml", "--campaign_issue", "DRP-6", env=setup.env)
     )
     assert result.stdout.splitlines() == [
         "wrote copy.yaml from the campaign.yaml of DRP-6: campaign step12test, steps step1, step2",
         "issue:DRP-6",
     ]
     assert (seeded / "copy.yaml").read_bytes() == attachment(setup, "DRP-6", "campaign.yaml")
-    again = ok(run_cli("create-campaign-yaml", "x", "copy.yaml", "--campaign-issue", "DRP-6", env=setup.env))
+    again = ok(
+        run_cli("create-campaign-yaml", "step12test", "copy.yaml", "--campaign-issue", "DRP-6", env=setup.env)
+    )
     assert again.stdout.startswith("unchanged copy.yaml")
     # The fetched file drives update-campaign as well as the hand-written one.
     assert "(unchanged)" in ok(run_cli("update-campaign", "copy.yaml", env=setup.env)).stdout
     with (seeded / "step12test.yaml").open("a") as stream:
         stream.write("owner: me\n")
     differs = run_cli(
-        "create-campaign-yaml", "x", "step12test.yaml", "--campaign-issue", "DRP-6", env=setup.env
+        "create-campaign-yaml", "step12test", "step12test.yaml", "--campaign-issue", "DRP-6", env=setup.env
     )
     assert differs.exit_code == 1
     assert differs.stderr == (
         "prodstat: error: step12test.yaml exists and differs from the campaign.yaml of DRP-6; "
         "give another file name, or --force to overwrite it\n"
     )
+    # CAMPAIGN_NAME names the campaign the issue must hold.
+    other = run_cli("create-campaign-yaml", "step34", "new.yaml", "--campaign_issue", "DRP-6", env=setup.env)
+    assert other.exit_code == 1 and other.stdout == ""
+    assert other.stderr == (
+        "prodstat: error: DRP-6 is the issue of campaign step12test, not of campaign step34; give "
+        "CAMPAIGN_NAME step12test, or the issue of campaign step34\n"
+    )
+    assert not (seeded / "new.yaml").exists()
     for key, message in (
         (
             "DRP-1",
@@ -531,7 +543,7 @@ def test_update_campaign_bad_input(
     run_cli: RunCli, setup: TrackerSetup, chdir_tmp: Path, text: str | None, args: list[str], message: str
 ) -> None:
     (chdir_tmp / "w1").mkdir()
-    (chdir_tmp / "w1" / "step1_a.yaml").write_text("x: 1\n")
+    (chdir_tmp / "w1" / "step1_a.yaml").write_text("pipelineYaml: p.yaml\n")
     setup.seed("DRP-1", WF1, labels=("prodstat_20220728T192631Z",))
     if text is not None:
         (chdir_tmp / "c.yaml").write_text(text)
@@ -738,3 +750,246 @@ def test_create_step_yaml_bad_input(run_cli: RunCli, setup: TrackerSetup, chdir_
     assert setup.snapshot() == before
     kept = ok(run_cli("create-step-yaml", "other.yaml", "step2", "w", env=setup.env))
     assert kept.stdout == "kept other.yaml: step step2, 0 workflows\n"
+
+
+# -- review fixes --------------------------------------------------------------------------
+
+
+def managed_sections(run_cli: RunCli, setup: TrackerSetup) -> dict[str, tuple[str, str | None, list[str]]]:
+    """Every campaign and step issue: key → (label, its managed section, attachment names)."""
+    assert setup.emulator is not None
+    found = {}
+    for key in sorted(setup.emulator.snapshot()["issues"], key=lambda k: int(k.split("-")[1])):
+        issue = show(run_cli, setup, key)
+        for label in issue["labels"]:
+            kind = "campaign" if label.startswith("prodstat_campaign_") else "step"
+            if label.startswith(("prodstat_campaign_", "prodstat_step_")):
+                found[key] = (
+                    label,
+                    read_section(issue["description"], kind),
+                    [a["filename"] for a in issue["attachments"]],
+                )
+    return found
+
+
+@pytest.mark.parametrize(
+    ("path", "method"),
+    [
+        (r"/issueLink$", "POST"),  # step1's first link: right after step1 was created
+        (r"/attachments$", "POST"),  # step1's first upload
+        (r"/issue/DRP-\d+$", "PUT"),  # step1's description with the new campaign's key
+    ],
+)
+@pytest.mark.parametrize("setup", ["jira"], indirect=True)  # fault injection needs the Jira emulator
+def test_tracker_failure_leaves_no_half_written_issue(
+    run_cli: RunCli, setup: TrackerSetup, seeded: Path, path: str, method: str
+) -> None:
+    assert setup.emulator is not None
+    setup.emulator.inject(500, times=1, path=path, method=method)
+    failed = run_cli("update-campaign", "step12test.yaml", env=setup.env)
+    assert failed.exit_code == 3, (failed.stdout, failed.stderr)
+    assert "HTTP 500" in failed.stderr
+    # Every issue made so far has its whole description (the managed section).
+    made = managed_sections(run_cli, setup)
+    assert made and all(
+        section and section.splitlines()[0].startswith(("Step ", "Campaign "))
+        for _, section, _ in made.values()
+    )
+    assert yaml.safe_load((seeded / "step12test.yaml").read_text())["issue"] is None
+
+    # A re-run finds what was made by its labels and completes everything, once.
+    ok(run_cli("update-campaign", "step12test.yaml", env=setup.env))
+    made = managed_sections(run_cli, setup)
+    assert sorted(label for label, _, _ in made.values()) == [
+        "prodstat_campaign_step12test",
+        "prodstat_step_step12test_step1",
+        "prodstat_step_step12test_step2",
+    ]
+    saved = yaml.safe_load((seeded / "step12test.yaml").read_text())
+    campaign, step1, step2 = saved["issue"], *(s["issue_name"] for s in saved["steps"])
+    assert sorted(made[step1][2]) == ["step.yaml", "step1_1248.yaml", "step1_1248_b.yaml"]
+    assert sorted(made[step2][2]) == ["step.yaml", "step2_1248.yaml"]
+    assert f"[{campaign}|" in str(made[step1][1]) and f"[{step1}|" in str(made[campaign][1])
+    assert links(show(run_cli, setup, step1)) == [
+        ("inward", campaign),
+        ("outward", "DRP-1"),
+        ("outward", "DRP-2"),
+    ]
+    assert links(show(run_cli, setup, campaign)) == [("outward", step1), ("outward", step2)]
+    assert yaml.safe_load(attachment(setup, step2, "step.yaml"))["campaign_issue"] == campaign
+    setup.emulator.reset_requests()
+    again = ok(run_cli("update-campaign", "step12test.yaml", env=setup.env))
+    assert again.stdout.count("(unchanged)") == 3 and setup.writes() == 0
+
+
+@pytest.mark.parametrize("setup", ["jira"], indirect=True)  # counts Jira requests
+def test_attachments_are_read_back_only_when_their_size_matches(
+    run_cli: RunCli, setup: TrackerSetup, seeded: Path
+) -> None:
+    assert setup.emulator is not None
+    ok(run_cli("update-campaign", "step12test.yaml", env=setup.env))
+
+    def attachment_reads() -> list[str]:
+        assert setup.emulator is not None
+        requests = setup.emulator.requests
+        return sorted(
+            r.path.rsplit("/", 1)[1] for r in requests if r.method == "GET" and "/attachment/" in r.path
+        )
+
+    # Unchanged: Jira has no checksum, so each attachment of the same size is read once to
+    # prove it unchanged: two searches and six reads, no write.
+    setup.emulator.reset_requests()
+    ok(run_cli("update-campaign", "step12test.yaml", env=setup.env))
+    assert setup.reads_after_login() == 8 and setup.writes() == 0
+    every = [
+        "campaign.yaml",
+        "step.yaml",
+        "step.yaml",
+        "step1_1248.yaml",
+        "step1_1248_b.yaml",
+        "step2_1248.yaml",
+    ]
+    assert attachment_reads() == every
+    # A bps yaml whose size changed is re-uploaded without reading the old one back.
+    bps = seeded / "work" / "step2" / "step2_1248.yaml"
+    bps.write_text(bps.read_text() + "# rerun with more memory\n")
+    setup.emulator.reset_requests()
+    result = ok(run_cli("update-campaign", "step12test.yaml", env=setup.env))
+    assert "step step2: DRP-5 (updated), 1 workflow: DRP-3\n  attached: step2_1248.yaml\n" in result.stdout
+    assert attachment_reads() == [name for name in every if name != "step2_1248.yaml"]
+    # A change that keeps the size is found too: the bytes differ.
+    bps.write_text(bps.read_text().replace("more memory", "more memorx"))
+    result = ok(run_cli("update-campaign", "step12test.yaml", env=setup.env))
+    assert "step step2: DRP-5 (updated), 1 workflow: DRP-3\n  attached: step2_1248.yaml\n" in result.stdout
+    assert attachment(setup, "DRP-5", "step2_1248.yaml") == bps.read_bytes()
+
+
+def test_names_that_sanitise_alike_get_their_own_issues(
+    run_cli: RunCli, setup: TrackerSetup, seeded: Path
+) -> None:
+    for name in ("test run", "test_run"):
+        (seeded / f"{name}.yaml").write_text(
+            dump_yaml({"name": name, "steps": [{"name": "step1", "workflow_base": "work/step1"}]})
+        )
+    first = json.loads(ok(run_cli("--json", "update-campaign", "test run.yaml", env=setup.env)).stdout)
+    second = json.loads(ok(run_cli("--json", "update-campaign", "test_run.yaml", env=setup.env)).stdout)
+    assert (first["campaign"]["issue"], first["steps"][0]["issue"]) == ("DRP-5", "DRP-4")
+    assert (second["campaign"]["issue"], second["steps"][0]["issue"]) == ("DRP-7", "DRP-6")
+    assert first["campaign"]["labels"] == ["prodstat_campaign_test_run_ce1ebe61"]
+    assert second["campaign"]["labels"] == ["prodstat_campaign_test_run"]
+    assert first["steps"][0]["labels"] != second["steps"][0]["labels"]
+    assert show(run_cli, setup, "DRP-5")["summary"] == "Campaign test run"
+    # Started again from files without keys, each finds its own issues by their labels.
+    before = setup.snapshot()
+    for name, keys in (("test run", ["DRP-5", "DRP-4"]), ("test_run", ["DRP-7", "DRP-6"])):
+        (seeded / f"{name}.yaml").write_text(
+            dump_yaml({"name": name, "steps": [{"name": "step1", "workflow_base": "work/step1"}]})
+        )
+        again = json.loads(ok(run_cli("--json", "update-campaign", f"{name}.yaml", env=setup.env)).stdout)
+        assert [again["campaign"]["issue"], again["steps"][0]["issue"]] == keys
+        assert again["campaign"]["found_by"] == again["steps"][0]["found_by"] == "label"
+    assert setup.snapshot() == before
+    # A label is checked against the issue it finds: a name made to read like another's
+    # label (the hash included) is refused, naming both.
+    (seeded / "spoof.yaml").write_text(
+        dump_yaml({"name": "test_run_ce1ebe61", "steps": [{"name": "step2", "workflow_base": "work/step2"}]})
+    )
+    spoof = run_cli("update-campaign", "spoof.yaml", env=setup.env)
+    assert spoof.exit_code == 1 and spoof.stdout == ""
+    assert spoof.stderr == (
+        "prodstat: error: DRP-5, found by its label prodstat_campaign_test_run_ce1ebe61, is campaign "
+        "test run, not campaign test_run_ce1ebe61; a renamed issue keeps its old label: set name in "
+        "spoof.yaml to test run, or give --campaign_issue DRP-5 to rename it to test_run_ce1ebe61\n"
+    )
+    assert setup.snapshot() == before
+
+
+def test_renamed_issues_keep_their_old_labels_but_are_not_taken_back(
+    run_cli: RunCli, setup: TrackerSetup, seeded: Path
+) -> None:
+    ok(run_cli("update-campaign", "step12test.yaml", env=setup.env))
+    ok(run_cli("update-campaign", "step12test.yaml", "--campaign_name", "step12b", env=setup.env))
+    campaign = show(run_cli, setup, "DRP-6")
+    assert sorted(campaign["labels"]) == ["prodstat_campaign_step12b", "prodstat_campaign_step12test"]
+    assert sorted(show(run_cli, setup, "DRP-4")["labels"]) == [
+        "prodstat_step_step12b_step1",
+        "prodstat_step_step12test_step1",
+    ]
+    # A yaml with the old name and no keys finds the renamed issue by its old label and
+    # stops, instead of renaming it back.
+    before = setup.snapshot()
+    write_seed_yaml(seeded)
+    result = run_cli("update-campaign", "step12test.yaml", env=setup.env)
+    assert result.exit_code == 1 and result.stdout == ""
+    assert result.stderr == (
+        "prodstat: error: DRP-6, found by its label prodstat_campaign_step12test, is campaign step12b, not "
+        "campaign step12test; a renamed issue keeps its old label: set name in step12test.yaml to step12b, "
+        "or give --campaign_issue DRP-6 to rename it to step12test\n"
+    )
+    assert setup.snapshot() == before
+    # update-step's --campaign_name and step labels are checked the same way.
+    (seeded / "s.yaml").write_text(f"name: step2\nworkflow_base: {seeded}/work/step2\n")
+    old = run_cli("update-step", "s.yaml", "--campaign_name", "step12test", env=setup.env)
+    assert old.exit_code == 1
+    assert old.stderr.startswith(
+        "prodstat: error: DRP-6, found by its label prodstat_campaign_step12test, is campaign step12b, not "
+        "campaign step12test; a renamed issue keeps its old label: give --campaign_name step12b"
+    )
+    ok(run_cli("create-step-yaml", "s2.yaml", "step2", "x", "--step_issue", "DRP-5", env=setup.env))
+    renamed = ok(run_cli("update-step", "s2.yaml", "--step_name", "step2b", env=setup.env))
+    assert renamed.stdout.startswith("step step2b: DRP-5 (updated)")
+    assert "prodstat_step_step12b_step2b" in show(run_cli, setup, "DRP-5")["labels"]
+    (seeded / "s3.yaml").write_text(
+        f"name: step2\nworkflow_base: {seeded}/work/step2\ncampaign_issue: DRP-6\n"
+    )
+    before = setup.snapshot()
+    stale = run_cli("update-step", "s3.yaml", env=setup.env)
+    assert stale.exit_code == 1 and stale.stdout == ""
+    assert stale.stderr == (
+        "prodstat: error: DRP-5, found by its label prodstat_step_step12b_step2, is step step2b of campaign "
+        "step12b, not step step2 of campaign step12b; a renamed issue keeps its old label: give --step_issue "
+        "DRP-5 to rename it, or use the names it has now\n"
+    )
+    assert setup.snapshot() == before
+    # STEP_NAME names the step a --step_issue must hold.
+    other = run_cli("create-step-yaml", "s4.yaml", "step1", "x", "--step_issue", "DRP-5", env=setup.env)
+    assert other.exit_code == 1 and other.stderr == (
+        "prodstat: error: DRP-5 is the issue of step step2b, not of step step1; give STEP_NAME step2b, or the "
+        "issue of step step1\n"
+    )
+
+
+def test_seed_working_directory(
+    run_cli: RunCli, setup: TrackerSetup, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The seed never leaves work/step2: its campaign yaml and both maps sit in step2's workflow_base."""
+    record_workflows(run_cli, setup, tmp_path, monkeypatch)
+    step2 = tmp_path / "work" / "step2"
+    monkeypatch.chdir(step2)
+    (step2 / "step12test.yaml").write_text(SEED_CAMPAIGN.format(root=tmp_path))
+    ok(run_cli("create-campaign-yaml", "step12test", "step12test.yaml", env=setup.env))
+    first = ok(run_cli("update-campaign", "step12test.yaml", env=setup.env))
+    assert first.stdout.splitlines()[3] == "step step2: DRP-5 (created), 1 workflow: DRP-3"
+    (step2 / "step1map.yaml").write_text("{\nstep1_1248 : DRP-1,\nstep1_1248_b : DRP-2\n}\n")
+    (step2 / "step2map.yaml").write_text("{\nstep2_1248 : DRP-3\n}\n")
+    ok(run_cli("map-drp-steps", "step1map.yaml", "DRP-4", "0", env=setup.env))
+    ok(run_cli("map-drp-steps", "step2map.yaml", "DRP-5", "0", env=setup.env))
+    before = setup.snapshot()
+    texts = {p.name: p.read_bytes() for p in step2.iterdir() if p.is_file()}
+    again = ok(run_cli("update-campaign", "step12test.yaml", env=setup.env))
+    assert again.stdout.splitlines() == [
+        "step step1: DRP-4 (unchanged), 2 workflows: DRP-1, DRP-2",
+        "step step2: DRP-5 (unchanged), 1 workflow: DRP-3",
+        "campaign step12test: DRP-6 (unchanged), 2 steps: DRP-4, DRP-5",
+        "issue:DRP-6",
+    ]
+    assert again.stderr == ""
+    assert setup.snapshot() == before
+    assert {p.name: p.read_bytes() for p in step2.iterdir() if p.is_file()} == texts
+    assert list(yaml.safe_load(attachment(setup, "DRP-5", "step.yaml"))["workflows"]) == ["step2_1248"]
+    # The map is map-drp-steps' attachment; update-campaign attached no map as a workflow.
+    assert [a["filename"] for a in show(run_cli, setup, "DRP-5")["attachments"]] == [
+        "step2_1248.yaml",
+        "step.yaml",
+        "step2map.yaml",
+    ]

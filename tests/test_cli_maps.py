@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 import yaml
 
+from lsst.prodstatus.core.bps import parse_bps_block
 from lsst.prodstatus.core.markup import read_section
 from lsst.prodstatus.core.stats import aggregate_panda, status_line
 from lsst.prodstatus.script.update_stat import panda_section
@@ -28,7 +29,7 @@ from lsst.prodstatus.services.tracker.jira import JiraTracker
 from lsst.prodstatus.services.tracker.local import LocalTracker
 from tests.conftest import CliResult
 from tests.support.jira_emulator import JiraEmulator
-from tests.support.submit_trees import make_sample_campaign
+from tests.support.submit_trees import make_sample_campaign, make_submit_tree
 from tests.support.trackers import TrackerSetup
 
 RunCli = Callable[..., CliResult]
@@ -283,21 +284,14 @@ def test_json_rows_and_dry_run(seed: Seed) -> None:
     }
 
 
-def test_same_timestamp_rows_and_changed_map(seed: Seed) -> None:
-    # Two names for one workflow: both rows stay (the REF keyed rows by timestamp).
-    (seed.root / "step1map.yaml").write_text(
-        "{a_name: DRP-486, other_name: drp-486, step1_1248_b: DRP-487}\n"
-    )
+def test_changed_map_replaces_section_and_attachment(seed: Seed) -> None:
+    (seed.root / "step1map.yaml").write_text("{step1_1248_b: DRP-487}\n")
     result = seed.run("map-drp-steps", "step1map.yaml", "DRP-489", "0")
     assert result.exit_code == 0, result.stderr
     rows = read_section(seed.description("DRP-489"), "step-map")
     assert rows is not None
-    assert [line.split("|")[1] for line in rows.splitlines()[1:]] == [
-        " a_name",
-        " other_name",
-        " step1_1248_b",
-    ]
-    assert seed.issue("DRP-489").linked_keys("outward") == ["DRP-486", "DRP-487"]
+    assert [line.split("|")[1] for line in rows.splitlines()[1:]] == [" step1_1248_b"]
+    assert seed.issue("DRP-489").linked_keys("outward") == ["DRP-487"]
     # Back to the seed's map: the section and the attachment are replaced, not added.
     (seed.root / "step1map.yaml").write_text(STEP1_MAP)
     assert seed.run("map-drp-steps", "step1map.yaml", "DRP-489", "0").exit_code == 0
@@ -308,10 +302,16 @@ def test_same_timestamp_rows_and_changed_map(seed: Seed) -> None:
     assert issue.description.count("{anchor:prodstat-step-map}") == 1
     assert [a.filename for a in issue.attachments].count("step1map.yaml") == 1
     assert seed.tracker.read_attachment("DRP-489", "step1map.yaml") == STEP1_MAP.encode()
+    assert issue.linked_keys("outward") == ["DRP-487", "DRP-486"]
 
 
 # -- bad input: exit 1 (or 2 for usage), one line, nothing written -------------------------------
 
+
+FLAG0_FIX = (
+    "CAMPAIGN_FLAG 0 writes a step table into a step issue update-campaign created "
+    "(a campaign table: CAMPAIGN_FLAG 1 and the campaign issue)"
+)
 
 BAD_INPUTS = [
     (
@@ -363,8 +363,56 @@ BAD_INPUTS = [
     (
         ("step2map.yaml", "DRP-486", "0"),
         None,
-        "DRP-486 is a workflow issue (step1#w_2022_27/PREOPS-1248/20220728T192631Z), not a step or campaign "
-        "issue; give the step issue (CAMPAIGN_FLAG 0) or the campaign issue (1) that update-campaign created",
+        "DRP-486 is a workflow issue (step1#w_2022_27/PREOPS-1248/20220728T192631Z), not a step issue; "
+        + FLAG0_FIX,
+    ),
+    (
+        ("step1map.yaml", "DRP-491", "0"),
+        None,
+        "DRP-491 is a campaign issue (Campaign step12test), not a step issue; " + FLAG0_FIX,
+    ),
+    (
+        ("bad.yaml", "DRP-489", "1"),
+        "{step2: [DRP-490, a, b, 1, c]}\n",
+        "DRP-489 is a step issue (Step step1), not a campaign issue; CAMPAIGN_FLAG 1 writes a campaign table "
+        "into the campaign issue update-campaign created (a step table: CAMPAIGN_FLAG 0 and a step issue)",
+    ),
+    (
+        ("campmap.yaml", "DRP-486", "1"),
+        None,
+        "DRP-486 is a workflow issue (step1#w_2022_27/PREOPS-1248/20220728T192631Z), not a campaign issue; "
+        "CAMPAIGN_FLAG 1 writes a campaign table into the campaign issue update-campaign created "
+        "(a step table: CAMPAIGN_FLAG 0 and a step issue)",
+    ),
+    (
+        ("bad.yaml", "DRP-490", "0"),
+        "{step1_1248: DRP-486, s: DRP-489, c: DRP-491}\n",
+        "bad.yaml: issues that are not workflow issues: s: DRP-489 (a step issue); c: DRP-491 (a campaign "
+        "issue); nothing was written; a step map maps each bps yaml to its workflow issue",
+    ),
+    (
+        ("bad.yaml", "DRP-491", "1"),
+        "{step1: [DRP-486, a, b, 1, c], step2: [DRP-490, a, b, 1, c]}\n",
+        "bad.yaml: issues that are not step issues: step1: DRP-486 (a workflow issue); nothing was written; "
+        "a campaign map maps each step to its step issue",
+    ),
+    (
+        ("bad.yaml", "DRP-489", "0"),
+        "{step1_1248: DRP-486, step1_1248: DRP-487}\n",
+        "map yaml bad.yaml has the key step1_1248 twice (again at line 1); YAML would keep only the last one; "
+        "give each key once",
+    ),
+    (
+        ("bad.yaml", "DRP-491", "1"),
+        "step1: [DRP-489, a, b, 1, c]\nstep2: [DRP-490, a, b, 1, c]\nstep1: [DRP-490, a, b, 1, c]\n",
+        "map yaml bad.yaml has the key step1 twice (again at line 3); YAML would keep only the last one; "
+        "give each key once",
+    ),
+    (
+        ("bad.yaml", "DRP-489", "0"),
+        "{a_name: DRP-486, other_name: drp-486, step1_1248_b: DRP-487}\n",
+        "bad.yaml maps the same issue under two names: DRP-486 (a_name, other_name); nothing was written; "
+        "give each workflow issue one name in the map",
     ),
     (
         ("bad.yaml", "DRP-489", "0"),
@@ -427,8 +475,16 @@ def test_auto_on_other_issue(seed: Seed) -> None:
     result = seed.run("map-drp-steps", "--auto", "DRP-486")
     assert result.exit_code == 1
     assert result.stderr == (
-        "prodstat: error: DRP-486 is not a step or campaign issue: it has no step.yaml/campaign.yaml "
-        "attachment; run update-campaign first\n"
+        "prodstat: error: DRP-486 is a workflow issue (step1#w_2022_27/PREOPS-1248/20220728T192631Z), not a "
+        "step or campaign issue; --auto KEY takes a step or campaign issue that update-campaign created\n"
+    )
+    seed.setup.seed("DRP-492", "PREOPS request notes")
+    before = seed.setup.snapshot()
+    plain = seed.run("map-drp-steps", "--auto", "DRP-492")
+    assert plain.exit_code == 1
+    assert plain.stderr == (
+        "prodstat: error: DRP-492 is an issue of unknown kind (PREOPS request notes), not a step or campaign "
+        "issue; --auto KEY takes a step or campaign issue that update-campaign created\n"
     )
     missing = seed.run("map-drp-steps", "--auto", "DRP-999")
     assert missing.exit_code == 1 and "issue DRP-999 does not exist" in missing.stderr
@@ -472,12 +528,16 @@ def test_auto_campaign_rolls_up_statistics(seed: Seed) -> None:
     plant_stats(
         seed.tracker, "DRP-487", counts=(3, 150, 3, 0, 0), start="2022-07-29 00:30:00", core_hours=7.5
     )
-    # DRP-488 has no statistics in its issue: update-stat's panda.json of this home is used.
+    # DRP-488 has no statistics in its issue: update-stat's panda.json of this home is used
+    # (it names the same workflow as the issue's BPS block).
+    uniq = parse_bps_block(seed.description("DRP-488"))["uniqProcName"]
     stats_dir = seed.setup.home / "stats" / "DRP-488"
     stats_dir.mkdir(parents=True)
     (stats_dir / "panda.json").write_text(
         json.dumps(
             {
+                "uniqProcName": uniq,
+                "timestamp": TS["DRP-488"],
                 "status_line": "Status:running nTasks:5 nFiles:9 nRemain:7 nProc: nFinish:2 nFail:0 nSubFinish:0",
                 "workflow": {
                     "first_start": "2022-07-29T14:40:00+00:00",
@@ -487,7 +547,7 @@ def test_auto_campaign_rolls_up_statistics(seed: Seed) -> None:
             }
         )
     )
-    # The steps know their workflows through their links (update-step / map-drp-steps).
+    # Links (update-step / map-drp-steps) do not decide: the bps yamls of each workflow_base do.
     for step, wf in (("DRP-489", "DRP-486"), ("DRP-489", "DRP-487"), ("DRP-490", "DRP-488")):
         seed.tracker.link(step, wf)
     if seed.setup.emulator is not None:
@@ -500,8 +560,9 @@ def test_auto_campaign_rolls_up_statistics(seed: Seed) -> None:
         f"| step2| [DRP-490|{seed.url('DRP-490')}] | 2022-07-29|2022-07-29|1.0|Running| "
     )
     if seed.setup.emulator is not None:
-        # get, campaign.yaml, one search for the steps, one for their workflows, one write
-        assert seed.setup.reads_after_login() == 5
+        # get, campaign.yaml, one search for the steps, each step.yaml, one search for the
+        # workflows of all steps, one write
+        assert seed.setup.reads_after_login() == 7
     assert read_section(seed.description("DRP-491"), "campaign-map") == expected
     as_json = seed.run("--json", "--dry-run", "map-drp-steps", "--auto", "DRP-491")
     data = json.loads(as_json.stdout)
@@ -516,6 +577,18 @@ def test_auto_campaign_rolls_up_statistics(seed: Seed) -> None:
         "status": "Complete",
         "counts": [6, 362, 6, 0, 0],
     }
+    # tree shows the same figures.
+    tree = json.loads(seed.run("--json", "tree", "DRP-491").stdout)
+    assert [(c["key"], c["core_hours"], c["status"]) for c in tree["children"]] == [
+        ("DRP-489", 19.8, "Complete"),
+        ("DRP-490", 0.96, "Running"),
+    ]
+
+    # A panda.json of another workflow under the same key (another tracker, a reused key) is ignored.
+    saved = json.loads((stats_dir / "panda.json").read_text())
+    (stats_dir / "panda.json").write_text(json.dumps({**saved, "uniqProcName": "another_20200101T000000Z"}))
+    stale = json.loads(seed.run("--json", "--dry-run", "map-drp-steps", "--auto", "DRP-491").stdout)
+    assert stale["table"].splitlines()[2] == f"| step2| [DRP-490|{seed.url('DRP-490')}] |  | | |Pending| "
 
 
 def test_auto_campaign_without_statistics(seed: Seed) -> None:
@@ -527,6 +600,107 @@ def test_auto_campaign_without_statistics(seed: Seed) -> None:
         f"| step1| [DRP-489|{seed.url('DRP-489')}] |  | | |Pending| \n"
         f"| step2| [DRP-490|{seed.url('DRP-490')}] |  | | |Pending| "
     )
+
+
+def test_unknown_kind_is_neither_step_nor_workflow(seed: Seed) -> None:
+    seed.setup.seed("DRP-492", "PREOPS request notes")
+    before = seed.setup.snapshot()
+    target = seed.run("map-drp-steps", "step1map.yaml", "DRP-492", "0")
+    assert target.exit_code == 1
+    assert target.stderr == (
+        "prodstat: error: DRP-492 is an issue of unknown kind (PREOPS request notes), not a step issue; "
+        f"{FLAG0_FIX}\n"
+    )
+    (seed.root / "bad.yaml").write_text("{step1_1248: DRP-486, notes: DRP-492}\n")
+    value = seed.run("map-drp-steps", "bad.yaml", "DRP-489", "0")
+    assert value.exit_code == 1
+    assert value.stderr == (
+        "prodstat: error: bad.yaml: issues that are not workflow issues: notes: DRP-492 (an issue of unknown "
+        "kind); nothing was written; a step map maps each bps yaml to its workflow issue\n"
+    )
+    assert seed.setup.snapshot() == before
+
+
+def test_resubmitted_workflow_auto_and_tree_show_the_newest(seed: Seed) -> None:
+    # step2_1248.yaml submitted again; update-issue records the new run as a new issue.
+    make_submit_tree(
+        seed.root / "work" / "step2",
+        "step2_1248.yaml",
+        step="step2",
+        timestamps=["20220729T142653Z", "20220801T120000Z"],
+        data_query="instrument='LSSTCam-imSim' and skymap='DC2' and exposure >=1472 and exposure <= 1474",
+        n_quanta=9,
+        n_tasks=5,
+    )
+    recorded = seed.run(
+        "update-issue", "work/step2/step2_1248.yaml", "PREOPS-1248", "DRP0", "--ts", "20220801T120000Z"
+    )
+    assert recorded.exit_code == 0, recorded.stderr
+    new = recorded.stdout.splitlines()[-1].removeprefix("issue:")
+    assert new not in ("DRP-488", "")
+    # Both runs stay linked to the step (links are never removed).
+    seed.tracker.link("DRP-490", "DRP-488")
+    seed.tracker.link("DRP-490", new)
+    plant_stats(seed.tracker, "DRP-488", state="failed", counts=(5, 9, 1, 4, 0), core_hours=50.0)
+    plant_stats(seed.tracker, new, start="2022-08-01 12:10:00", core_hours=2.0)
+
+    step = json.loads(seed.run("--json", "--dry-run", "map-drp-steps", "--auto", "DRP-490").stdout)
+    assert [(r["bps_yaml"], r["issue"], r["timestamp"]) for r in step["rows"]] == [
+        ("step2_1248", new, "20220801T120000Z")
+    ]
+    camp = json.loads(seed.run("--json", "--dry-run", "map-drp-steps", "--auto", "DRP-491").stdout)
+    assert camp["rows"][1]["workflows"] == [new]
+    assert (camp["rows"][1]["core_hr"], camp["rows"][1]["status"]) == ("2.0", "Complete")
+    tree = json.loads(seed.run("--json", "tree", "DRP-491").stdout)
+    step2 = tree["children"][1]
+    assert [c["key"] for c in step2["children"]] == [new]
+    assert (step2["core_hours"], step2["status"]) == (2.0, "Complete")
+    assert [c["key"] for c in json.loads(seed.run("--json", "tree", "DRP-490").stdout)["children"]] == [new]
+    # Same core-hours in the campaign table and the tree, step by step.
+    assert [r["rollup"]["core_hours"] for r in camp["rows"]] == [c["core_hours"] for c in tree["children"]]
+
+    # Where the workflow_base is not on this machine: step.yaml's issue_name (update-step
+    # has not rewritten it yet, so the old run), with a note instead of an error.
+    (seed.root / "work" / "step2").rename(seed.root / "work" / "step2.elsewhere")
+    moved = seed.run("--json", "--dry-run", "map-drp-steps", "--auto", "DRP-490")
+    assert moved.exit_code == 0, moved.stderr
+    assert [r["issue"] for r in json.loads(moved.stdout)["rows"]] == ["DRP-488"]
+    assert moved.stderr == (
+        f"prodstat: step DRP-490: workflow_base {seed.root / 'work' / 'step2'} is not a directory on this "
+        "machine: its workflows are the issue_name values of its step.yaml\n"
+    )
+    tree_moved = seed.run("--json", "tree", "DRP-490")
+    assert [c["key"] for c in json.loads(tree_moved.stdout)["children"]] == ["DRP-488"]
+    assert tree_moved.stderr == moved.stderr
+
+
+@pytest.mark.parametrize("setup", ["jira"], indirect=True)
+def test_tracker_failure_never_leaves_the_section_ahead(seed: Seed) -> None:
+    emulator = seed.setup.emulator
+    assert emulator is not None
+    before = seed.setup.snapshot()
+    # The first link fails: nothing was written.
+    emulator.inject(500, times=1, path=r"issueLink|attachments")
+    failed = seed.run("map-drp-steps", "step1map.yaml", "DRP-489", "0")
+    assert failed.exit_code == 3, failed.stderr
+    assert read_section(seed.description("DRP-489"), "step-map") is None
+    assert seed.setup.snapshot() == before
+    # Links there already (update-campaign): the upload fails, the section is not written.
+    for wf in ("DRP-486", "DRP-487"):
+        seed.tracker.link("DRP-489", wf)
+    linked = seed.setup.snapshot()
+    emulator.inject(500, times=1, path=r"issueLink|attachments")
+    failed = seed.run("map-drp-steps", "step1map.yaml", "DRP-489", "0")
+    assert failed.exit_code == 3, failed.stderr
+    assert read_section(seed.description("DRP-489"), "step-map") is None
+    assert seed.setup.snapshot() == linked
+    # Run again once the tracker is back: everything is written.
+    done = seed.run("map-drp-steps", "step1map.yaml", "DRP-489", "0")
+    assert done.exit_code == 0, done.stderr
+    assert read_section(seed.description("DRP-489"), "step-map") == step1_table(
+        seed, ("blue", "blue"), ("0,0,0,0,0", "0,0,0,0,0")
+    )
+    assert seed.tracker.read_attachment("DRP-489", "step1map.yaml") == STEP1_MAP.encode()
 
 
 # -- request counts on Jira -----------------------------------------------------------------------
@@ -561,6 +735,20 @@ def test_jira_round_trips_step_map(run_cli: RunCli, prodstat_env: Path, tmp_path
         assert again.exit_code == 0 and "unchanged DRP-100" in again.stdout
         # the search and reading the attachment back; nothing written
         assert setup.reads_after_login() == 2 and setup.writes() == 0
+
+        # The usual case after update-campaign: the step links to its workflows already, so
+        # a first run costs the same for any W (no POST per link).
+        emulator.seed_issue("DRP-101", "Step step1")
+        tracker = JiraTracker(emulator.url, "operator@example.org", "secret-token")
+        for i in range(1, width + 1):
+            tracker.link("DRP-101", f"DRP-{i}")
+        tracker.close()
+        emulator.reset_requests()
+        linked = run_cli("map-drp-steps", str(path), "DRP-101", "0", env=env)
+        assert linked.exit_code == 0, linked.stderr
+        assert "updated DRP-101: section step-map" in linked.stdout and "linked DRP" not in linked.stdout
+        assert emulator.count("POST", "issueLink") == 0
+        assert setup.reads_after_login() <= 5
 
 
 @pytest.mark.parametrize("setup", ["jira"], indirect=True)
@@ -605,8 +793,8 @@ def test_tree_text_and_json(seed: Seed) -> None:
         f"    └── DRP-488  {s488}  [workflow]",
     ]
     if seed.setup.emulator is not None:
-        # one get for the campaign, one search per level
-        assert seed.setup.reads_after_login() == 3
+        # get, campaign.yaml, one search for the steps, each step.yaml, one search for the workflows
+        assert seed.setup.reads_after_login() == 6
 
     data = json.loads(seed.run("--json", "tree", "DRP-491").stdout)
     assert (data["key"], data["kind"], data["status"], data["core_hours"]) == (

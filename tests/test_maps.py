@@ -3,6 +3,7 @@ script's fallbacks on the local tracker."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from lsst.prodstatus.core.maps import (
     format_core_hours,
     is_workflow_issue,
     issue_kind,
+    kind_phrase,
     panda_totals_from_json,
     parse_campaign_map,
     parse_panda_totals,
@@ -191,6 +193,43 @@ def test_campaign_map_errors() -> None:
     )
 
 
+def test_map_names_an_issue_once() -> None:
+    with pytest.raises(InputError) as info:
+        parse_step_map({"a_name": "DRP-486", "other_name": "drp-486", "b": "DRP-487"}, "s.yaml")
+    assert info.value.message == (
+        "s.yaml maps the same issue under two names: DRP-486 (a_name, other_name); nothing was written"
+    )
+    assert info.value.hint == "give each workflow issue one name in the map"
+    with pytest.raises(InputError) as info:
+        parse_step_map({"step1_1248": "DRP-1", "step1_1248.yaml": "DRP-2"}, "s.yaml")
+    assert info.value.message == "s.yaml names the same bps yaml twice: step1_1248; nothing was written"
+    with pytest.raises(InputError) as info:
+        parse_campaign_map({"step1": ["DRP-9", 1, 2, 3, 4], "step2": ["drp-9", 1, 2, 3, 4]}, "c.yaml")
+    assert info.value.message == (
+        "c.yaml maps the same issue under two names: DRP-9 (step1, step2); nothing was written"
+    )
+    assert info.value.hint == "give each step issue one name in the map"
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "line"),
+    [
+        ("{step1_1248: DRP-1, step1_1248: DRP-2}\n", "step1_1248", 1),
+        ("a: DRP-1\nb: DRP-2\na: DRP-3\n", "a", 3),
+        ("step1: [DRP-1, x, y, 1, z]\nstep1: [DRP-2, x, y, 1, z]\n", "step1", 2),
+    ],
+)
+def test_map_yaml_key_twice(local: LocalTracker, tmp_path: Path, text: str, key: str, line: int) -> None:
+    path = tmp_path / "dup.yaml"
+    path.write_text(text)
+    with pytest.raises(InputError) as info:
+        map_from_yaml(local, path, "DRP-1", campaign=False)
+    assert info.value.message == (
+        f"map yaml {path} has the key {key} twice (again at line {line}); YAML would keep only the last one"
+    )
+    assert info.value.hint == "give each key once"
+
+
 # -- statistics and roll-ups -----------------------------------------------------------------------
 
 
@@ -284,15 +323,34 @@ def test_roll_up_figures() -> None:
 
 
 def test_issue_kinds() -> None:
-    assert issue_kind("Campaign x", [], ["campaign.yaml"]) == "campaign"
-    assert issue_kind("anything", [], ["step.yaml"]) == "step"
-    assert issue_kind("step1#u/ops/20220728T192631Z", [], []) == "workflow"
-    assert issue_kind("renamed by hand", ["prodstat_20220728T192631Z"], []) == "workflow"
-    assert issue_kind("x", ["prodstat_campaign_c"], []) == "campaign"
-    assert issue_kind("Step step1", [], []) == "step"
-    assert issue_kind("PREOPS request", [], []) == "other"
+    # Labels first (update-campaign, update-issue) ...
+    assert issue_kind("renamed by hand", ["prodstat_20220728T192631Z"]) == "workflow"
+    assert issue_kind("x", ["prodstat_campaign_c"]) == "campaign"
+    assert issue_kind("x", ["prodstat_step_c_step1"]) == "step"
+    assert issue_kind("Step step1", ["prodstat_campaign_c"]) == "campaign"
+    # ... then the summaries of issues without them (the original tool's).
+    assert issue_kind("Campaign x", []) == "campaign"
+    assert issue_kind("Step step1", []) == "step"
+    assert issue_kind("step1#u/ops/20220728T192631Z", []) == "workflow"
+    assert issue_kind("Step ", []) == "other"
+    assert issue_kind("PREOPS request", []) == "other"
+    assert issue_kind("anything", ["prodstat_2.2i_uniq_20220728T192631Z"]) == "other"
     assert is_workflow_issue("step1#v23/PREOPS-973/20220127t205042z", [])
     assert not is_workflow_issue("Step step1", ["prodstat_step_c_step1"])
+    assert (
+        kind_phrase("workflow") == "a workflow issue" and kind_phrase("other") == "an issue of unknown kind"
+    )
+
+
+def test_one_kind_rule_with_update_campaign() -> None:
+    from lsst.prodstatus.core import campaign
+
+    for summary, labels in (
+        ("Campaign c", [campaign.campaign_label("c")]),
+        ("Step step1", [campaign.step_label("c", "step1")]),
+        ("step1#u/20220728T192631Z", ["prodstat_20220728T192631Z"]),
+    ):
+        assert issue_kind(summary, labels) == campaign.issue_kind(summary, labels)
 
 
 # -- script fallbacks on the local tracker -------------------------------------------------------------
@@ -338,12 +396,12 @@ def test_campaign_auto_uses_discovery_without_links_or_issue_names(
 
 def test_step_auto_errors(local: LocalTracker, tmp_path: Path) -> None:
     step = local.create_issue("Step step1")
-    local.attach(step.key, "step.yaml", b"name: step1\nworkflow_base: /nonexistent/dir\n")
-    with pytest.raises(InputError, match="workflow_base /nonexistent/dir of step step1 is not a directory"):
-        map_auto(local, step.key)
     bad = local.create_issue("Step x")
     local.attach(bad.key, "step.yaml", b"- not a mapping\n")
     with pytest.raises(InputError, match=f"attachment step.yaml of {bad.key} is not a yaml mapping"):
+        map_auto(local, bad.key)
+    local.attach(bad.key, "step.yaml", b"workflow_base: /tmp\n")
+    with pytest.raises(InputError, match=f"step.yaml of {bad.key} has no step name"):
         map_auto(local, bad.key)
     empty = tmp_path / "empty"
     empty.mkdir()
@@ -386,10 +444,12 @@ def test_tree_cycle_and_other_kinds(local: LocalTracker) -> None:
 
 
 def test_long_table_is_cut_and_attached_whole(local: LocalTracker, tmp_path: Path) -> None:
-    wf = local.create_issue("step1#u/20220728T192631Z", REF_STATUS)
+    workflows = [local.create_issue(f"step1#u/2022072{i % 10}T192631Z", REF_STATUS) for i in range(400)]
     step = local.create_issue("Step step1", "kept")
     path = tmp_path / "m.yaml"
-    path.write_text("".join(f"step1_group_with_a_long_name_{i:04d}: {wf.key}\n" for i in range(400)))
+    path.write_text(
+        "".join(f"step1_group_with_a_long_name_{i:04d}: {wf.key}\n" for i, wf in enumerate(workflows))
+    )
     result = map_from_yaml(local, path, step.key, campaign=False)
     issue = local.get_issue(step.key)
     assert len(issue.description) <= 32_000
@@ -405,3 +465,72 @@ def test_long_table_is_cut_and_attached_whole(local: LocalTracker, tmp_path: Pat
     before = local.get_issue(step.key)
     map_from_yaml(local, path, step.key, campaign=False)
     assert local.get_issue(step.key).attachments == before.attachments
+
+
+def _bps_block(uniq: str) -> str:
+    return f"BPS Submit Keywords:\n{{code}}\nuniqProcName:{uniq}\n{{code}}\n"
+
+
+def test_saved_panda_json_only_for_the_same_workflow(local: LocalTracker, tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    wf = local.create_issue("step1#u/20220728T192631Z", _bps_block("u_20220728T192631Z"))
+    saved = {
+        "uniqProcName": "u_20220728T192631Z",
+        "timestamp": "20220728T192631Z",
+        "status_line": REF_STATUS,
+        "workflow": {
+            "first_start": "2022-07-28T19:40:00",
+            "last_end": "2022-07-28T20:00:00",
+            "core_hours": 2,
+        },
+    }
+    path = home / "stats" / wf.key / "panda.json"
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps(saved))
+    facts = workflow_facts(wf, home)
+    assert facts.status is not None and facts.status.counts == (3, 212, 3, 0, 0)
+    assert facts.totals is not None and facts.totals.core_hours == 2.0
+    # Another workflow's file under the same key (another tracker, a reused key): ignored.
+    path.write_text(json.dumps({**saved, "uniqProcName": "u_20200101T000000Z"}))
+    assert workflow_facts(wf, home) == WorkflowFacts(wf.key, None, None)
+    # A file without uniqProcName (written before update-stat saved it) cannot be told apart.
+    path.write_text(json.dumps({k: v for k, v in saved.items() if k != "uniqProcName"}))
+    assert workflow_facts(wf, home) == WorkflowFacts(wf.key, None, None)
+    # An issue whose BPS block names no workflow: nothing to compare with, ignored.
+    bare = local.create_issue("step1#u/20220729T192631Z", "")
+    other = home / "stats" / bare.key / "panda.json"
+    other.parent.mkdir(parents=True)
+    other.write_text(json.dumps(saved))
+    assert workflow_facts(bare, home) == WorkflowFacts(bare.key, None, None)
+
+
+def test_step_membership_without_the_workflow_base(local: LocalTracker, tmp_path: Path) -> None:
+    """(b) step.yaml's issue_name values, else (c) the step's links; --auto and tree agree."""
+    old = local.create_issue("step1#u/20220728T192631Z", REF_STATUS)
+    new = local.create_issue("step1#u/20220801T120000Z", "")
+    note = local.create_issue("a note")
+    step = local.create_issue("Step step1")
+    for key in (old.key, new.key, note.key):
+        local.link(step.key, key)
+    spec = {
+        "name": "step1",
+        "workflow_base": "/nonexistent/dir",
+        "workflows": {"step1_1248": {"name": "step1_1248", "issue_name": new.key.lower()}},
+    }
+    local.attach(step.key, "step.yaml", yaml.safe_dump(spec).encode())
+    result = map_auto(local, step.key)
+    # The superseded issue stays linked, but step.yaml names the current one.
+    assert [(r["bps_yaml"], r["issue"]) for r in result.rows] == [("step1_1248", new.key)]
+    assert result.notes == [
+        f"step {step.key}: workflow_base /nonexistent/dir is not a directory on this machine: "
+        "its workflows are the issue_name values of its step.yaml"
+    ]
+    tree = build_tree(local, step.key)
+    assert [c.key for c in tree.children] == [new.key] and tree.status == PENDING
+    # Without issue_name values: the workflow issues it links to (the note is not one).
+    spec["workflows"] = {"step1_1248": {"name": "step1_1248", "issue_name": None}}
+    local.attach(step.key, "step.yaml", yaml.safe_dump(spec).encode())
+    linked = map_auto(local, step.key, dry_run=True)
+    assert [r["issue"] for r in linked.rows] == [old.key, new.key]
+    assert [c.key for c in build_tree(local, step.key).children] == [old.key, new.key]
+    assert linked.notes[0].endswith("its workflows are the workflow issues it links to")

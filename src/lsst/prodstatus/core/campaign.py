@@ -30,6 +30,7 @@ Pure functions and plain data, no I/O: reading files and talking to the tracker 
 from __future__ import annotations
 
 import copy
+import hashlib
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -103,14 +104,37 @@ def sanitize_name(name: str) -> str:
     return _UNSAFE_RE.sub("_", name)[:_MAX_NAME]
 
 
+def _digest(text: str) -> str:
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()[:8]
+
+
 def campaign_label(name: str) -> str:
-    """Return the label of campaign ``name``'s issue: ``prodstat_campaign_<name>``."""
-    return CAMPAIGN_LABEL_PREFIX + sanitize_name(name)
+    """Return the label of campaign ``name``'s issue.
+
+    ``prodstat_campaign_<name>`` when ``name`` is a valid label part as it is; otherwise
+    the sanitised name (see `sanitize_name`) and ``_<hash>``, the first 8 hex digits of
+    the SHA-1 of the exact name, so that ``test run`` and ``test_run`` differ.
+    """
+    safe = sanitize_name(name)
+    return CAMPAIGN_LABEL_PREFIX + (safe if safe == name else f"{safe}_{_digest(name)}")
 
 
 def step_label(campaign: str, step: str) -> str:
-    """Return the label of step ``step`` of ``campaign``: ``prodstat_step_<campaign>_<step>``."""
-    return f"{STEP_LABEL_PREFIX}{sanitize_name(campaign)}_{sanitize_name(step)}"
+    """Return the label of step ``step`` of ``campaign``.
+
+    ``prodstat_step_<campaign>_<step>`` when neither name holds ``_`` or a character
+    that sanitising replaces, and both fit (the usual ``step12test``/``step1``): the one ``_`` then
+    tells where each name ends. Otherwise the sanitised names (shortened to fit Jira's
+    255 characters) and ``_<hash>``, the first 8 hex digits of the SHA-1 of
+    ``<campaign>\\0<step>``, since ``a`` + ``b_c`` and ``a_b`` + ``c`` would read alike.
+    """
+    safe_campaign, safe_step = sanitize_name(campaign), sanitize_name(step)
+    plain = safe_campaign == campaign and safe_step == step and len(campaign + step) <= _MAX_NAME
+    if plain and "_" not in campaign + step:
+        return f"{STEP_LABEL_PREFIX}{campaign}_{step}"
+    half = _MAX_NAME // 2
+    digest = _digest(f"{campaign}\0{step}")
+    return f"{STEP_LABEL_PREFIX}{safe_campaign[:half]}_{safe_step[:half]}_{digest}"
 
 
 def campaign_summary(name: str) -> str:

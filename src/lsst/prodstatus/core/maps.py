@@ -18,6 +18,7 @@ from typing import Any
 
 from ..errors import InputError
 from .bps import parse_summary
+from .campaign import CAMPAIGN_LABEL_PREFIX, STEP_LABEL_PREFIX
 from .markup import read_section, split_wiki_row
 
 __all__ = [
@@ -39,6 +40,7 @@ __all__ = [
     "format_core_hours",
     "is_workflow_issue",
     "issue_kind",
+    "kind_phrase",
     "map_table",
     "panda_totals_from_json",
     "parse_campaign_map",
@@ -307,31 +309,41 @@ def format_core_hours(value: float | None) -> str:
 # -- issue kinds ----------------------------------------------------------------------------
 
 
-def is_workflow_issue(summary: str, labels: Iterable[str]) -> bool:
-    """Whether an issue records a workflow: REF summary ``<step>#…<TS>`` or a ``prodstat_<TS>`` label."""
-    return parse_summary(summary) is not None or any(_TS_LABEL_RE.match(label) for label in labels)
+def issue_kind(summary: str, labels: Iterable[str]) -> str:
+    """Return ``campaign``, ``step``, ``workflow`` or ``other`` for an issue: the one rule of maps and tree.
 
-
-def issue_kind(summary: str, labels: Iterable[str], attachments: Iterable[str]) -> str:
-    """Return ``campaign``, ``step``, ``workflow`` or ``other`` for an issue.
-
-    The yaml attachments decide first (``campaign.yaml``, ``step.yaml``), then the
-    workflow summary/label, then the labels and summaries update-campaign gives
-    (``prodstat_campaign_…``/``Campaign <name>``, ``prodstat_step_…``/``Step <name>``).
+    The labels prodstat gives decide first: ``prodstat_campaign_…`` (campaign),
+    ``prodstat_step_…`` (step), ``prodstat_<TIMESTAMP>`` (workflow, from update-issue).
+    Issues without them (the original tool's, or labels removed by hand) are known by
+    their summaries: the REF workflow summary ``<step>#<campaign>/<TIMESTAMP>``, then
+    ``Campaign <name>`` and ``Step <name>``. Anything else is ``other``.
     """
     labels = list(labels)
-    names = set(attachments)
-    if "campaign.yaml" in names:
+    if any(label.startswith(CAMPAIGN_LABEL_PREFIX) for label in labels):
         return "campaign"
-    if "step.yaml" in names:
+    if any(label.startswith(STEP_LABEL_PREFIX) for label in labels):
         return "step"
-    if is_workflow_issue(summary, labels):
+    if any(_TS_LABEL_RE.match(label) for label in labels):
         return "workflow"
-    if any(label.startswith("prodstat_campaign_") for label in labels) or summary.startswith("Campaign "):
-        return "campaign"
-    if any(label.startswith("prodstat_step_") for label in labels) or summary.startswith("Step "):
-        return "step"
+    text = summary.strip()
+    if parse_summary(text) is not None:
+        return "workflow"
+    for prefix, kind in (("Campaign ", "campaign"), ("Step ", "step")):
+        if text.startswith(prefix) and text[len(prefix) :].strip():
+            return kind
     return "other"
+
+
+def is_workflow_issue(summary: str, labels: Iterable[str]) -> bool:
+    """Whether `issue_kind` says ``workflow``."""
+    return issue_kind(summary, labels) == "workflow"
+
+
+def kind_phrase(kind: str) -> str:
+    """``a workflow issue``, ``a step issue``, … for messages; ``other``: ``an issue of unknown kind``."""
+    if kind in ("campaign", "step", "workflow"):
+        return f"a {kind} issue"
+    return "an issue of unknown kind"
 
 
 # -- map yaml -------------------------------------------------------------------------------
@@ -385,13 +397,40 @@ def _check_mapping(data: object, source: str, what: str, shape: str, example: st
     return data
 
 
+def _check_unique(pairs: Sequence[tuple[str, str]], source: str, what: str, example: str) -> None:
+    """Reject an issue mapped under two names, or one name given twice (``x`` and ``x.yaml``).
+
+    ``pairs`` is (name, key) in file order. The table, the links and the roll-ups count
+    an issue once: two rows for it would show the same workflow (or step) twice.
+    """
+    names: dict[str, list[str]] = {}
+    keys: dict[str, list[str]] = {}
+    for name, key in pairs:
+        names.setdefault(key, []).append(name)
+        keys.setdefault(name, []).append(key)
+    twice = [f"{key} ({', '.join(n)})" for key, n in names.items() if len(n) > 1]
+    if twice:
+        raise InputError(
+            f"{source} maps the same issue under two names: {'; '.join(twice)}; nothing was written",
+            f"give each {what} one name in the map",
+        )
+    again = [name for name, k in keys.items() if len(k) > 1]
+    if again:
+        raise InputError(
+            f"{source} names the same {'bps yaml' if what == 'workflow issue' else 'step'} twice: "
+            f"{', '.join(again)}; nothing was written",
+            example,
+        )
+
+
 def parse_step_map(data: object, source: str) -> list[StepEntry]:
     """Validate a loaded step map ``{<bps yaml name>: <workflow issue key>}``, in file order.
 
     Raises
     ------
     InputError
-        Not a mapping, empty, or values that are not issue keys (all listed).
+        Not a mapping, empty, values that are not issue keys (all listed), an issue under
+        two names, or a name given twice (``x`` and ``x.yaml``).
     """
     mapping = _check_mapping(data, source, "step map", "<bps yaml name>: <workflow issue key>", _STEP_EXAMPLE)
     entries: list[StepEntry] = []
@@ -407,6 +446,7 @@ def parse_step_map(data: object, source: str) -> list[StepEntry]:
             f"{source}: entries that are not <bps yaml name>: <workflow issue key>: {'; '.join(bad)}",
             _STEP_EXAMPLE,
         )
+    _check_unique([(e.bps_yaml, e.key) for e in entries], source, "workflow issue", _STEP_EXAMPLE)
     return entries
 
 
@@ -418,7 +458,8 @@ def parse_campaign_map(data: object, source: str) -> list[CampaignEntry]:
     Raises
     ------
     InputError
-        Not a mapping, empty, or values that are not 5-lists starting with an issue key.
+        Not a mapping, empty, values that are not 5-lists starting with an issue key,
+        or a step issue under two names.
     """
     shape = "<step>: [<step issue>, <start>, <end>, <core-hr>, <status>]"
     mapping = _check_mapping(data, source, "campaign map", shape, _CAMPAIGN_EXAMPLE)
@@ -433,6 +474,7 @@ def parse_campaign_map(data: object, source: str) -> list[CampaignEntry]:
         entries.append(CampaignEntry(str(name).strip(), key, *(_verbatim(v) for v in value[1:])))
     if bad:
         raise InputError(f"{source}: entries that are not {shape}: {'; '.join(bad)}", _CAMPAIGN_EXAMPLE)
+    _check_unique([(e.step, e.key) for e in entries], source, "step issue", _CAMPAIGN_EXAMPLE)
     return entries
 
 

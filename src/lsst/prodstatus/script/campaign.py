@@ -4,10 +4,15 @@
 Each command first reads and validates every file it needs (`read_campaign_file`,
 `read_step_file`: yaml shape, step names, ``workflow_base`` directories), then finds the
 issues with one tracker search for the workflows (`find_workflow_issues`) and one for the
-campaign and step issues, checks them, and only then writes. So bad input writes
-nothing, and a re-run that has nothing new writes nothing: descriptions are compared
-before updating, attachments are read back and re-uploaded only when their bytes
-changed, and links are made only when missing.
+campaign and step issues, checks them (an issue found by its label must record this
+campaign or step), and only then writes. So bad input writes nothing, and a re-run that
+has nothing new writes nothing: descriptions are compared before updating, attachments
+are compared by size and then, only when the size is equal, read back, and re-uploaded
+only when their bytes changed; links are made only when missing.
+
+No issue is left half-written (SPEC §2): a new issue is created with its summary,
+labels and whole description; an existing one gets its attachments and links before
+its description.
 
 Functions return plain result dataclasses; the command modules print them.
 """
@@ -15,6 +20,7 @@ Functions return plain result dataclasses; the command modules print them.
 from __future__ import annotations
 
 import copy
+import functools
 import os
 import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -324,8 +330,12 @@ class YamlFileResult:
 # -- shared issue plumbing -----------------------------------------------------------------
 
 
+def _key_number(issue: Issue) -> int:
+    return int(issue.key.rsplit("-", 1)[1])
+
+
 def _lowest(issues: Iterable[Issue]) -> Issue | None:
-    ordered = sorted(issues, key=lambda i: int(i.key.rsplit("-", 1)[1]))
+    ordered = sorted(issues, key=_key_number)
     return ordered[0] if ordered else None
 
 
@@ -340,56 +350,196 @@ def _check_kind(issue: Issue, expected: str, what: str, hint: str) -> None:
 
 @dataclass
 class _Applied:
-    changed: bool
-    attached: list[str]
-    linked: list[str]
+    changed: bool = False
+    attached: list[str] = field(default_factory=list)
+    linked: list[str] = field(default_factory=list)
 
 
-def _apply(
+def _same_attachment(tracker: Tracker, issue: Issue, name: str, data: bytes) -> bool:
+    """Whether ``issue`` has attachment ``name`` holding ``data``.
+
+    The size (from the search) is compared first; the bytes are read back only when it
+    is equal, so an unchanged re-run reads no attachment of another size.
+    """
+    old = issue.attachment(name)
+    return (
+        old is not None
+        and old.size == len(data)
+        and tracker.read_attachment(issue.key, name, current=issue) == data
+    )
+
+
+def _attach_and_link(
+    tracker: Tracker,
+    issue: Issue | None,
+    attachments: Sequence[tuple[str, bytes]],
+    links: Sequence[str],
+    applied: _Applied,
+    dry_run: bool,
+) -> None:
+    """Upload the attachments that differ, then make the missing links (``issue`` → each key).
+
+    An issue that does not exist yet (`None`, dry run only) would get everything.
+    """
+    if issue is None:
+        applied.attached += [name for name, _ in attachments]
+        applied.linked += [k for k in dict.fromkeys(links) if k not in applied.linked]
+        applied.changed = True
+        return
+    for name, data in attachments:
+        if _same_attachment(tracker, issue, name, data):
+            continue
+        applied.attached.append(name)
+        applied.changed = True
+        if not dry_run:
+            tracker.attach(issue.key, name, data, current=issue)
+    present = set(issue.linked_keys())
+    for key in dict.fromkeys(links):
+        if dry_run:
+            made = key not in present
+        else:
+            made = tracker.link(issue.key, key, current=issue)
+        if made:
+            applied.linked.append(key)
+            applied.changed = True
+
+
+def _describe(
     tracker: Tracker,
     issue: Issue | None,
     *,
     summary: str,
     labels: Sequence[str],
     sections: Mapping[str, str],
-    attachments: Sequence[tuple[str, bytes]],
-    links: Sequence[str],
     dry_run: bool,
-) -> _Applied:
-    """Bring an existing issue to the given content, writing only what differs.
+) -> bool:
+    """Bring the summary, labels and managed sections of ``issue`` up to date, in one write.
 
-    With ``dry_run`` nothing is written; the result tells what would change. An issue
-    that does not exist yet (`None`, dry run only) would get everything.
+    Done last for an existing issue, after its attachments and links: a failure before
+    leaves its description as it was. Returns whether anything differed.
     """
     if issue is None:
-        return _Applied(True, [name for name, _ in attachments], list(dict.fromkeys(links)))
-    changed = False
+        return True
     description = replace_sections(issue.description, sections)
-    if description != issue.description or summary != issue.summary or not set(labels) <= set(issue.labels):
-        changed = True
-        if not dry_run:
-            issue = tracker.update_sections(
-                issue.key, sections, summary=summary, add_labels=labels, current=issue
-            )
-    attached: list[str] = []
-    for name, data in attachments:
-        if (
-            issue.attachment(name) is not None
-            and tracker.read_attachment(issue.key, name, current=issue) == data
-        ):
-            continue
-        attached.append(name)
-        if not dry_run:
-            tracker.attach(issue.key, name, data, current=issue)
-    linked: list[str] = []
-    present = set(issue.linked_keys())
-    for key in dict.fromkeys(links):
-        if dry_run:
-            if key not in present:
-                linked.append(key)
-        elif tracker.link(issue.key, key, current=issue):
-            linked.append(key)
-    return _Applied(changed or bool(attached or linked), attached, linked)
+    if description == issue.description and summary == issue.summary and set(labels) <= set(issue.labels):
+        return False
+    if not dry_run:
+        tracker.update_sections(issue.key, sections, summary=summary, add_labels=labels, current=issue)
+    return True
+
+
+def _in_order(names: Iterable[str], order: Sequence[tuple[str, bytes]]) -> list[str]:
+    wanted = set(names)
+    return [name for name, _ in order if name in wanted]
+
+
+def _stored_document(tracker: Tracker, issue: Issue, filename: str) -> Any:
+    """Return the loaded yaml of attachment ``filename`` of ``issue``; `None` if absent or bad."""
+    if issue.attachment(filename) is None:
+        return None
+    try:
+        return yaml.safe_load(tracker.read_attachment(issue.key, filename, current=issue) or b"")
+    except yaml.YAMLError:
+        return None
+
+
+def _recorded_campaign(tracker: Tracker, issue: Issue, name: str) -> str | None:
+    """Return the name campaign issue ``issue`` records if it is not ``name``; `None` if it is.
+
+    The summary (``Campaign <name>``) is checked first; only when it differs is the
+    issue's ``campaign.yaml`` read.
+    """
+    from_summary = campaign_name_from_summary(issue.summary)
+    if from_summary == name:
+        return None
+    data = _stored_document(tracker, issue, CAMPAIGN_ATTACHMENT)
+    stored = data.get("name") if isinstance(data, dict) else None
+    if stored is not None and str(stored).strip() == name:
+        return None
+    return str(stored).strip() if stored is not None else (from_summary or repr(issue.summary))
+
+
+def _find_campaign_by_label(
+    tracker: Tracker, found: Iterable[Issue], name: str, label: str, hint: Callable[[str, str], str]
+) -> Issue | None:
+    """Return the lowest issue labelled ``label`` that is campaign ``name``.
+
+    Raises
+    ------
+    InputError
+        Issues carry the label but none is this campaign (renamed: a label is never
+        removed); ``hint(key, recorded_name)`` tells what to do.
+    """
+    candidates = sorted((i for i in found if label in i.labels), key=_key_number)
+    first: tuple[Issue, str] | None = None
+    for issue in candidates:
+        recorded = _recorded_campaign(tracker, issue, name)
+        if recorded is None:
+            return issue
+        first = first or (issue, recorded)
+    if first is None:
+        return None
+    issue, recorded = first
+    raise InputError(
+        f"{issue.key}, found by its label {label}, is campaign {recorded}, not campaign {name}",
+        hint(issue.key, recorded),
+    )
+
+
+def _recorded_step(
+    tracker: Tracker, issue: Issue, step: str, campaign: str, campaign_key: str | None
+) -> str | None:
+    """Return what step issue ``issue`` records if it is not ``step`` of ``campaign``; else `None`.
+
+    Its ``step.yaml`` tells (``name``, and ``campaign_name`` or ``campaign_issue``); a step
+    issue without one (a first run cut short before attaching it) by its summary.
+    """
+    data = _stored_document(tracker, issue, STEP_ATTACHMENT)
+    if not isinstance(data, dict):
+        return None if issue.summary.strip() == step_summary(step) else repr(issue.summary)
+    name = str(data.get("name") or "").strip()
+    of = str(data.get("campaign_name") or "").strip()
+    same_campaign = of == campaign or (
+        campaign_key is not None and data.get("campaign_issue") == campaign_key
+    )
+    if name == step and same_campaign:
+        return None
+    return f"step {name or '(no name)'} of campaign {of or '(none)'}"
+
+
+def _step_rename_hint(how: str, key: str) -> str:
+    return f"a renamed issue keeps its old label: {how} {key} to rename it, or use the names it has now"
+
+
+def _find_step_by_label(
+    tracker: Tracker,
+    candidates: Iterable[Issue],
+    step: str,
+    campaign: str,
+    campaign_key: str | None,
+    label: str,
+    hint: Callable[[str], str],
+) -> Issue | None:
+    """Return the lowest of ``candidates`` (issues labelled ``label``) that is this step.
+
+    Raises
+    ------
+    InputError
+        Issues carry the label but none is this step; ``hint(key)`` tells what to do.
+    """
+    first: tuple[Issue, str] | None = None
+    for issue in sorted(candidates, key=_key_number):
+        recorded = _recorded_step(tracker, issue, step, campaign, campaign_key)
+        if recorded is None:
+            return issue
+        first = first or (issue, recorded)
+    if first is None:
+        return None
+    issue, recorded = first
+    raise InputError(
+        f"{issue.key}, found by its label {label}, is {recorded}, not step {step} of campaign {campaign}",
+        hint(issue.key),
+    )
 
 
 def _action(exists: bool, created: bool, changed: bool, dry_run: bool) -> str:
@@ -577,7 +727,16 @@ def update_campaign(
         )
         campaign_found_by = "--campaign_issue" if campaign_issue else "yaml"
     else:
-        campaign = _lowest(i for i in found if c_label in i.labels)
+        campaign = _find_campaign_by_label(
+            tracker,
+            found,
+            spec.name,
+            c_label,
+            lambda key, recorded: (
+                f"a renamed issue keeps its old label: set name in {given} to {recorded}, or give "
+                f"--campaign_issue {key} to rename it to {spec.name}"
+            ),
+        )
         campaign_found_by = "label" if campaign else None
 
     owners: dict[str, str] = {campaign.key: "the campaign issue"} if campaign else {}
@@ -601,7 +760,15 @@ def update_campaign(
                 )
             step_found_by.append("yaml")
         else:
-            issue = _lowest(i for i in found if label in i.labels and i.key not in owners)
+            issue = _find_step_by_label(
+                tracker,
+                (i for i in found if label in i.labels and i.key not in owners),
+                step.name,
+                spec.name,
+                campaign.key if campaign else None,
+                label,
+                functools.partial(_step_rename_hint, f"set issue_name of step {step.name} in {given} to"),
+            )
             step_found_by.append("label" if issue else None)
         if issue is not None:
             owners[issue.key] = f"the issue of step {step.name}"
@@ -625,30 +792,92 @@ def update_campaign(
                     step_found_by[n] = "campaign.yaml"
                     owners[key] = f"the issue of step {spec.steps[n].name}"
 
-    # Writes start here: every check above has passed.
+    # Writes start here: every check above has passed. Each issue either keeps its
+    # content or gets all of it: a new issue is created with its summary, labels and
+    # description, then gets its attachments and links; an existing one gets its
+    # attachments and links first and its description last. Steps come before the
+    # campaign (as the original numbered them: steps DRP-489/490, campaign DRP-491).
+    # A new campaign's key is known only once it exists: its steps are created without
+    # it, and their step.yaml and description follow the campaign.
     created = [False] * len(spec.steps)
     campaign_created = False
-    if not dry_run:
-        # Steps before the campaign, as the original numbered them (steps DRP-489/490,
-        # campaign DRP-491); their content follows once the campaign key is known.
-        for n, step in enumerate(spec.steps):
-            if step_issues[n] is None:
-                step_issues[n] = tracker.create_issue(
-                    step_summary(step.name), "", labels=[s_labels[n]], project=project
-                )
-                created[n] = True
-
+    campaign_key = campaign.key if campaign else None
+    defer = campaign is None and not dry_run
     step_keys = [i.key if i else None for i in step_issues]
+    all_keys = [*step_keys, campaign_key, *(w.issue.key for ws in per_step for w in ws if w.issue)]
+    urls = _urls(tracker, all_keys)
+
+    def step_doc(n: int) -> StepDocument:
+        step = spec.steps[n]
+        return StepDocument(
+            name=step.name,
+            workflow_base=str(cfile.bases[n]),
+            issue_name=step_keys[n],
+            campaign_issue=campaign_key,
+            campaign_name=spec.name,
+            split_bands=step.split_bands,
+            workflows=[
+                WorkflowEntry(
+                    w.name, w.bps_yaml.name, str(w.bps_yaml.parent), w.issue.key if w.issue else None
+                )
+                for w in per_step[n]
+            ],
+            extra=copy.deepcopy(step.extra),
+        )
+
+    def step_yaml(n: int) -> tuple[str, bytes]:
+        return (STEP_ATTACHMENT, dump_yaml(step_doc(n).to_dict()).encode())
+
+    step_applied = [_Applied() for _ in spec.steps]
+    step_files: list[list[tuple[str, bytes]]] = []
+    for n, step in enumerate(spec.steps):
+        bps = [(w.bps_yaml.name, _read_bytes(w.bps_yaml)) for w in per_step[n]]
+        step_files.append(bps)
+        sections = {STEP_SECTION: step_section_text(step_doc(n), urls)}
+        issue = step_issues[n]
+        if issue is None and not dry_run:
+            issue = step_issues[n] = tracker.create_issue(
+                step_summary(step.name),
+                replace_sections("", sections),
+                labels=[s_labels[n]],
+                project=project,
+            )
+            created[n] = True
+            step_keys[n] = issue.key
+            urls.update(_urls(tracker, [issue.key]))
+        applied = step_applied[n]
+        _attach_and_link(
+            tracker,
+            issue,
+            bps if defer else [step_yaml(n), *bps],
+            [w.issue.key for w in per_step[n] if w.issue],
+            applied,
+            dry_run,
+        )
+        if not defer and _describe(
+            tracker,
+            issue,
+            summary=step_summary(step.name),
+            labels=[s_labels[n]],
+            sections=sections,
+            dry_run=dry_run,
+        ):
+            applied.changed = True
+
     resolved = CampaignSpec(
         name=spec.name,
-        issue=campaign.key if campaign else None,
+        issue=campaign_key,
         steps=[
-            replace(step, workflow_base=str(base), issue_name=key, extra=copy.deepcopy(step.extra))
+            replace(
+                step,
+                workflow_base=str(base),
+                issue_name=key,
+                campaign_issue=campaign_key,
+                extra=copy.deepcopy(step.extra),
+            )
             for step, base, key in zip(spec.steps, cfile.bases, step_keys, strict=True)
         ],
     )
-    all_keys = [*step_keys, *(w.issue.key for ws in per_step for w in ws if w.issue)]
-    urls = _urls(tracker, all_keys)
     campaign_sections = {CAMPAIGN_SECTION: campaign_section_text(resolved, urls)}
     if campaign is None and not dry_run:
         campaign = tracker.create_issue(
@@ -658,80 +887,70 @@ def update_campaign(
             project=project,
         )
         campaign_created = True
-    campaign_key = campaign.key if campaign else None
-    resolved.issue = campaign_key
-    for step in resolved.steps:
-        step.campaign_issue = campaign_key
-    urls.update(_urls(tracker, [campaign_key]))
-
-    step_results: list[IssueResult] = []
-    for n, step in enumerate(resolved.steps):
-        workflows = per_step[n]
-        doc = StepDocument(
-            name=step.name,
-            workflow_base=step.workflow_base,
-            issue_name=step.issue_name,
-            campaign_issue=campaign_key,
-            campaign_name=spec.name,
-            split_bands=step.split_bands,
-            workflows=[
-                WorkflowEntry(
-                    w.name, w.bps_yaml.name, str(w.bps_yaml.parent), w.issue.key if w.issue else None
-                )
-                for w in workflows
-            ],
-            extra=copy.deepcopy(step.extra),
-        )
-        attachments = [(STEP_ATTACHMENT, dump_yaml(doc.to_dict()).encode())]
-        attachments += [(w.bps_yaml.name, _read_bytes(w.bps_yaml)) for w in workflows]
-        applied = _apply(
-            tracker,
-            step_issues[n],
-            summary=step_summary(step.name),
-            labels=[s_labels[n]],
-            sections={STEP_SECTION: step_section_text(doc, urls)},
-            attachments=attachments,
-            links=[w.issue.key for w in workflows if w.issue],
-            dry_run=dry_run,
-        )
-        results = _workflow_results(workflows)
-        notes.extend(_missing_issue_notes(step.name, results))
-        if not workflows:
-            notes.append(f"step {step.name}: no bps submit yamls {step.name}*.yaml in {step.workflow_base}")
-        step_results.append(
-            IssueResult(
-                name=step.name,
-                key=step.issue_name,
-                action=_action(step_issues[n] is not None, created[n], applied.changed, dry_run),
-                summary=step_summary(step.name),
-                labels=[s_labels[n]],
-                found_by=step_found_by[n],
-                workflow_base=step.workflow_base,
-                workflows=results,
-                attached=applied.attached,
-                linked=applied.linked,
-            )
-        )
-
-    applied = _apply(
+        campaign_key = campaign.key
+        resolved.issue = campaign_key
+        for step_spec in resolved.steps:
+            step_spec.campaign_issue = campaign_key
+        urls.update(_urls(tracker, [campaign_key]))
+    campaign_files = [(CAMPAIGN_ATTACHMENT, dump_yaml(campaign_document(resolved)).encode())]
+    campaign_applied = _Applied()
+    _attach_and_link(
+        tracker, campaign, campaign_files, [k for k in step_keys if k], campaign_applied, dry_run
+    )
+    if _describe(
         tracker,
         campaign,
         summary=campaign_summary(spec.name),
         labels=[c_label],
         sections=campaign_sections,
-        attachments=[(CAMPAIGN_ATTACHMENT, dump_yaml(campaign_document(resolved)).encode())],
-        links=[k for k in step_keys if k],
         dry_run=dry_run,
-    )
+    ):
+        campaign_applied.changed = True
+
+    step_results: list[IssueResult] = []
+    for n, step in enumerate(spec.steps):
+        applied = step_applied[n]
+        if defer:
+            # The campaign exists now: the steps' step.yaml and description name it.
+            _attach_and_link(tracker, step_issues[n], [step_yaml(n)], [], applied, dry_run)
+            if _describe(
+                tracker,
+                step_issues[n],
+                summary=step_summary(step.name),
+                labels=[s_labels[n]],
+                sections={STEP_SECTION: step_section_text(step_doc(n), urls)},
+                dry_run=dry_run,
+            ):
+                applied.changed = True
+        workflows = per_step[n]
+        results = _workflow_results(workflows)
+        notes.extend(_missing_issue_notes(step.name, results))
+        if not workflows:
+            notes.append(f"step {step.name}: no bps submit yamls {step.name}*.yaml in {cfile.bases[n]}")
+        step_results.append(
+            IssueResult(
+                name=step.name,
+                key=step_keys[n],
+                action=_action(step_issues[n] is not None, created[n], applied.changed, dry_run),
+                summary=step_summary(step.name),
+                labels=[s_labels[n]],
+                found_by=step_found_by[n],
+                workflow_base=str(cfile.bases[n]),
+                workflows=results,
+                attached=_in_order(applied.attached, [step_yaml(n), *step_files[n]]),
+                linked=applied.linked,
+            )
+        )
+
     campaign_result = IssueResult(
         name=spec.name,
         key=campaign_key,
-        action=_action(campaign is not None, campaign_created, applied.changed, dry_run),
+        action=_action(campaign is not None, campaign_created, campaign_applied.changed, dry_run),
         summary=campaign_summary(spec.name),
         labels=[c_label],
         found_by=campaign_found_by,
-        attached=applied.attached,
-        linked=applied.linked,
+        attached=campaign_applied.attached,
+        linked=campaign_applied.linked,
     )
 
     # The user's file last: it records keys that now exist.
@@ -875,7 +1094,16 @@ def update_step(
     campaign: Issue | None = None
     if campaign_name:
         label = campaign_label(campaign_name)
-        campaign = _lowest(i for i in found if label in i.labels)
+        campaign = _find_campaign_by_label(
+            tracker,
+            found,
+            campaign_name,
+            label,
+            lambda key, recorded: (
+                f"a renamed issue keeps its old label: give --campaign_name {recorded}, or set "
+                f"campaign_issue in {given} to {key}"
+            ),
+        )
         if campaign is None:
             raise InputError(
                 f"no campaign issue for campaign {campaign_name} in the {tracker.name} tracker (label {label})",
@@ -914,7 +1142,15 @@ def update_step(
         if label not in labels:
             # The campaign's name came from its issue: look the step up under it now.
             found = tracker.search(labels=[label], project=project)
-        issue = _lowest(i for i in found if label in i.labels)
+        issue = _find_step_by_label(
+            tracker,
+            (i for i in found if label in i.labels),
+            doc.name,
+            known_campaign,
+            campaign.key if campaign else None,
+            label,
+            functools.partial(_step_rename_hint, "give --step_issue"),
+        )
         found_by = "label" if issue else None
     else:
         issue = None
@@ -952,25 +1188,6 @@ def update_step(
     doc.campaign_name = known_campaign
     urls = _urls(tracker, [doc.campaign_issue, *(e.issue_name for e in entries)])
     sections = {STEP_SECTION: step_section_text(doc, urls)}
-    created = False
-    if issue is None and not dry_run:
-        issue = tracker.create_issue(
-            step_summary(doc.name), replace_sections("", sections), labels=step_labels, project=project
-        )
-        created = True
-    doc.issue_name = issue.key if issue else None
-    attachments = [(STEP_ATTACHMENT, dump_yaml(doc.to_dict()).encode())]
-    attachments += [(p.name, _read_bytes(p)) for p in paths if p.is_file()]
-    applied = _apply(
-        tracker,
-        issue,
-        summary=step_summary(doc.name),
-        labels=step_labels,
-        sections=sections,
-        attachments=attachments,
-        links=[e.issue_name for e in entries if e.issue_name],
-        dry_run=dry_run,
-    )
     results = [
         WorkflowResult(
             e.name,
@@ -985,6 +1202,21 @@ def update_step(
             res.problem = None
     notes.extend(_missing_issue_notes(doc.name, results))
 
+    # A new issue is created with its summary, labels and description, then gets its
+    # attachments and links; an existing one gets those first and its description last.
+    created = False
+    if issue is None and not dry_run:
+        issue = tracker.create_issue(
+            step_summary(doc.name), replace_sections("", sections), labels=step_labels, project=project
+        )
+        created = True
+    doc.issue_name = issue.key if issue else None
+    attachments = [(STEP_ATTACHMENT, dump_yaml(doc.to_dict()).encode())]
+    attachments += [(p.name, _read_bytes(p)) for p in paths if p.is_file()]
+    applied = _Applied()
+    _attach_and_link(
+        tracker, issue, attachments, [e.issue_name for e in entries if e.issue_name], applied, dry_run
+    )
     campaign_link: str | None = None
     if campaign is not None:
         if dry_run:
@@ -998,6 +1230,10 @@ def update_step(
         notes.append(
             f"step {doc.name} belongs to no campaign; give --campaign_name or campaign_issue in {given} to link it"
         )
+    if _describe(
+        tracker, issue, summary=step_summary(doc.name), labels=step_labels, sections=sections, dry_run=dry_run
+    ):
+        applied.changed = True
     changed = applied.changed or campaign_link in ("linked", "would link")
     step_result = IssueResult(
         name=doc.name,
@@ -1157,21 +1393,30 @@ def fetch_campaign_yaml(
     campaign_issue: str,
     campaign_yaml: str,
     *,
+    campaign_name: str | None = None,
     force: bool = False,
     dry_run: bool = False,
     cwd: Path | None = None,
 ) -> YamlFileResult:
     """Write the ``campaign.yaml`` attached to ``campaign_issue`` to ``campaign_yaml``.
 
+    ``campaign_name``, when given, must be the name of the stored campaign.
+
     Raises
     ------
     InputError
-        Unknown issue, no (valid) ``campaign.yaml`` attachment, or an existing different
-        file (without ``force``).
+        Unknown issue, no (valid) ``campaign.yaml`` attachment, another campaign than
+        ``campaign_name``, or an existing different file (without ``force``).
     """
     key = check_issue_key(campaign_issue, "--campaign_issue")
     text, data = _stored_yaml(tracker, key, CAMPAIGN_ATTACHMENT, "campaign")
     spec = parse_campaign(data, f"the campaign.yaml of {key}")
+    name = (campaign_name or "").strip()
+    if name and name != spec.name:
+        raise InputError(
+            f"{key} is the issue of campaign {spec.name}, not of campaign {name}",
+            f"give CAMPAIGN_NAME {spec.name}, or the issue of campaign {name}",
+        )
     return _fetch(
         "campaign", _resolve(campaign_yaml, cwd), campaign_yaml, key, text, data, spec.name, force, dry_run
     )
@@ -1182,21 +1427,30 @@ def fetch_step_yaml(
     step_issue: str,
     step_yaml: str,
     *,
+    step_name: str | None = None,
     force: bool = False,
     dry_run: bool = False,
     cwd: Path | None = None,
 ) -> YamlFileResult:
     """Write the ``step.yaml`` attached to ``step_issue`` to ``step_yaml``.
 
+    ``step_name``, when given, must be the name of the stored step.
+
     Raises
     ------
     InputError
-        Unknown issue, no (valid) ``step.yaml`` attachment, or an existing different file
-        (without ``force``).
+        Unknown issue, no (valid) ``step.yaml`` attachment, another step than
+        ``step_name``, or an existing different file (without ``force``).
     """
     key = check_issue_key(step_issue, "--step_issue")
     text, data = _stored_yaml(tracker, key, STEP_ATTACHMENT, "step")
     doc = parse_step(data, f"the step.yaml of {key}")
+    name = (step_name or "").strip()
+    if name and name != doc.name:
+        raise InputError(
+            f"{key} is the issue of step {doc.name}, not of step {name}",
+            f"give STEP_NAME {doc.name}, or the issue of step {name}",
+        )
     return _fetch("step", _resolve(step_yaml, cwd), step_yaml, key, text, data, doc.name, force, dry_run)
 
 

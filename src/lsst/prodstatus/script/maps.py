@@ -1,11 +1,12 @@
 """``map-drp-steps`` (hand-written map or ``--auto``) and ``tree``: tracker and file work.
 
 Tracker round trips (Jira), hand-written step map of W workflows: one search for the
-issue and all W workflows, one write of the ``step-map`` section, one upload of the map
-yaml (plus reading the old one back when one of that name and size exists), and one
-request per new link (Jira has no bulk link call). A re-run that changes nothing reads
-the search and the attachment and writes nothing. Nothing is written before every key
-has been found and every value checked.
+issue and all W workflows, one request per new link (Jira has no bulk link call; none
+when update-campaign linked them already), one upload of the map yaml (plus reading the
+old one back when one of that name and size exists), and one write of the ``step-map``
+section, in this order, so a failure part way never leaves the section ahead of the
+rest. A re-run that changes nothing reads the search and the attachment and writes
+nothing. Nothing is written before every key has been found and every kind checked.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from ..core.bps import parse_data_range, parse_summary
+from ..core.bps import parse_bps_block, parse_data_range, parse_summary
 from ..core.maps import (
     CAMPAIGN_HEADER,
     CAMPAIGN_SECTION,
@@ -28,8 +29,8 @@ from ..core.maps import (
     WorkflowFacts,
     campaign_row,
     format_core_hours,
-    is_workflow_issue,
     issue_kind,
+    kind_phrase,
     map_table,
     panda_totals_from_json,
     parse_campaign_map,
@@ -44,7 +45,7 @@ from ..core.maps import (
 from ..core.markup import replace_sections
 from ..errors import InputError
 from ..services.tracker.base import Issue, Tracker, check_issue_key
-from .discovery import find_workflow_issues, scan_workflow_base
+from .discovery import StepWorkflow, find_workflow_issues, scan_workflow_base
 from .update_stat import DESCRIPTION_LIMIT
 
 __all__ = [
@@ -101,6 +102,31 @@ class MapResult:
 # -- reading ----------------------------------------------------------------------------------
 
 
+class _DuplicateKeyError(yaml.YAMLError):
+    def __init__(self, key: object, line: int) -> None:
+        super().__init__(f"duplicate key {key!r}")
+        self.key, self.line = key, line
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """`yaml.SafeLoader` that refuses a mapping key given twice (PyYAML keeps the last silently)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _value in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key = self.construct_object(key_node, deep=True)
+            try:
+                duplicate = key in seen
+                seen.add(key)
+            except TypeError:  # an unhashable key: SafeLoader reports it itself
+                continue
+            if duplicate:
+                raise _DuplicateKeyError(key, key_node.start_mark.line + 1)
+        return super().construct_mapping(node, deep)
+
+
 def _read_map(path: Path) -> tuple[bytes, Any]:
     try:
         data = path.read_bytes()
@@ -109,7 +135,13 @@ def _read_map(path: Path) -> tuple[bytes, Any]:
             f"cannot read map yaml {path}: {exc.strerror or exc}", "give the path of the map yaml"
         ) from exc
     try:
-        return data, yaml.safe_load(data)
+        return data, yaml.load(data, Loader=_UniqueKeyLoader)  # a SafeLoader subclass
+    except _DuplicateKeyError as exc:
+        raise InputError(
+            f"map yaml {path} has the key {exc.key} twice (again at line {exc.line}); "
+            "YAML would keep only the last one",
+            "give each key once",
+        ) from exc
     except yaml.YAMLError as exc:
         raise InputError(f"map yaml {path} is not valid YAML: {exc}", "fix the file") from exc
 
@@ -140,11 +172,44 @@ def _fetch(tracker: Tracker, keys: Iterable[str], what: dict[str, str]) -> dict[
     return found
 
 
-def _check_target(issue: Issue) -> None:
-    if is_workflow_issue(issue.summary, issue.labels):
+def _kind(issue: Issue) -> str:
+    return issue_kind(issue.summary, issue.labels)
+
+
+def _check_target(issue: Issue, campaign: bool) -> None:
+    """ISSUE must be a step issue (CAMPAIGN_FLAG 0) or a campaign issue (1)."""
+    wanted = "campaign" if campaign else "step"
+    kind = _kind(issue)
+    if kind == wanted:
+        return
+    if campaign:
+        fix = (
+            "CAMPAIGN_FLAG 1 writes a campaign table into the campaign issue update-campaign created "
+            "(a step table: CAMPAIGN_FLAG 0 and a step issue)"
+        )
+    else:
+        fix = (
+            "CAMPAIGN_FLAG 0 writes a step table into a step issue update-campaign created "
+            "(a campaign table: CAMPAIGN_FLAG 1 and the campaign issue)"
+        )
+    raise InputError(f"{issue.key} is {kind_phrase(kind)} ({issue.summary}), not a {wanted} issue", fix)
+
+
+def _check_values(
+    found: dict[str, Issue], named: Sequence[tuple[str, str]], source: str, campaign: bool
+) -> None:
+    """Every issue of a step map must be a workflow issue, of a campaign map a step issue (all listed)."""
+    wanted = "step" if campaign else "workflow"
+    bad = [
+        f"{name}: {key} ({kind_phrase(_kind(found[key]))})"
+        for name, key in named
+        if _kind(found[key]) != wanted
+    ]
+    if bad:
+        what = "campaign map" if campaign else "step map"
         raise InputError(
-            f"{issue.key} is a workflow issue ({issue.summary}), not a step or campaign issue",
-            "give the step issue (CAMPAIGN_FLAG 0) or the campaign issue (1) that update-campaign created",
+            f"{source}: issues that are not {wanted} issues: {'; '.join(bad)}; nothing was written",
+            f"a {what} maps each {'step to its step issue' if campaign else 'bps yaml to its workflow issue'}",
         )
 
 
@@ -152,21 +217,29 @@ def workflow_facts(issue: Issue, home: Path | None = None) -> WorkflowFacts:
     """Status line and PanDA totals of a workflow issue.
 
     The issue's ``status`` line and ``panda`` table come first (they are what everyone
-    sees); update-stat's ``<home>/stats/<KEY>/panda.json`` fills in what the issue lacks.
+    sees); update-stat's ``<home>/stats/<KEY>/panda.json`` fills in what the issue lacks,
+    but only when the file's ``uniqProcName`` is the issue's (its BPS block's): a file
+    left by another tracker's issue of the same key, or by an earlier workflow the key
+    was reused for, is ignored.
     """
     status = parse_status(issue.description)
     totals = parse_panda_totals(issue.description)
     if home is not None and (status is None or totals is None):
-        path = home / "stats" / issue.key / "panda.json"
-        try:
-            data = json.loads(path.read_text()) if path.is_file() else None
-        except (OSError, ValueError):
-            data = None
-        if isinstance(data, dict):
+        data = _saved_panda(home / "stats" / issue.key / "panda.json")
+        uniq = parse_bps_block(issue.description).get("uniqProcName", "").strip()
+        if data is not None and uniq and str(data.get("uniqProcName") or "").strip() == uniq:
             totals = totals or panda_totals_from_json(data)
             if status is None and isinstance(data.get("status_line"), str):
                 status = parse_status(data["status_line"])
     return WorkflowFacts(issue.key, status, totals)
+
+
+def _saved_panda(path: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads(path.read_text()) if path.is_file() else None
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
 
 
 # -- rows -------------------------------------------------------------------------------------
@@ -247,7 +320,7 @@ def _write(
     attachment: tuple[str, bytes] | None,
     dry_run: bool,
 ) -> MapResult:
-    """Write the section, the attachments and the links; each only when it changes something."""
+    """Write the links, the attachments and the section (in this order); each only when it changes something."""
     text, full = _fit(target.description, result.section, result.table)
     sections = {result.section: text}
     changed = replace_sections(target.description, sections) != target.description
@@ -280,19 +353,21 @@ def _write(
             result.attachment_action = "unchanged" if attachment[0] in unchanged else "would attach"
         result.linked = [k for k in targets if k not in linked_now]
         return result
-    if changed:
-        tracker.update_sections(target.key, sections, current=target)
-    result.action = "updated" if changed else "unchanged"
-    for name, data in uploads:
-        if name not in unchanged:
-            tracker.attach(target.key, name, data, current=target)
-    if attachment is not None:
-        result.attachment_action = "unchanged" if attachment[0] in unchanged else "attached"
+    # Links first (adding one twice is harmless), then the attachments, the description
+    # section last: a tracker failure part way never leaves the table ahead of the rest.
     for key in targets:
         if key in linked_now:
             continue
         if tracker.link(target.key, key, current=target):
             result.linked.append(key)
+    for name, data in uploads:
+        if name not in unchanged:
+            tracker.attach(target.key, name, data, current=target)
+    if attachment is not None:
+        result.attachment_action = "unchanged" if attachment[0] in unchanged else "attached"
+    if changed:
+        tracker.update_sections(target.key, sections, current=target)
+    result.action = "updated" if changed else "unchanged"
     return result
 
 
@@ -307,8 +382,10 @@ def map_from_yaml(
     Raises
     ------
     InputError
-        Unreadable or malformed map, unknown keys (all listed), ``issue`` a workflow
-        issue or mapped to itself; nothing is written then.
+        Unreadable or malformed map (a key given twice, an issue under two names),
+        unknown keys (all listed), ``issue`` not a step issue (``campaign`` false) or not
+        a campaign issue, mapped issues not workflow issues (step map) or not step issues
+        (campaign map), ``issue`` mapped to itself; nothing is written then.
     ServiceError
         The tracker failed.
     """
@@ -327,7 +404,11 @@ def map_from_yaml(
     where = {key: "ISSUE", **{k: source for k in mapped if k != key}}
     found = _fetch(tracker, [key, *mapped], where)
     target = found[key]
-    _check_target(target)
+    _check_target(target, campaign)
+    if campaign:
+        _check_values(found, [(e.step, e.key) for e in centries], source, True)
+    else:
+        _check_values(found, [(e.bps_yaml, e.key) for e in sentries], source, False)
     lines: list[str] = []
     rows: list[dict[str, Any]] = []
     notes: list[str] = []
@@ -362,108 +443,140 @@ def map_from_yaml(
     return _write(tracker, result, target, mapped, (path.name, raw), dry_run)
 
 
-# -- map-drp-steps --auto KEY ---------------------------------------------------------------------
+# -- membership: the steps of a campaign, the workflows of a step -------------------------------
+#
+# Shared by --auto and tree, so that both always show the same workflows. Membership comes
+# from the current definition, not from links alone: links are never removed, so a
+# resubmitted workflow leaves its superseded issue linked to the step.
+
+_STEP_FIX = "run update-step (or update-campaign) again to rewrite it"
 
 
-def map_auto(
-    tracker: Tracker, key: str, *, project: str | None = None, home: Path | None = None, dry_run: bool = False
-) -> MapResult:
-    """Build the step or campaign table of ``key`` from what the tracker and disk know.
+@dataclass
+class _StepMembers:
+    """The workflow issues of one step, and how they were found."""
 
-    A step issue (``step.yaml``): its workflows are the bps yamls in its
-    ``workflow_base`` and the issues recording their runs. A campaign issue
-    (``campaign.yaml``): per step, start, end, core-hours and status rolled up from the
-    statistics of its workflow issues (see `roll_up`).
-
-    Raises
-    ------
-    InputError
-        ``key`` is neither a step nor a campaign issue, or its yaml is unusable.
-    """
-    key = check_issue_key(key, "issue key (--auto KEY)")
-    issue = tracker.get_issue(key)
-    if issue.attachment("step.yaml") is not None:
-        return _auto_step(tracker, issue, project, dry_run)
-    if issue.attachment("campaign.yaml") is not None:
-        return _auto_campaign(tracker, issue, project, home, dry_run)
-    raise InputError(
-        f"{key} is not a step or campaign issue: it has no step.yaml/campaign.yaml attachment",
-        "run update-campaign first",
-    )
+    workflows: list[tuple[str, Issue]] = field(default_factory=list)
+    """(bps yaml name, workflow issue), in table order."""
+    source: str = "links"
+    """``discovery`` (workflow_base on this machine), ``step.yaml`` (issue_name) or ``links``."""
+    spec: dict[str, Any] | None = None
+    discovered: list[StepWorkflow] = field(default_factory=list)
+    """With ``discovery``: every bps yaml found, with or without an issue."""
 
 
-def _auto_step(tracker: Tracker, issue: Issue, project: str | None, dry_run: bool) -> MapResult:
-    fix = "run update-step (or update-campaign) again to rewrite it"
-    spec = _yaml_attachment(tracker, issue, "step.yaml", fix)
+def _step_spec(tracker: Tracker, step: Issue, strict: bool, notes: list[str]) -> dict[str, Any] | None:
+    if step.attachment("step.yaml") is None:
+        return None
+    try:
+        spec = _yaml_attachment(tracker, step, "step.yaml", _STEP_FIX)
+    except InputError as exc:
+        if strict:
+            raise
+        notes.append(f"step {step.key}: {exc.message}: its workflows are the workflow issues it links to")
+        return None
     name = spec.get("name")
     if not isinstance(name, str) or not name.strip():
-        raise InputError(f"step.yaml of {issue.key} has no step name", fix)
-    yamls = scan_workflow_base(str(spec.get("workflow_base") or ""), name)
-    workflows = find_workflow_issues(tracker, yamls, project=project)
-    lines: list[str] = []
-    rows: list[dict[str, Any]] = []
-    notes: list[str] = []
-    mapped: list[str] = []
-    for workflow in workflows:
-        if workflow.issue is None:
-            why = workflow.problem or "no issue records its run yet (run update-issue for it)"
-            notes.append(f"{workflow.name}: left out of the table: {why}")
-            continue
-        line, row = _step_row(tracker, workflow.name, workflow.issue)
-        lines.append(line)
-        rows.append(row)
-        mapped.append(workflow.issue.key)
-    if not yamls:
-        notes.append(f"no {name}*.yaml in workflow_base {spec.get('workflow_base')}: the table is empty")
-    result = MapResult(
-        "step", issue.key, STEP_SECTION, map_table(STEP_HEADER, lines), rows, source="auto", notes=notes
-    )
-    return _write(tracker, result, issue, mapped, None, dry_run)
+        if strict:
+            raise InputError(f"step.yaml of {step.key} has no step name", _STEP_FIX)
+        notes.append(f"step {step.key}: step.yaml has no step name")
+    return spec
 
 
-def _step_workflow_issues(
-    tracker: Tracker, step: Issue, linked: dict[str, Issue], project: str | None, notes: list[str]
-) -> list[Issue]:
-    """The workflow issues of a step: its links; else its step.yaml's issue_name values; else discovery."""
-    from_links = [
-        linked[k]
-        for k in step.linked_keys("outward")
-        if k in linked and is_workflow_issue(linked[k].summary, linked[k].labels)
-    ]
-    if from_links or step.attachment("step.yaml") is None:
-        return from_links
-    try:
-        spec = _yaml_attachment(tracker, step, "step.yaml", "")
-    except InputError as exc:
-        notes.append(f"step {step.key}: {exc.message}")
-        return []
-    workflows = spec.get("workflows") if isinstance(spec.get("workflows"), dict) else {}
-    keys = [
-        str(w["issue_name"]).upper()
-        for w in (workflows or {}).values()
-        if isinstance(w, dict) and isinstance(w.get("issue_name"), str) and w["issue_name"].strip()
-    ]
-    if keys:
-        return [i for i in tracker.search(keys=keys) if is_workflow_issue(i.summary, i.labels)]
-    try:
-        yamls = scan_workflow_base(str(spec.get("workflow_base") or ""), str(spec.get("name") or ""))
-    except InputError as exc:
-        notes.append(f"step {step.key}: no workflow issues linked, and {exc.message}")
-        return []
-    return [w.issue for w in find_workflow_issues(tracker, yamls, project=project) if w.issue is not None]
+def _row_name(issue: Issue) -> str:
+    """Name of a workflow found by a link: its bps yaml (BPS block), else its key."""
+    name = parse_bps_block(issue.description).get("bps_submit_yaml_file", "").strip()
+    return Path(name).name.removesuffix(".yaml") if name else issue.key
 
 
-def _auto_campaign(
-    tracker: Tracker, issue: Issue, project: str | None, home: Path | None, dry_run: bool
-) -> MapResult:
-    fix = "run update-campaign again to rewrite it"
-    spec = _yaml_attachment(tracker, issue, "campaign.yaml", fix)
-    steps = spec.get("steps")
-    if not isinstance(steps, list):
-        raise InputError(f"campaign.yaml of {issue.key} has no list of steps", fix)
-    notes: list[str] = []
-    named: list[tuple[str, str]] = []
+def _step_members(
+    tracker: Tracker, steps: Sequence[Issue], project: str | None, notes: list[str], *, strict: bool = False
+) -> dict[str, _StepMembers]:
+    """The workflow issues of each step, by the first rule that applies to it.
+
+    (a) its ``step.yaml``'s ``workflow_base`` is a directory on this machine: the bps
+    yamls there and the issue of each one's newest run (as ``update-step`` finds them);
+    (b) else the ``issue_name`` values of its ``step.yaml``'s workflows; (c) else the
+    workflow issues it links to. Tracker cost: one read of each ``step.yaml``, one search
+    for the issues of (a) of all steps, one search for those of (b) and (c) of all steps.
+    """
+    members = {step.key: _StepMembers(spec=_step_spec(tracker, step, strict, notes)) for step in steps}
+    scans: dict[str, list[Path]] = {}
     for step in steps:
+        spec = members[step.key].spec
+        if spec is None:
+            continue
+        base = str(spec.get("workflow_base") or "").strip()
+        name = str(spec.get("name") or "").strip()
+        if base and name and Path(base).expanduser().is_dir():
+            scans[step.key] = scan_workflow_base(base, name)
+        elif base:
+            notes.append(
+                f"step {step.key}: workflow_base {base} is not a directory on this machine: its workflows "
+                + (
+                    "are the issue_name values of its step.yaml"
+                    if _spec_issue_names(spec)
+                    else "are the workflow issues it links to"
+                )
+            )
+    paths = list(dict.fromkeys(p for found in scans.values() for p in found))
+    discovered = (
+        {w.bps_yaml: w for w in find_workflow_issues(tracker, paths, project=project)} if paths else {}
+    )
+    wanted: dict[str, list[tuple[str, str]]] = {}
+    for step in steps:
+        member = members[step.key]
+        if step.key in scans:
+            member.source = "discovery"
+            member.discovered = [discovered[p] for p in scans[step.key]]
+            member.workflows = [(w.name, w.issue) for w in member.discovered if w.issue is not None]
+            continue
+        named = _spec_issue_names(member.spec) if member.spec is not None else []
+        if named:
+            member.source = "step.yaml"
+            wanted[step.key] = named
+        else:
+            wanted[step.key] = [("", k) for k in step.linked_keys("outward")]
+    keys = list(dict.fromkeys(k for pairs in wanted.values() for _, k in pairs))
+    found = {i.key: i for i in tracker.search(keys=keys)} if keys else {}
+    for step_key, pairs in wanted.items():
+        member = members[step_key]
+        for name, key in pairs:
+            issue = found.get(key)
+            if issue is not None and _kind(issue) == "workflow":
+                member.workflows.append((name or _row_name(issue), issue))
+            elif member.source == "step.yaml":
+                why = "does not exist" if issue is None else f"is {kind_phrase(_kind(issue))}"
+                notes.append(f"step {step_key}: {key} ({name} in step.yaml) {why}: left out")
+    return members
+
+
+def _spec_issue_names(spec: dict[str, Any]) -> list[tuple[str, str]]:
+    """(workflow name, issue key) of the workflows of a step.yaml that have an ``issue_name``."""
+    workflows = spec.get("workflows")
+    if not isinstance(workflows, dict):
+        return []
+    named: list[tuple[str, str]] = []
+    for wf_name, wf in workflows.items():
+        if isinstance(wf, dict) and isinstance(wf.get("issue_name"), str) and wf["issue_name"].strip():
+            named.append((str(wf.get("name") or wf_name), wf["issue_name"].strip().upper()))
+    return named
+
+
+def _campaign_steps(tracker: Tracker, campaign: Issue, notes: list[str]) -> list[tuple[str, Issue]]:
+    """(step name, step issue) of a campaign: its ``campaign.yaml``'s steps, else the step issues it links to."""
+    if campaign.attachment("campaign.yaml") is None:
+        outward = campaign.linked_keys("outward")
+        found = {i.key: i for i in tracker.search(keys=outward)} if outward else {}
+        steps = [found[k] for k in outward if k in found and _kind(found[k]) == "step"]
+        return [(s.summary.strip().removeprefix("Step ").strip() or s.key, s) for s in steps]
+    fix = "run update-campaign again to rewrite it"
+    spec = _yaml_attachment(tracker, campaign, "campaign.yaml", fix)
+    steps_spec = spec.get("steps")
+    if not isinstance(steps_spec, list):
+        raise InputError(f"campaign.yaml of {campaign.key} has no list of steps", fix)
+    named: list[tuple[str, str]] = []
+    for step in steps_spec:
         if not isinstance(step, dict):
             continue
         name = str(step.get("name") or "")
@@ -473,13 +586,83 @@ def _auto_campaign(
             continue
         named.append((name, check_issue_key(step_key, f"issue_name of step {name} in campaign.yaml")))
     found = _fetch(tracker, [k for _, k in named], {k: f"step {n} in campaign.yaml" for n, k in named})
-    # One search for every issue the steps link to; the workflow issues among them count.
-    outward = [k for _, step_key in named for k in found[step_key].linked_keys("outward")]
-    linked = {i.key: i for i in tracker.search(keys=list(dict.fromkeys(outward)))} if outward else {}
+    result: list[tuple[str, Issue]] = []
+    for name, key in named:
+        kind = _kind(found[key])
+        if kind != "step":
+            notes.append(f"step {name}: {key} in campaign.yaml is {kind_phrase(kind)}: left out of the table")
+            continue
+        result.append((name, found[key]))
+    return result
+
+
+# -- map-drp-steps --auto KEY ---------------------------------------------------------------------
+
+
+def map_auto(
+    tracker: Tracker, key: str, *, project: str | None = None, home: Path | None = None, dry_run: bool = False
+) -> MapResult:
+    """Build the step or campaign table of ``key`` from what the tracker and disk know.
+
+    A step issue: its workflows by the rules of `_step_members` (the newest run of each
+    bps yaml of its ``workflow_base`` when that is on this machine; else its
+    ``step.yaml``'s ``issue_name`` values; else its links). A campaign issue: its steps
+    (``campaign.yaml``, else its links), and per step start, end, core-hours and status
+    rolled up from the statistics of the step's workflows (see `roll_up`).
+
+    Raises
+    ------
+    InputError
+        ``key`` is neither a step nor a campaign issue, or its yaml is unusable.
+    """
+    key = check_issue_key(key, "issue key (--auto KEY)")
+    issue = tracker.get_issue(key)
+    kind = _kind(issue)
+    if kind == "step":
+        return _auto_step(tracker, issue, project, dry_run)
+    if kind == "campaign":
+        return _auto_campaign(tracker, issue, project, home, dry_run)
+    raise InputError(
+        f"{key} is {kind_phrase(kind)} ({issue.summary}), not a step or campaign issue",
+        "--auto KEY takes a step or campaign issue that update-campaign created",
+    )
+
+
+def _auto_step(tracker: Tracker, issue: Issue, project: str | None, dry_run: bool) -> MapResult:
+    notes: list[str] = []
+    member = _step_members(tracker, [issue], project, notes, strict=True)[issue.key]
+    for found in member.discovered:
+        if found.issue is None:
+            why = found.problem or "no issue records its run yet (run update-issue for it)"
+            notes.append(f"{found.name}: left out of the table: {why}")
+    if member.source == "discovery" and not member.discovered:
+        assert member.spec is not None
+        notes.append(
+            f"no {member.spec.get('name')}*.yaml in workflow_base {member.spec.get('workflow_base')}: "
+            "the table is empty"
+        )
     lines: list[str] = []
     rows: list[dict[str, Any]] = []
-    for name, step_key in named:
-        workflows = _step_workflow_issues(tracker, found[step_key], linked, project, notes)
+    for name, workflow in member.workflows:
+        line, row = _step_row(tracker, name, workflow)
+        lines.append(line)
+        rows.append(row)
+    result = MapResult(
+        "step", issue.key, STEP_SECTION, map_table(STEP_HEADER, lines), rows, source="auto", notes=notes
+    )
+    return _write(tracker, result, issue, [w.key for _, w in member.workflows], None, dry_run)
+
+
+def _auto_campaign(
+    tracker: Tracker, issue: Issue, project: str | None, home: Path | None, dry_run: bool
+) -> MapResult:
+    notes: list[str] = []
+    steps = _campaign_steps(tracker, issue, notes)
+    members = _step_members(tracker, [s for _, s in steps], project, notes)
+    lines: list[str] = []
+    rows: list[dict[str, Any]] = []
+    for name, step in steps:
+        workflows = [w for _, w in members[step.key].workflows]
         rollup = roll_up(workflow_facts(w, home) for w in workflows)
         values = (
             rollup.start.isoformat() if rollup.start else "",
@@ -487,7 +670,7 @@ def _auto_campaign(
             format_core_hours(rollup.core_hours),
             rollup.status,
         )
-        line, row = _campaign_row(tracker, name, step_key, values, rollup)
+        line, row = _campaign_row(tracker, name, step.key, values, rollup)
         row["workflows"] = [w.key for w in workflows]
         lines.append(line)
         rows.append(row)
@@ -500,7 +683,7 @@ def _auto_campaign(
         source="auto",
         notes=notes,
     )
-    return _write(tracker, result, issue, [k for _, k in named], None, dry_run)
+    return _write(tracker, result, issue, [s.key for _, s in steps], None, dry_run)
 
 
 # -- tree ---------------------------------------------------------------------------------------
@@ -545,7 +728,7 @@ class TreeNode:
 
 
 def _node(issue: Issue, home: Path | None) -> TreeNode:
-    kind = issue_kind(issue.summary, issue.labels, (a.filename for a in issue.attachments))
+    kind = _kind(issue)
     node = TreeNode(issue.key, issue.summary, kind, issue.url)
     if kind == "workflow":
         facts = workflow_facts(issue, home)
@@ -573,33 +756,56 @@ def _fill_rollups(node: TreeNode) -> None:
     node.end = rollup.end.isoformat() if rollup.end else None
 
 
-def build_tree(tracker: Tracker, key: str, *, home: Path | None = None, max_depth: int = 4) -> TreeNode:
-    """Follow outward links from ``key`` (campaign → steps → workflows), one search per level.
+def build_tree(
+    tracker: Tracker,
+    key: str,
+    *,
+    home: Path | None = None,
+    project: str | None = None,
+    max_depth: int = 4,
+    notes: list[str] | None = None,
+) -> TreeNode:
+    """Build the hierarchy under ``key``, level by level, with the membership of ``--auto``.
 
-    Each issue appears once (the first place it is met), so link cycles end.
+    A campaign's children are its steps (`_campaign_steps`), a step's its workflows
+    (`_step_members`), so the tree shows what ``map-drp-steps --auto`` rolls up; any
+    other issue's children are the issues it links to. Each issue appears once (the
+    first place it is met), so link cycles end. ``notes`` collects what was left out.
     """
+    notes = notes if notes is not None else []
     key = check_issue_key(key)
     root_issue = tracker.get_issue(key)
     root = _node(root_issue, home)
     seen = {root.key}
     level: list[tuple[TreeNode, Issue]] = [(root, root_issue)]
     for _ in range(max_depth):
-        wanted: list[str] = []
-        for _parent, issue in level:
-            wanted.extend(k for k in issue.linked_keys("outward") if k not in seen and k not in wanted)
-        if not wanted:
-            break
-        found = {i.key: i for i in tracker.search(keys=wanted)}
+        children: dict[str, list[Issue]] = {}
+        for node, issue in level:
+            if node.kind == "campaign":
+                children[issue.key] = [s for _, s in _campaign_steps(tracker, issue, notes)]
+        steps = [issue for node, issue in level if node.kind == "step"]
+        if steps:
+            members = _step_members(tracker, steps, project, notes)
+            for step in steps:
+                children[step.key] = [w for _, w in members[step.key].workflows]
+        others = [issue for node, issue in level if node.kind == "other"]
+        wanted = list(
+            dict.fromkeys(k for issue in others for k in issue.linked_keys("outward") if k not in seen)
+        )
+        found = {i.key: i for i in tracker.search(keys=wanted)} if wanted else {}
+        for issue in others:
+            children[issue.key] = [found[k] for k in issue.linked_keys("outward") if k in found]
         next_level: list[tuple[TreeNode, Issue]] = []
         for parent, issue in level:
-            for child_key in issue.linked_keys("outward"):
-                child_issue = found.get(child_key)
-                if child_issue is None or child_key in seen:
+            for child_issue in children.get(issue.key, []):
+                if child_issue.key in seen:
                     continue
-                seen.add(child_key)
+                seen.add(child_issue.key)
                 child = _node(child_issue, home)
                 parent.children.append(child)
                 next_level.append((child, child_issue))
+        if not next_level:
+            break
         level = next_level
     _fill_rollups(root)
     return root

@@ -91,13 +91,19 @@ def create_campaign_yaml(
     Edit the template: set workflow_base of each step to the directory holding its
     bps submit yamls and remove the steps you do not run; then run update-campaign.
     A CAMPAIGN_YAML that already is this campaign's yaml is kept as it is. With
-    --campaign_issue, the campaign.yaml attached to that issue is written instead.
+    --campaign_issue, the campaign.yaml attached to that issue is written instead; it
+    must hold campaign CAMPAIGN_NAME.
     """
     from ...script.campaign import create_campaign_template, fetch_campaign_yaml
 
     if campaign_issue:
         result = fetch_campaign_yaml(
-            app.tracker, campaign_issue, campaign_yaml, force=force, dry_run=app.dry_run
+            app.tracker,
+            campaign_issue,
+            campaign_yaml,
+            campaign_name=campaign_name,
+            force=force,
+            dry_run=app.dry_run,
         )
     else:
         result = create_campaign_template(campaign_name, campaign_yaml, force=force, dry_run=app.dry_run)
@@ -191,12 +197,14 @@ def create_step_yaml(
     The workflows are WORKFLOW_DIR/STEP_NAME*.yaml, each with the issue that
     update-issue made for its newest run (when there is one). A STEP_YAML that already
     is this step's yaml is kept as it is. With --step_issue, the step.yaml attached to
-    that issue is written instead.
+    that issue is written instead; it must hold step STEP_NAME.
     """
     from ...script.campaign import create_step_template, fetch_step_yaml, lazy_tracker
 
     if step_issue:
-        result = fetch_step_yaml(app.tracker, step_issue, step_yaml, force=force, dry_run=app.dry_run)
+        result = fetch_step_yaml(
+            app.tracker, step_issue, step_yaml, step_name=step_name, force=force, dry_run=app.dry_run
+        )
     else:
         result = create_step_template(
             lazy_tracker(lambda: app.tracker),

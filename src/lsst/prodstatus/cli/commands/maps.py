@@ -151,14 +151,19 @@ def render_tree(root: TreeNode) -> list[str]:
 def tree(app: App, key: str) -> None:
     """Show campaign KEY → steps → workflows as a tree, with status, counts and core-hours.
 
-    Children are the issues KEY links to (campaign → steps → workflows); KEY may be a
-    campaign, a step or a workflow issue. Workflows show the state and (T,Q,D,Fa,Sf)
-    of their status line and the core-hours of their PanDA table; steps and campaigns
-    show the same figures rolled up over their workflows.
+    A campaign's children are the steps of its campaign.yaml, a step's the workflows
+    map-drp-steps --auto finds for it (the newest run of each bps yaml when its
+    workflow_base is on this machine), so both always agree; KEY may be a campaign, a
+    step or a workflow issue. Workflows show the state and (T,Q,D,Fa,Sf) of their status
+    line and the core-hours of their PanDA table; steps and campaigns show the same
+    figures rolled up over their workflows.
     """
     from ...script.maps import build_tree
 
-    root = build_tree(app.tracker, key, home=app.settings.home)
+    notes: list[str] = []
+    root = build_tree(app.tracker, key, home=app.settings.home, project=app.settings.project, notes=notes)
+    for note in notes:
+        app.note(f"prodstat: {note}")
     app.emit(render_tree(root), root.to_dict())
 
 
