@@ -40,7 +40,8 @@ keyed prodstat update-issue step2_1248.yaml PREOPS-1248 DRP0 --ts 20220729T14265
 wf3=$KEY
 run prodstat update-stat PREOPS-1248 "$wf3"
 
-cd ..
+# The seed stays in work/step2 from here on: the campaign yaml and the maps are written
+# next to step2's submit yaml (prodstat tells them apart from bps submit yamls).
 say "cat > step12test.yaml   # the seed's campaign description"
 cat > step12test.yaml <<EOF
 issue: null
