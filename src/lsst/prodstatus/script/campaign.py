@@ -1408,17 +1408,18 @@ def fetch_campaign_yaml(
         Unknown issue, no (valid) ``campaign.yaml`` attachment, another campaign than
         ``campaign_name``, or an existing different file (without ``force``).
     """
-    key = check_issue_key(campaign_issue, "--campaign_issue")
-    text, data = _stored_yaml(tracker, key, CAMPAIGN_ATTACHMENT, "campaign")
-    spec = parse_campaign(data, f"the campaign.yaml of {key}")
-    name = (campaign_name or "").strip()
-    if name and name != spec.name:
-        raise InputError(
-            f"{key} is the issue of campaign {spec.name}, not of campaign {name}",
-            f"give CAMPAIGN_NAME {spec.name}, or the issue of campaign {name}",
-        )
-    return _fetch(
-        "campaign", _resolve(campaign_yaml, cwd), campaign_yaml, key, text, data, spec.name, force, dry_run
+    return _fetch_stored(
+        tracker,
+        campaign_issue,
+        "--campaign_issue",
+        "campaign",
+        CAMPAIGN_ATTACHMENT,
+        parse_campaign,
+        campaign_name,
+        campaign_yaml,
+        force=force,
+        dry_run=dry_run,
+        cwd=cwd,
     )
 
 
@@ -1442,16 +1443,46 @@ def fetch_step_yaml(
         Unknown issue, no (valid) ``step.yaml`` attachment, another step than
         ``step_name``, or an existing different file (without ``force``).
     """
-    key = check_issue_key(step_issue, "--step_issue")
-    text, data = _stored_yaml(tracker, key, STEP_ATTACHMENT, "step")
-    doc = parse_step(data, f"the step.yaml of {key}")
-    name = (step_name or "").strip()
-    if name and name != doc.name:
+    return _fetch_stored(
+        tracker,
+        step_issue,
+        "--step_issue",
+        "step",
+        STEP_ATTACHMENT,
+        parse_step,
+        step_name,
+        step_yaml,
+        force=force,
+        dry_run=dry_run,
+        cwd=cwd,
+    )
+
+
+def _fetch_stored(
+    tracker: Tracker,
+    issue: str,
+    option: str,
+    kind: str,
+    attachment: str,
+    parse: Callable[[Any, str], Any],
+    wanted_name: str | None,
+    target: str,
+    *,
+    force: bool,
+    dry_run: bool,
+    cwd: Path | None,
+) -> YamlFileResult:
+    """The body of `fetch_campaign_yaml` and `fetch_step_yaml`: read, check the name, write."""
+    key = check_issue_key(issue, option)
+    text, data = _stored_yaml(tracker, key, attachment, kind)
+    stored = parse(data, f"the {attachment} of {key}").name
+    name = (wanted_name or "").strip()
+    if name and name != stored:
         raise InputError(
-            f"{key} is the issue of step {doc.name}, not of step {name}",
-            f"give STEP_NAME {doc.name}, or the issue of step {name}",
+            f"{key} is the issue of {kind} {stored}, not of {kind} {name}",
+            f"give {kind.upper()}_NAME {stored}, or the issue of {kind} {name}",
         )
-    return _fetch("step", _resolve(step_yaml, cwd), step_yaml, key, text, data, doc.name, force, dry_run)
+    return _fetch(kind, _resolve(target, cwd), target, key, text, data, stored, force, dry_run)
 
 
 def create_step_template(
