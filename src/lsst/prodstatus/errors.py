@@ -18,6 +18,7 @@ __all__ = [
     "NotImplementedYetError",
     "ProdstatError",
     "ServiceError",
+    "short_reason",
 ]
 
 EXIT_BAD_INPUT = 1
@@ -88,3 +89,25 @@ class ServiceError(ProdstatError):
 
 class AuthenticationError(ServiceError):
     """The service refused our credentials (exit code 3)."""
+
+
+_CONNECTION_MARKERS = (
+    "Connection refused",
+    "Connection reset",
+    "Name or service not known",
+    "No route to host",
+    "timed out",
+)
+
+
+def short_reason(exc: BaseException, limit: int = 200) -> str:
+    """Return why a connection failed in a few words, for a one-line message.
+
+    ``requests`` wraps the socket error in several layers of text; the known causes are
+    reduced to their name, anything else to its first line.
+    """
+    text = str(exc)
+    for marker in _CONNECTION_MARKERS:
+        if marker in text:
+            return marker.lower()
+    return text.splitlines()[0][:limit] if text else type(exc).__name__

@@ -20,6 +20,8 @@ __all__ = [
     "PandaLabelStats",
     "PandaStats",
     "aggregate_panda",
+    "fmt_number",
+    "fmt_time",
     "merge_stats",
     "status_line",
     "task_label",
@@ -32,6 +34,16 @@ _TS_RE = re.compile(r"\d{8}T\d{6}Z_", re.IGNORECASE)
 _CURRENT_RE = re.compile(r"^(\d{2})_(.+)_(\d{2,})$")
 _OLD_SUFFIX_RE = re.compile(r"_(\d+)_(\d+)$")
 _CHUNK_RE = re.compile(r"_chunk_\d+$")
+
+
+def fmt_number(value: float | None, digits: int = 2) -> str:
+    """A figure as table text: fixed decimals, empty when unknown."""
+    return "" if value is None else f"{value:.{digits}f}"
+
+
+def fmt_time(value: datetime | None) -> str:
+    """A UTC time as table text (``YYYY-MM-DD HH:MM:SS``), empty when unknown."""
+    return "" if value is None else value.strftime("%Y-%m-%d %H:%M:%S")
 
 
 def task_label(taskname: str, request_id: int | None = None) -> str:

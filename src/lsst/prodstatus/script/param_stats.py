@@ -21,7 +21,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from ..core.stats import PandaLabelStats, aggregate_panda, merge_stats
+from ..core.stats import PandaLabelStats, aggregate_panda, fmt_number, fmt_time, merge_stats
 from ..errors import InputError
 
 __all__ = ["StatParams", "TableFiles", "get_butler_stat", "get_panda_stat", "read_params", "write_table"]
@@ -192,10 +192,6 @@ def _selected(name: str, params: StatParams, when: datetime | None) -> bool:
     return params.start_date <= when.date() <= params.stop_date
 
 
-def _fmt(value: float | None, digits: int = 2) -> str:
-    return "" if value is None else f"{value:.{digits}f}"
-
-
 PANDA_STAT_COLUMNS = [
     "tasks",
     "jobs",
@@ -225,23 +221,20 @@ PANDA_WF_COLUMNS = [
 
 
 def _stat_row(s: PandaLabelStats) -> list[object]:
-    def t(value: datetime | None) -> str:
-        return "" if value is None else value.strftime("%Y-%m-%d %H:%M:%S")
-
     return [
         s.tasks,
         s.jobs,
         s.finished,
         s.failed,
         s.retried,
-        _fmt(s.wall_hours),
-        _fmt(s.core_hours),
-        _fmt(s.cpu_hours) + (" (?)" if s.cpu_suspect else ""),
-        _fmt(s.max_rss_gib),
-        t(s.first_start),
-        t(s.last_end),
-        _fmt(s.wallclock_hours),
-        _fmt(s.parallelism, 1),
+        fmt_number(s.wall_hours),
+        fmt_number(s.core_hours),
+        fmt_number(s.cpu_hours) + (" (?)" if s.cpu_suspect else ""),
+        fmt_number(s.max_rss_gib),
+        fmt_time(s.first_start),
+        fmt_time(s.last_end),
+        fmt_number(s.wallclock_hours),
+        fmt_number(s.parallelism, 1),
     ]
 
 
@@ -285,14 +278,14 @@ def _panda_total(rows: Mapping[str, list[str]]) -> list[str]:
     suspect = any(v.endswith("(?)") for v in col("CPU h"))
     return [
         *(str(int(_sum(col(c)))) for c in ("tasks", "jobs", "finished", "failed", "retried")),
-        _fmt(wall),
-        _fmt(_sum(col("core h"))),
-        _fmt(_sum(col("CPU h"))) + (" (?)" if suspect else ""),
-        _fmt(max(rss)) if rss else "",
+        fmt_number(wall),
+        fmt_number(_sum(col("core h"))),
+        fmt_number(_sum(col("CPU h"))) + (" (?)" if suspect else ""),
+        fmt_number(max(rss)) if rss else "",
         min(starts) if starts else "",
         max(ends) if ends else "",
-        _fmt(clock),
-        _fmt(wall / clock, 1) if clock else "",
+        fmt_number(clock),
+        fmt_number(wall / clock, 1) if clock else "",
     ]
 
 
@@ -354,7 +347,7 @@ def get_panda_stat(
                 st.get("finished", 0),
                 st.get("failed", 0),
                 st.get("subfinished", 0),
-                "" if wf.created_at is None else wf.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+                fmt_time(wf.created_at),
             ]
             for label in stats.labels:
                 stat_rows[f"{key}_{label.label}"] = _stat_row(label)
@@ -404,10 +397,10 @@ def _butler_total(rows: Mapping[str, list[str]]) -> list[str]:
     estimated = any(v.endswith("est.") for v in col("CPU h"))
     return [
         str(int(_sum(col("nQuanta")))),
-        _fmt(_sum(col("CPU h"))) + (" est." if estimated else ""),
+        fmt_number(_sum(col("CPU h"))) + (" est." if estimated else ""),
         "",
         "",
-        _fmt(max(rss)) if rss else "",
+        fmt_number(max(rss)) if rss else "",
         min(starts) if starts else "",
     ]
 
@@ -447,11 +440,11 @@ def get_butler_stat(
         for label in stats.labels:
             rows[f"{key}_{label.label}"] = [
                 label.n_quanta,
-                _fmt(label.cpu_hours) + (" est." if label.estimated else ""),
-                _fmt(label.mean_cpu_s, 1),
-                _fmt(label.max_cpu_s, 1),
-                _fmt(label.max_rss_gib),
-                "" if label.first_start is None else label.first_start.strftime("%Y-%m-%d %H:%M:%S"),
+                fmt_number(label.cpu_hours) + (" est." if label.estimated else ""),
+                fmt_number(label.mean_cpu_s, 1),
+                fmt_number(label.max_cpu_s, 1),
+                fmt_number(label.max_rss_gib),
+                fmt_time(label.first_start),
             ]
         n_total += stats.n_quanta
         cpu_total += stats.cpu_hours

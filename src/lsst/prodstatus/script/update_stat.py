@@ -14,13 +14,12 @@ import json
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from ..core.bps import expand_placeholders, parse_bps_block, parse_summary, uniq_proc_name
 from ..core.markup import read_section, replace_sections, wiki_table
-from ..core.stats import PandaLabelStats, PandaStats, aggregate_panda, status_line
+from ..core.stats import PandaLabelStats, PandaStats, aggregate_panda, fmt_number, fmt_time, status_line
 from ..errors import InputError
 from ..services.tracker.base import Tracker, check_issue_key
 
@@ -107,18 +106,6 @@ def workflow_ref(key: str, summary: str, description: str) -> WorkflowRef:
 # -- rendering --------------------------------------------------------------------------------
 
 
-def _hours(value: float | None) -> str:
-    return "" if value is None else f"{value:.2f}"
-
-
-def _gib(value: float | None) -> str:
-    return "" if value is None else f"{value:.2f}"
-
-
-def _time(value: datetime | None) -> str:
-    return "" if value is None else value.strftime("%Y-%m-%d %H:%M:%S")
-
-
 PANDA_HEADERS = [
     "Label",
     "Tasks",
@@ -140,7 +127,7 @@ PANDA_HEADERS = [
 
 
 def _panda_row(stats: PandaLabelStats, label: str | None = None) -> list[str]:
-    cpu = _hours(stats.cpu_hours) + (" (?)" if stats.cpu_suspect else "")
+    cpu = fmt_number(stats.cpu_hours) + (" (?)" if stats.cpu_suspect else "")
     return [
         label or stats.label,
         str(stats.tasks),
@@ -150,14 +137,14 @@ def _panda_row(stats: PandaLabelStats, label: str | None = None) -> list[str]:
         str(stats.cancelled),
         str(stats.other),
         str(stats.retried),
-        _hours(stats.wall_hours),
-        _hours(stats.core_hours),
+        fmt_number(stats.wall_hours),
+        fmt_number(stats.core_hours),
         cpu,
-        _gib(stats.max_rss_gib),
-        _time(stats.first_start),
-        _time(stats.last_end),
-        _hours(stats.wallclock_hours),
-        "" if stats.parallelism is None else f"{stats.parallelism:.1f}",
+        fmt_number(stats.max_rss_gib),
+        fmt_time(stats.first_start),
+        fmt_time(stats.last_end),
+        fmt_number(stats.wallclock_hours),
+        fmt_number(stats.parallelism, 1),
     ]
 
 
@@ -172,7 +159,7 @@ def panda_section(
     """The ``panda`` managed section: request, links, table and notes."""
     wf = stats.workflow
     base = pandamon_url if pandamon_url.endswith("/") else pandamon_url + "/"
-    created = _time(wf.created_at)
+    created = fmt_time(wf.created_at)
     lines = [
         "h3. PanDA statistics",
         f"PanDA request: {wf.request_id} status {wf.status}"
@@ -215,11 +202,11 @@ def butler_rows(stats: Any) -> list[list[str]]:
             [
                 label.label,
                 str(label.n_quanta),
-                ("" if label.cpu_hours is None else f"{label.cpu_hours:.2f}") + est,
-                "" if label.mean_cpu_s is None else f"{label.mean_cpu_s:.1f}",
-                "" if label.max_cpu_s is None else f"{label.max_cpu_s:.1f}",
-                _gib(label.max_rss_gib),
-                _time(label.first_start),
+                fmt_number(label.cpu_hours) + est,
+                fmt_number(label.mean_cpu_s, 1),
+                fmt_number(label.max_cpu_s, 1),
+                fmt_number(label.max_rss_gib),
+                fmt_time(label.first_start),
             ]
         )
     est = " est." if stats.estimated else ""
@@ -230,8 +217,8 @@ def butler_rows(stats: Any) -> list[list[str]]:
             f"{stats.cpu_hours:.2f}{est}",
             "",
             "",
-            _gib(stats.max_rss_gib),
-            _time(stats.first_start),
+            fmt_number(stats.max_rss_gib),
+            fmt_time(stats.first_start),
         ]
     )
     return rows

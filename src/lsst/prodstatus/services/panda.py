@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from ..core.panda import PandaWorkflow, parse_panda_time
-from ..errors import AuthenticationError, InputError, ServiceError
+from ..errors import AuthenticationError, InputError, ServiceError, short_reason
 
 if TYPE_CHECKING:
     import requests
@@ -144,7 +144,7 @@ class PandaClient:
             except requests.exceptions.Timeout:
                 problem = f"no answer within {self.timeout[1]:g} s"
             except requests.exceptions.ConnectionError as exc:
-                problem = f"cannot connect ({_short(exc)})"
+                problem = f"cannot connect ({short_reason(exc)})"
             else:
                 status = response.status_code
                 if status == 200:
@@ -310,11 +310,3 @@ def _retry_after(value: str | None) -> float | None:
         return max(0.0, float(value))
     except ValueError:
         return None
-
-
-def _short(exc: Exception) -> str:
-    text = str(exc)
-    for marker in ("Connection refused", "Name or service not known", "timed out", "Connection reset"):
-        if marker in text:
-            return marker.lower()
-    return text.splitlines()[0][:160] if text else type(exc).__name__

@@ -20,7 +20,14 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ...core.markup import replace_sections
-from ...errors import AuthenticationError, ConfigError, InputError, IssueNotFoundError, ServiceError
+from ...errors import (
+    AuthenticationError,
+    ConfigError,
+    InputError,
+    IssueNotFoundError,
+    ServiceError,
+    short_reason,
+)
 from .base import Attachment, Comment, Issue, IssueLink, check_issue_key, check_label
 
 if TYPE_CHECKING:
@@ -133,7 +140,7 @@ class JiraTracker:
             ) from exc
         except requests.exceptions.ConnectionError as exc:
             raise ServiceError(
-                f"cannot reach Jira at {self.url} ({what}): {_reason(exc)}",
+                f"cannot reach Jira at {self.url} ({what}): {short_reason(exc)}",
                 "check PRODSTAT_JIRA_URL, the network and any proxy, or use --tracker local",
             ) from exc
         except requests.exceptions.RequestException as exc:
@@ -497,14 +504,6 @@ def _fuzzy_phrase(summary: str) -> str:
     """
     runs = re.findall(r"[A-Za-z0-9]+", summary)
     return max(runs, key=len) if runs else summary
-
-
-def _reason(exc: Exception) -> str:
-    text = str(exc)
-    for marker in ("Connection refused", "Name or service not known", "timed out", "No route to host"):
-        if marker in text:
-            return marker.lower()
-    return text.splitlines()[0][:200] if text else type(exc).__name__
 
 
 def _jira_messages(exc: Any) -> str:
