@@ -102,11 +102,13 @@ def test_labels_do_not_collide() -> None:
         ("renamed by hand", ["prodstat_20220728T192631Z"], "workflow"),
         ("Step step1", ["prodstat_step_step12test_step1"], "step"),
         ("Campaign step12test", ["prodstat_campaign_step12test"], "campaign"),
-        ("Step step1", [], None),
-        ("a request", ["prodstat_20220728"], None),
+        # The one rule of every command: a label-less "Step <name>" is a step (the
+        # original tool's step issues had no labels).
+        ("Step step1", [], "step"),
+        ("a request", ["prodstat_20220728"], "other"),
     ],
 )
-def test_issue_kind(summary: str, labels: list[str], kind: str | None) -> None:
+def test_issue_kind(summary: str, labels: list[str], kind: str) -> None:
     assert issue_kind(summary, labels) == kind
 
 

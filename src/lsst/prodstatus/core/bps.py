@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping
 
+from .ids import BPS_TIMESTAMP_RE, SUMMARY_RE, is_bps_timestamp, workflow_label, workflow_summary
+
 __all__ = [
     "BLOCK_HEADER",
     "BPS_TIMESTAMP_RE",
@@ -32,16 +34,12 @@ __all__ = [
     "workflow_summary",
 ]
 
-BPS_TIMESTAMP_RE = re.compile(r"^\d{8}T\d{6}Z$")
-"""A bps submit timestamp (UTC ``%Y%m%dT%H%M%SZ``), e.g. ``20220127T205042Z``."""
 
 # bps writes environment variables as ``${VAR}``; only a brace not preceded by "$"
 # opens a bps placeholder.
 PLACEHOLDER_RE = re.compile(r"(?<!\$)\{([^{}\s]+)\}")
 """A bps ``{key}`` placeholder (``${VAR}`` environment references excluded)."""
 
-SUMMARY_RE = re.compile(r"(.*)#(.*)(20\d{6}[Tt]\d{6}[Zz])")
-"""REF summary regex (matched from the start): step, ``<campaign>/``, timestamp."""
 
 BLOCK_HEADER = "BPS Submit Keywords:"
 CODE_FENCE = "{code}"
@@ -64,11 +62,6 @@ class UnresolvedPlaceholderError(ValueError):
         self.name = name
         self.template = template
         super().__init__(f"cannot expand placeholder {{{name}}} in {template!r}")
-
-
-def is_bps_timestamp(text: str) -> bool:
-    """Return whether ``text`` is a bps timestamp such as ``20220127T205042Z``."""
-    return BPS_TIMESTAMP_RE.match(text) is not None
 
 
 def _lookup_value(lookup: Lookup, name: str) -> object | None:
@@ -128,16 +121,6 @@ def split_pipeline_yaml(pipeline_yaml: str) -> tuple[str, str]:
     """
     path, sep, step = pipeline_yaml.rpartition("#")
     return (path, step) if sep else (pipeline_yaml, "")
-
-
-def workflow_summary(step: str, campaign: str, timestamp: str) -> str:
-    """Return the REF issue summary ``<step>#<campaign>/<TS>``."""
-    return f"{step}#{campaign}/{timestamp.upper()}"
-
-
-def workflow_label(timestamp: str) -> str:
-    """Return the issue label of a workflow, ``prodstat_<TS>`` (labels take no spaces)."""
-    return f"prodstat_{timestamp.upper()}"
 
 
 def keyword_line(key: str, value: object, sep: str = ":") -> str:

@@ -39,7 +39,7 @@ from typing import Any
 import yaml
 
 from ..errors import InputError
-from .bps import SUMMARY_RE
+from .ids import CAMPAIGN_LABEL_PREFIX, STEP_LABEL_PREFIX, issue_kind
 from .markup import wiki_cell, wiki_table
 
 __all__ = [
@@ -88,9 +88,6 @@ STEP_ATTACHMENT = "step.yaml"
 TEMPLATE_STEPS = tuple(f"step{i}" for i in range(1, 8))
 """Steps of the campaign yaml template (REF: step1 … step7)."""
 
-CAMPAIGN_LABEL_PREFIX = "prodstat_campaign_"
-STEP_LABEL_PREFIX = "prodstat_step_"
-_WORKFLOW_LABEL_RE = re.compile(r"^prodstat_20\d{6}T\d{6}Z$")
 _UNSAFE_RE = re.compile(r"[^A-Za-z0-9_.\-]")
 # Jira labels hold at most 255 characters; keep room for the prefixes.
 _MAX_NAME = 200
@@ -152,22 +149,6 @@ def campaign_name_from_summary(summary: str) -> str | None:
     text = summary.strip()
     if text.startswith("Campaign ") and text[len("Campaign ") :].strip():
         return text[len("Campaign ") :].strip()
-    return None
-
-
-def issue_kind(summary: str, labels: Sequence[str]) -> str | None:
-    """Tell what a prodstat issue records: ``campaign``, ``step``, ``workflow`` or `None`.
-
-    Campaign and step issues are known by their labels; a workflow issue by its
-    ``prodstat_<TS>`` label or, for issues of the original tool (no labels), by its
-    ``<step>#<campaign>/<TS>`` summary.
-    """
-    if any(label.startswith(CAMPAIGN_LABEL_PREFIX) for label in labels):
-        return "campaign"
-    if any(label.startswith(STEP_LABEL_PREFIX) for label in labels):
-        return "step"
-    if any(_WORKFLOW_LABEL_RE.match(label) for label in labels) or SUMMARY_RE.match(summary.strip()):
-        return "workflow"
     return None
 
 

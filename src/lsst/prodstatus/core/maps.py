@@ -17,8 +17,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from ..errors import InputError
-from .bps import parse_summary
-from .campaign import CAMPAIGN_LABEL_PREFIX, STEP_LABEL_PREFIX
+from .ids import issue_kind, kind_phrase
 from .markup import read_section, split_wiki_row
 
 __all__ = [
@@ -76,7 +75,6 @@ _ENDED = frozenset(
     {"finished", "subfinished", "failed", "cancelled", "expired", "suspended", "broken", "aborted", "closed"}
 )
 
-_TS_LABEL_RE = re.compile(r"^prodstat_\d{8}T\d{6}Z$", re.IGNORECASE)
 _ISSUE_KEY_RE = re.compile(r"^[A-Z][A-Z0-9_]*-[1-9][0-9]*$")
 
 # The REF regex (§3.8) with its fragility removed: any spacing, and empty counts (a
@@ -309,41 +307,9 @@ def format_core_hours(value: float | None) -> str:
 # -- issue kinds ----------------------------------------------------------------------------
 
 
-def issue_kind(summary: str, labels: Iterable[str]) -> str:
-    """Return ``campaign``, ``step``, ``workflow`` or ``other`` for an issue: the one rule of maps and tree.
-
-    The labels prodstat gives decide first: ``prodstat_campaign_…`` (campaign),
-    ``prodstat_step_…`` (step), ``prodstat_<TIMESTAMP>`` (workflow, from update-issue).
-    Issues without them (the original tool's, or labels removed by hand) are known by
-    their summaries: the REF workflow summary ``<step>#<campaign>/<TIMESTAMP>``, then
-    ``Campaign <name>`` and ``Step <name>``. Anything else is ``other``.
-    """
-    labels = list(labels)
-    if any(label.startswith(CAMPAIGN_LABEL_PREFIX) for label in labels):
-        return "campaign"
-    if any(label.startswith(STEP_LABEL_PREFIX) for label in labels):
-        return "step"
-    if any(_TS_LABEL_RE.match(label) for label in labels):
-        return "workflow"
-    text = summary.strip()
-    if parse_summary(text) is not None:
-        return "workflow"
-    for prefix, kind in (("Campaign ", "campaign"), ("Step ", "step")):
-        if text.startswith(prefix) and text[len(prefix) :].strip():
-            return kind
-    return "other"
-
-
 def is_workflow_issue(summary: str, labels: Iterable[str]) -> bool:
     """Whether `issue_kind` says ``workflow``."""
     return issue_kind(summary, labels) == "workflow"
-
-
-def kind_phrase(kind: str) -> str:
-    """``a workflow issue``, ``a step issue``, … for messages; ``other``: ``an issue of unknown kind``."""
-    if kind in ("campaign", "step", "workflow"):
-        return f"a {kind} issue"
-    return "an issue of unknown kind"
 
 
 # -- map yaml -------------------------------------------------------------------------------

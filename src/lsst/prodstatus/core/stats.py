@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
+from .ids import TIMESTAMP_PATTERN
 from .panda import PandaWorkflow, parse_panda_time
 
 __all__ = [
@@ -30,7 +31,7 @@ __all__ = [
 CPU_SUSPECT_SECONDS = 1.0
 """PanDA CPU at or below this for most jobs means the site did not account CPU (2022 data)."""
 
-_TS_RE = re.compile(r"\d{8}T\d{6}Z_", re.IGNORECASE)
+_TS_RE = re.compile(TIMESTAMP_PATTERN + "_", re.IGNORECASE)
 _CURRENT_RE = re.compile(r"^(\d{2})_(.+)_(\d{2,})$")
 _OLD_SUFFIX_RE = re.compile(r"_(\d+)_(\d+)$")
 _CHUNK_RE = re.compile(r"_chunk_\d+$")

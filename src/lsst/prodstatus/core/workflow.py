@@ -8,6 +8,8 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from .ids import uniq_label
+
 if TYPE_CHECKING:
     from ..services.tracker.base import Issue
 
@@ -67,11 +69,6 @@ def replace_bps_block(head: str, block: str) -> str:
     if match is None:
         return block + head
     return head[: match.start()] + block + head[match.end() :]
-
-
-def uniq_label(uniq_proc_name: str) -> str:
-    """Return the label that identifies a workflow by its bps ``uniqProcName``."""
-    return "prodstat_" + re.sub(r"[^A-Za-z0-9_.\-]", "_", uniq_proc_name)[:240]
 
 
 def choose_existing_issue(

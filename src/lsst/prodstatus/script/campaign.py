@@ -342,7 +342,7 @@ def _lowest(issues: Iterable[Issue]) -> Issue | None:
 def _check_kind(issue: Issue, expected: str, what: str, hint: str) -> None:
     """Refuse an issue that prodstat knows to be of another kind (a workflow as a step...)."""
     kind = issue_kind(issue.summary, issue.labels)
-    if kind is not None and kind != expected:
+    if kind != "other" and kind != expected:
         raise InputError(
             f"{issue.key} ({what}) is a {kind} issue ({issue.summary}), not a {expected} issue", hint
         )

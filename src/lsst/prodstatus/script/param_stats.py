@@ -13,7 +13,6 @@ from __future__ import annotations
 import csv
 import html
 import io
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -21,13 +20,13 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from ..core.ids import find_timestamp
 from ..core.stats import PandaLabelStats, aggregate_panda, fmt_number, fmt_time, merge_stats
 from ..errors import InputError
 
 __all__ = ["StatParams", "TableFiles", "get_butler_stat", "get_panda_stat", "read_params", "write_table"]
 
 ProgressFactory = Callable[[str, int], Callable[[int, int], None]]
-_TS_RE = re.compile(r"(\d{8}T\d{6}Z)$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -185,10 +184,10 @@ def _selected(name: str, params: StatParams, when: datetime | None) -> bool:
     if params.jira.lower() not in lower or not any(c.lower() in lower for c in params.coll_types):
         return False
     if when is None:
-        match = _TS_RE.search(name)
-        if not match:
+        timestamp = find_timestamp(name, at_end=True)
+        if timestamp is None:
             return False
-        when = datetime.strptime(match.group(1).upper(), "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+        when = datetime.strptime(timestamp, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
     return params.start_date <= when.date() <= params.stop_date
 
 

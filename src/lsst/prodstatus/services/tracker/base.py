@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
+from ...core.ids import ISSUE_KEY_RE, check_issue_key
 from ...errors import InputError
 
 __all__ = [
@@ -24,24 +25,7 @@ __all__ = [
     "check_label",
 ]
 
-ISSUE_KEY_RE = re.compile(r"^[A-Z][A-Z0-9_]*-[1-9][0-9]*$")
-"""A Jira issue key: project key, dash, positive number (``DRP-486``)."""
-
 _LABEL_RE = re.compile(r"^\S{1,255}$")
-
-
-def check_issue_key(key: str, what: str = "issue key") -> str:
-    """Return ``key`` upper-cased if it is a well-formed issue key.
-
-    Raises
-    ------
-    InputError
-        For a malformed key such as ``DRP486`` (exit code 1).
-    """
-    text = (key or "").strip().upper()
-    if not ISSUE_KEY_RE.match(text):
-        raise InputError(f"malformed {what} {key!r}", "an issue key looks like PROJECT-NUMBER, e.g. DRP-486")
-    return text
 
 
 def check_label(label: str) -> str:
