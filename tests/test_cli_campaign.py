@@ -785,10 +785,12 @@ def test_tracker_failure_leaves_no_half_written_issue(
     run_cli: RunCli, setup: TrackerSetup, seeded: Path, path: str, method: str
 ) -> None:
     assert setup.emulator is not None
-    setup.emulator.inject(500, times=1, path=path, method=method)
+    # A lasting outage: a single 500 is retried (edits) or checked and repaired (links, uploads).
+    setup.emulator.inject(500, times=10, path=path, method=method)
     failed = run_cli("update-campaign", "step12test.yaml", env=setup.env)
     assert failed.exit_code == 3, (failed.stdout, failed.stderr)
     assert "HTTP 500" in failed.stderr
+    setup.emulator.clear_faults()
     # Every issue made so far has its whole description (the managed section).
     made = managed_sections(run_cli, setup)
     assert made and all(

@@ -118,19 +118,47 @@ def test_429_forever_gives_up_with_exit_3(run_cli: RunCli, cloud: JiraEmulator) 
     result = run_cli("show", "DRP-486", env=jira_env(cloud, PRODSTAT_JIRA_RETRIES="1"))
     assert result.exit_code == 3
     assert result.stderr == (
-        f"prodstat: error: Jira at {cloud.url} is rate limiting (HTTP 429) after retries (read DRP-486); "
-        "retry later\n"
+        f"prodstat: error: Jira at {cloud.url} is rate limiting (HTTP 429, read DRP-486) after 1 retry "
+        "over 1.0 s; retry later\n"
     )
 
 
 def test_slow_jira_times_out(run_cli: RunCli, cloud: JiraEmulator) -> None:
-    cloud.inject(0, times=1, path=r"^/rest/api/2/issue/DRP-486$", delay=3.0)
-    result = run_cli("show", "DRP-486", env=jira_env(cloud, PRODSTAT_JIRA_TIMEOUT="1"))
+    cloud.inject(0, times=2, path=r"^/rest/api/2/issue/DRP-486$", delay=3.0)
+    result = run_cli(
+        "show", "DRP-486", env=jira_env(cloud, PRODSTAT_JIRA_TIMEOUT="1", PRODSTAT_JIRA_RETRIES="1")
+    )
     assert result.exit_code == 3
     assert result.stderr == (
-        f"prodstat: error: Jira at {cloud.url} did not answer within 1 s (read DRP-486); "
-        "retry later or raise PRODSTAT_JIRA_TIMEOUT\n"
+        f"prodstat: error: Jira at {cloud.url} did not answer within 1 s (read DRP-486) after 1 retry "
+        "over 0.5 s; retry later or raise PRODSTAT_JIRA_TIMEOUT\n"
     )
+
+
+def test_one_slow_reply_to_a_read_is_retried(run_cli: RunCli, cloud: JiraEmulator) -> None:
+    cloud.inject(0, times=1, path=r"^/rest/api/2/issue/DRP-486$", delay=3.0)
+    result = run_cli("show", "DRP-486", env=jira_env(cloud, PRODSTAT_JIRA_TIMEOUT="1"))
+    assert result.exit_code == 0, result.stderr
+    assert cloud.count("GET", "/rest/api/2/issue/DRP-486") == 2
+
+
+@pytest.mark.parametrize("status", [500, 502, 503, 504])
+def test_5xx_without_retry_after_on_a_read_is_retried(
+    run_cli: RunCli, cloud: JiraEmulator, status: int
+) -> None:
+    cloud.inject(status, times=2, path=r"^/rest/api/2/issue/DRP-486$")
+    result = run_cli("show", "DRP-486", env=jira_env(cloud))
+    assert result.exit_code == 0, result.stderr
+    assert cloud.count("GET", "/rest/api/2/issue/DRP-486") == 3
+
+
+def test_5xx_forever_says_how_long_it_tried(run_cli: RunCli, cloud: JiraEmulator) -> None:
+    cloud.inject(502, times=10, path=r"^/rest/api/2/issue/DRP-486$")
+    result = run_cli("show", "DRP-486", env=jira_env(cloud, PRODSTAT_JIRA_RETRIES="2"))
+    assert result.exit_code == 3
+    assert "(read DRP-486, HTTP 502)" in result.stderr
+    assert "after 2 retries over 1.5 s" in result.stderr
+    assert cloud.count("GET", "/rest/api/2/issue/DRP-486") == 3
 
 
 def test_url_that_is_not_jira(run_cli: RunCli) -> None:

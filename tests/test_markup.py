@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from lsst.prodstatus.core.markup import (
+    DamagedSectionError,
     parse_sections,
     read_section,
     render_for_terminal,
@@ -61,20 +64,37 @@ def test_head_added_when_description_starts_with_a_section() -> None:
     assert with_head.startswith("HEAD\n{anchor:prodstat-a}")
 
 
-def test_damaged_section_missing_end_anchor_is_replaced_not_duplicated() -> None:
+@pytest.mark.parametrize(
+    ("damage", "name", "problem"),
+    [
+        # A person deleted the end line (and wrote a note below): replacing "a" up to the
+        # next marker would delete the note.
+        (lambda t: t.replace("{anchor:prodstat-a-end}\n", "") + "my note\n", "a", "end marker"),
+        # A damaged start line: the section would be appended a second time.
+        (lambda t: t.replace("{anchor:prodstat-a}\n", "{anchor:prodstat-a }x\n"), "a", "start marker"),
+        (lambda t: t.replace("{anchor:prodstat-a}\n", ""), "a", "start marker"),
+        # Markers out of order.
+        (
+            lambda t: t.replace("{anchor:prodstat-a-end}\n", "").replace(
+                "{anchor:prodstat-b-end}\n", "{anchor:prodstat-b-end}\n{anchor:prodstat-a-end}\n"
+            ),
+            "a",
+            "end marker",
+        ),
+        # A hand copy of a section.
+        (lambda t: t + t[len(BPS_HEAD) :], "a", "twice"),
+    ],
+)
+def test_damaged_markers_refused(damage: Any, name: str, problem: str) -> None:
     text = replace_sections(BPS_HEAD, {"a": "old", "b": "keep"})
-    damaged = text.replace("{anchor:prodstat-a-end}\n", "")
-    fixed = replace_sections(damaged, {"a": "new"})
-    assert section_names(fixed) == ["a", "b"]
-    assert read_section(fixed, "a") == "new"
-    assert read_section(fixed, "b") == "keep"
-
-
-def test_duplicated_section_collapses_to_one() -> None:
-    text = replace_sections(BPS_HEAD, {"a": "x"})
-    twice = text + text[len(BPS_HEAD) :]
-    assert section_names(twice) == ["a", "a"]
-    assert section_names(replace_sections(twice, {"a": "y"})) == ["a"]
+    damaged = damage(text)
+    with pytest.raises(DamagedSectionError) as info:
+        replace_sections(damaged, {"a": "new"})
+    assert info.value.name == name
+    assert problem in info.value.message
+    assert "{anchor:prodstat-" + name + "-end}" in info.value.one_line()
+    assert info.value.exit_code == 1
+    assert "DRP-7" in info.value.for_issue("DRP-7").message
 
 
 def test_invalid_section_name_rejected() -> None:

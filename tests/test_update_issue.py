@@ -104,7 +104,7 @@ def test_jira_round_trips(run_cli: RunCli, prodstat_env: Path, testdrp: Path) ->
         emulator.reset_requests()
         assert run_cli("update-issue", "clusttest_all_1.yaml", "PREOPS-973", env=env).exit_code == 0
         # search, create, attach, link
-        assert setup.reads_after_login() == 4
+        assert setup.reads_after_login() == 5
         emulator.reset_requests()
         result = run_cli("update-issue", "clusttest_all_1.yaml", "PREOPS-973", env=env)
         assert result.exit_code == 0 and "unchanged DRP-1" in result.stdout
@@ -140,7 +140,8 @@ def test_explicit_key_replaces_only_prodstat_parts(
         "Operator note: rerun after the S3 outage.\n"
     )
     setup.seed("DRP-1", "placeholder", "")
-    setup.seed("DRP-2", "step1#old/20200101T000000Z", original)
+    # An issue opened by hand for this workflow (no prodstat labels, no workflow summary yet).
+    setup.seed("DRP-2", "testdrp processing", original)
     result = run_cli("update-issue", "clusttest_all_1.yaml", "PREOPS-973", "DRP-2", env=setup.env)
     assert result.exit_code == 0, result.stderr
     assert result.stdout.splitlines()[-1] == "issue:DRP-2"
@@ -176,7 +177,8 @@ def test_dry_run_writes_nothing(run_cli: RunCli, setup: TrackerSetup, testdrp: P
     out = result.stdout
     assert f"dry run: would create a new DRP issue: {TESTDRP_SUMMARY}" in out
     assert "    nTotalQuanta:1050" in out
-    assert "would attach clusttest_all_1.yaml" in out and "would link PREOPS-973 -> the new issue" in out
+    assert "  attach clusttest_all_1.yaml (" in out
+    assert "  link PREOPS-973 → a new issue (workflow issue of clusttest_all_1.yaml)" in out
     assert not any(line.startswith("issue:") for line in out.splitlines())
     assert setup.snapshot() == before
 
@@ -256,10 +258,6 @@ def test_newer_qg_layout_without_execution_butler(
             "prodstat: error: issue DRP-77 does not exist in the {tracker} tracker; give an existing workflow "
             "issue, or DRP0 to create one",
         ),
-        (
-            ["step1_1248.yaml", "PREOPS1248"],
-            "prodstat: error: malformed production issue key (PRODUCTION_ISSUE)",
-        ),
         (["step1_1248.yaml", "PREOPS-1248", "DRP486"], "prodstat: error: malformed workflow issue key"),
         (
             ["lonely/nosubmit.yaml", "PREOPS-1248"],
@@ -310,7 +308,7 @@ def test_discovery_ignores_runs_of_other_yamls(
     tracker.close()
     assert found["step1_1248_b"].issue is not None and found["step1_1248_b"].issue.key == "DRP-1"
     assert found["step1_1248_c"].run is None and found["step1_1248_c"].issue is None
-    assert "belongs to another yaml" in (found["step1_1248_c"].problem or "")
+    assert "belong to other submit yamls" in (found["step1_1248_c"].problem or "")
     assert found["step1_1248"].issue is None  # submitted, but not recorded yet
 
 

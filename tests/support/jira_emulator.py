@@ -834,6 +834,11 @@ class JiraEmulator:
                 )
             )
 
+    def clear_faults(self) -> None:
+        """Drop every pending injected fault."""
+        with self._lock:
+            self._faults.clear()
+
     def pending_faults(self) -> int:
         """Return how many injected fault applications are still unused.
 

@@ -69,7 +69,12 @@ SETTING_SPECS: tuple[SettingSpec, ...] = (
     SettingSpec("jira_user", ("PRODSTAT_JIRA_USER",), None, help="Jira Cloud e-mail (unset: token is a PAT)"),
     SettingSpec("jira_token", ("PRODSTAT_JIRA_TOKEN",), None, secret=True, help="Jira API token or PAT"),
     SettingSpec("jira_timeout", ("PRODSTAT_JIRA_TIMEOUT",), 30.0, help="seconds per Jira request"),
-    SettingSpec("jira_retries", ("PRODSTAT_JIRA_RETRIES",), 3, help="retries on Jira 429/503"),
+    SettingSpec(
+        "jira_retries",
+        ("PRODSTAT_JIRA_RETRIES",),
+        3,
+        help="retries of a Jira read or edit on 429, 5xx or a lost reply (never of a create)",
+    ),
     SettingSpec("project", ("PRODSTAT_PROJECT",), "DRP", help="project of new issues"),
     SettingSpec("issue_type", ("PRODSTAT_ISSUE_TYPE",), "Task", help="issue type of new issues"),
     SettingSpec("link_type", ("PRODSTAT_LINK_TYPE",), "Relates", help="issue link type for the hierarchy"),

@@ -11,8 +11,10 @@ __all__ = [
     "EXIT_BAD_INPUT",
     "EXIT_SERVICE",
     "EXIT_USAGE",
+    "AmbiguousWriteError",
     "AuthenticationError",
     "ConfigError",
+    "IncompleteWriteError",
     "InputError",
     "IssueNotFoundError",
     "NotImplementedYetError",
@@ -89,6 +91,19 @@ class ServiceError(ProdstatError):
 
 class AuthenticationError(ServiceError):
     """The service refused our credentials (exit code 3)."""
+
+
+class AmbiguousWriteError(ServiceError):
+    """A write whose reply was lost: the service may or may not have done it (exit code 3).
+
+    Raised for a request that is not safe to repeat (a POST that creates an issue, an
+    attachment or a link) when the connection dropped, the reply timed out or a 5xx came
+    back. The caller finds out what happened (a search, a read-back) instead of re-sending.
+    """
+
+
+class IncompleteWriteError(ServiceError):
+    """An issue was written only in part; a re-run of the same command completes it (exit 3)."""
 
 
 _CONNECTION_MARKERS = (

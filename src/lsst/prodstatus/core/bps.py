@@ -133,7 +133,35 @@ def keyword_line(key: str, value: object, sep: str = ":") -> str:
     # A line break inside a value (a yaml block scalar) would split the key:value line.
     if "\n" in text or "\r" in text:
         text = " ".join(part.strip() for part in text.splitlines() if part.strip())
-    return f"{key}{sep}{text}".rstrip()
+    return f"{key}{sep}{escape_code_fence(text)}".rstrip()
+
+
+_FENCE_IN_TEXT_RE = re.compile(r"\{code", re.IGNORECASE)
+_ESCAPED_FENCE_RE = re.compile(r"\\(\{code)", re.IGNORECASE)
+_CLOSING_FENCE_RE = re.compile(r"^\{code\}[ \t]*\r?$", re.MULTILINE | re.IGNORECASE)
+
+
+def escape_code_fence(text: str) -> str:
+    """Return ``text`` with every ``{code`` written ``\\{code``, so it cannot end the block.
+
+    `unescape_code_fence` undoes it exactly (one backslash is added before each
+    ``{code`` and removed again), so a value reads back as it was given.
+    """
+    return _FENCE_IN_TEXT_RE.sub(lambda m: "\\" + m.group(0), text)
+
+
+def unescape_code_fence(text: str) -> str:
+    """Undo `escape_code_fence`."""
+    return _ESCAPED_FENCE_RE.sub(r"\1", text)
+
+
+def find_closing_fence(text: str, start: int) -> re.Match[str] | None:
+    """Return the line ``{code}`` that closes a block whose body starts at ``start``.
+
+    Only a line holding nothing but the fence closes it: every keyword line starts with
+    its key, so a ``{code}`` inside a value (escaped or not) never ends the block.
+    """
+    return _CLOSING_FENCE_RE.search(text, start)
 
 
 def render_bps_block(lines: Iterable[str]) -> str:
@@ -182,14 +210,14 @@ def parse_bps_block(description: str) -> dict[str, str]:
     if fence < 0:
         return {}
     body_start = fence + len(CODE_FENCE)
-    end = description.find(CODE_FENCE, body_start)
-    body = description[body_start:] if end < 0 else description[body_start:end]
+    closing = find_closing_fence(description, body_start)
+    body = description[body_start:] if closing is None else description[body_start : closing.start()]
     keywords: dict[str, str] = {}
     for raw in body.splitlines():
         key, sep, value = raw.rstrip("\r").partition(":")
         if not sep or not key.strip():
             continue
-        keywords[key.strip()] = value.removeprefix(" ")
+        keywords[key.strip()] = unescape_code_fence(value.removeprefix(" "))
     return keywords
 
 

@@ -17,9 +17,13 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from ..errors import InputError
+
 __all__ = [
     "SECTION_NAME_RE",
+    "DamagedSectionError",
     "Segment",
+    "check_markers",
     "parse_sections",
     "read_section",
     "render_for_terminal",
@@ -131,6 +135,64 @@ def _render_segments(segments: Iterable[Segment]) -> str:
     return "".join(out)
 
 
+class DamagedSectionError(InputError):
+    """A managed section's markers are missing, repeated or out of order (exit 1).
+
+    prodstat then refuses to write: replacing a section whose end it cannot see could
+    delete a person's text after it, and one whose start it cannot see would be added twice.
+    """
+
+    def __init__(self, name: str, problem: str, key: str | None = None) -> None:
+        self.name = name
+        self.problem = problem
+        where = f" of {key}" if key else ""
+        super().__init__(
+            f"managed section '{name}'{where} is damaged: {problem}",
+            f"edit the description so that {_start_line(name)} and {_end_line(name)} each stand alone on "
+            "a line around the section's text (or delete the section with both lines), then re-run; "
+            "nothing was written",
+        )
+
+    def for_issue(self, key: str) -> DamagedSectionError:
+        """The same error, naming the issue."""
+        return DamagedSectionError(self.name, self.problem, key)
+
+
+def check_markers(description: str) -> None:
+    """Raise `DamagedSectionError` unless every managed section has its two markers, in order, once.
+
+    Raises
+    ------
+    DamagedSectionError
+        A start marker with no end before the next start (or the end of the text), an end
+        marker with no start before it, or a section that appears twice.
+    """
+    open_name: str | None = None
+    seen: set[str] = set()
+    for line in description.splitlines():
+        text = line.rstrip("\r\n")
+        end = _END_RE.match(text)
+        if end is not None:
+            name = end.group(1)
+            if open_name != name:
+                if open_name is not None:
+                    raise DamagedSectionError(open_name, f"its end marker {_end_line(open_name)} is missing")
+                raise DamagedSectionError(name, f"its start marker {_start_line(name)} is missing")
+            open_name = None
+            continue
+        start = _START_RE.match(text)
+        if start is None:
+            continue
+        if open_name is not None:
+            raise DamagedSectionError(open_name, f"its end marker {_end_line(open_name)} is missing")
+        open_name = start.group(1)
+        if open_name in seen:
+            raise DamagedSectionError(open_name, "it appears twice")
+        seen.add(open_name)
+    if open_name is not None:
+        raise DamagedSectionError(open_name, f"its end marker {_end_line(open_name)} is missing")
+
+
 def replace_sections(
     description: str,
     sections: Mapping[str, str | None],
@@ -152,9 +214,15 @@ def replace_sections(
     -------
     description : `str`
         The new description. Applying the same call twice gives the same text.
+
+    Raises
+    ------
+    DamagedSectionError
+        When any section's markers are damaged (see `check_markers`): nothing is replaced.
     """
     for name in sections:
         _check_name(name)
+    check_markers(description)
     segments = parse_sections(description)
     seen: set[str] = set()
     result: list[Segment] = []

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 __all__ = [
     "BPS_BLOCK_RE",
     "PRODUCTION_SECTION",
+    "STATISTICS_SECTIONS",
     "choose_existing_issue",
     "panda_tasks_link",
     "production_section_text",
@@ -23,10 +24,15 @@ __all__ = [
     "uniq_label",
 ]
 
+STATISTICS_SECTIONS = ("butler", "panda", "status")
+"""Managed sections update-stat writes, in the order they are first added; they describe one run."""
+
 PRODUCTION_SECTION = "production"
 """Managed section holding the production issue and the PanDA link of a workflow."""
 
-BPS_BLOCK_RE = re.compile(r"BPS Submit Keywords:[ \t]*\r?\n\{code\}.*?\{code\}[ \t]*(\r?\n|$)", re.S)
+BPS_BLOCK_RE = re.compile(
+    r"BPS Submit Keywords:[ \t]*\r?\n\{code\}.*?^\{code\}[ \t]*(\r?\n|$)", re.S | re.M | re.I
+)
 """The REF ``BPS Submit Keywords:`` ``{code}`` block at the top of a workflow issue."""
 
 

@@ -2,8 +2,10 @@
 
 Tracker round trips (Jira): one search finds the production issue, the explicit or
 earlier issue of this workflow, and their links and attachments; then at most one write
-for the issue, one upload (plus the removal of the replaced file) and one link. A re-run
-that changes nothing reads the search and the attached yaml and writes nothing.
+for the issue, one upload (plus the removal of the replaced file) and one link, made by
+the executor of `lsst.prodstatus.script.apply` (plus one search after a create, which
+finds an issue a concurrent run made for the same workflow). A re-run that changes
+nothing reads the search and the attached yaml and writes nothing.
 """
 
 from __future__ import annotations
@@ -11,19 +13,30 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..core.bps import render_bps_block, workflow_label, workflow_summary
-from ..core.markup import replace_sections, split_head
+from ..core.bps import render_bps_block
+from ..core.ids import (
+    DUPLICATE_LABEL,
+    WorkflowId,
+    check_issue_key,
+    is_issue_key,
+    issue_kind,
+    kind_phrase,
+    workflow_labels_of,
+)
+from ..core.markup import split_head
+from ..core.plan import SELF, Action, IssuePlan, PlannedAttachment, PlannedLink
 from ..core.workflow import (
     PRODUCTION_SECTION,
+    STATISTICS_SECTIONS,
     choose_existing_issue,
     panda_tasks_link,
     production_section_text,
     replace_bps_block,
-    uniq_label,
 )
 from ..errors import InputError, IssueNotFoundError
 from ..services.submit import SubmitRun
-from ..services.tracker.base import Tracker, check_issue_key
+from ..services.tracker.base import Issue, Tracker
+from .apply import apply_plan
 
 __all__ = ["NEW_ISSUE_KEYS", "UpdateIssueResult", "update_workflow_issue"]
 
@@ -35,7 +48,7 @@ NEW_ISSUE_KEYS = ("DRP0", "0", "")
 class UpdateIssueResult:
     """What ``update-issue`` did (or, with ``dry_run``, would do)."""
 
-    action: str
+    action: Action
     """``created``, ``updated``, ``unchanged``, ``would create`` or ``would update``."""
     key: str | None
     summary: str
@@ -51,6 +64,12 @@ class UpdateIssueResult:
     """Whether this run made that link."""
     production_in_tracker: bool = False
     notes: list[str] = field(default_factory=list)
+    removed_labels: list[str] = field(default_factory=list)
+    """Labels of the workflow an explicit DRP_ISSUE recorded before ``--force`` re-pointed it."""
+    plan: list[str] = field(default_factory=list)
+    """The writes, in words (``--dry-run``)."""
+    duplicates_removed: list[str] = field(default_factory=list)
+    """Issues a concurrent run created for the same workflow, removed by this run."""
 
     def to_dict(self) -> dict[str, Any]:
         """Return the JSON form (``--json``)."""
@@ -68,6 +87,9 @@ class UpdateIssueResult:
             "linked_from": self.linked_from,
             "linked_now": self.linked_now,
             "production_in_tracker": self.production_in_tracker,
+            "removed_labels": self.removed_labels,
+            "duplicates_removed": self.duplicates_removed,
+            "plan": self.plan,
             "description": self.description,
         }
 
@@ -76,6 +98,160 @@ def _explicit_key(drp_issue: str | None) -> str | None:
     if drp_issue is None or drp_issue.strip().upper() in NEW_ISSUE_KEYS:
         return None
     return check_issue_key(drp_issue, "workflow issue key (DRP_ISSUE; DRP0 creates a new issue)")
+
+
+def _production(production_issue: str) -> tuple[str, str | None]:
+    """Return (the production issue as recorded, its key when it looks like one)."""
+    text = " ".join((production_issue or "").split())
+    if not text:
+        raise InputError(
+            "PRODUCTION_ISSUE is empty",
+            "give the campaign request issue, e.g. PREOPS-1248 (any text is recorded)",
+        )
+    return (text.upper(), text.upper()) if is_issue_key(text) else (text, None)
+
+
+def _check_explicit_target(target: Issue, wid: WorkflowId, force: bool) -> list[str]:
+    """Refuse an explicit DRP_ISSUE of the wrong kind; return the stale labels to remove.
+
+    Raises
+    ------
+    InputError
+        ``target`` is a step or campaign issue, or records another workflow (without ``force``).
+    """
+    kind = issue_kind(target.summary, target.labels)
+    if kind in ("campaign", "step"):
+        raise InputError(
+            MSG_WRONG_KIND.format(key=target.key, kind=kind_phrase(kind), summary=target.summary),
+            HINT_WRONG_KIND,
+        )
+    if wid.records(target.summary, target.labels) is False:
+        if not force:
+            raise InputError(
+                MSG_OTHER_WORKFLOW.format(key=target.key, summary=target.summary, mine=wid.summary),
+                HINT_OTHER_WORKFLOW.format(key=target.key),
+            )
+        return [label for label in workflow_labels_of(target.labels) if label not in wid.labels]
+    return []
+
+
+MSG_WRONG_KIND = "{key} is {kind} ({summary}), not a workflow issue"
+HINT_WRONG_KIND = "give DRP0 to create this workflow's issue (or find it), or the key of its workflow issue"
+MSG_OTHER_WORKFLOW = "{key} records another workflow ({summary}), not {mine}"
+HINT_OTHER_WORKFLOW = (
+    "give DRP0 to create or find this workflow's own issue; to re-point {key} at this workflow (its "
+    "statistics and the other workflow's labels are then removed) add --force"
+)
+
+
+def plan_workflow_issue(
+    tracker: Tracker,
+    run: SubmitRun,
+    production_issue: str,
+    drp_issue: str | None,
+    *,
+    project: str,
+    pandamon_url: str,
+    force: bool = False,
+) -> tuple[IssuePlan, UpdateIssueResult, Issue | None, Issue | None]:
+    """Compute what ``update-issue`` writes (no writes).
+
+    Returns the plan, the result, the workflow issue and the production issue as read.
+
+    Tracker round trips: one search finds the production issue, the explicit or earlier
+    issue of this workflow, and their links and attachments.
+    """
+    production_text, production_key = _production(production_issue)
+    explicit = _explicit_key(drp_issue)
+    if explicit is not None and explicit == production_key:
+        raise InputError(
+            f"the workflow issue {explicit} cannot be the production issue itself",
+            "give DRP0 to create a workflow issue, or the workflow's own key",
+        )
+    wid = run.workflow_id
+    found = tracker.search(
+        keys=([production_key] if production_key else []) + ([explicit] if explicit else []),
+        labels=[] if explicit else wid.labels,
+        summaries=[] if explicit else [wid.summary],
+        project=project,
+    )
+    by_key = {issue.key: issue for issue in found}
+    production = by_key.get(production_key) if production_key else None
+    found_by: str | None = None
+    stale_labels: list[str] = []
+    if explicit:
+        target = by_key.get(explicit)
+        if target is None:
+            raise IssueNotFoundError(
+                explicit, tracker.name, "give an existing workflow issue, or DRP0 to create one"
+            )
+        stale_labels = _check_explicit_target(target, wid, force)
+    else:
+        candidates = [
+            i
+            for i in found
+            if i.key != production_key
+            and DUPLICATE_LABEL not in i.labels
+            and issue_kind(i.summary, i.labels) == "workflow"
+            and wid.records(i.summary, i.labels)
+        ]
+        target = choose_existing_issue(
+            candidates, uniq_label_name=wid.identity_label, ts_label_name=wid.labels[0], summary=wid.summary
+        )
+        if target is not None:
+            found_by = "label" if set(wid.labels) & set(target.labels) else "summary"
+
+    block = render_bps_block(line for _name, line in run.keywords)
+    sections: dict[str, str | None] = {
+        PRODUCTION_SECTION: production_section_text(
+            production_text,
+            panda_tasks_link(pandamon_url, run.timestamp),
+            tracker.browse_url(production.key) if production is not None else None,
+        )
+    }
+    if stale_labels:
+        # Statistics of the issue's former workflow describe another run.
+        sections.update(dict.fromkeys(STATISTICS_SECTIONS))
+    head = block if target is None else replace_bps_block(split_head(target.description)[0], block)
+    plan = IssuePlan(
+        what=f"workflow issue of {run.yaml_path.name}",
+        key=None if target is None else target.key,
+        summary=wid.summary,
+        sections=sections,
+        head=head,
+        add_labels=wid.labels,
+        remove_labels=stale_labels,
+        identity_label=wid.identity_label,
+        project=project,
+        attachments=[PlannedAttachment(run.yaml_path.name, run.yaml_path.read_bytes())],
+        links=[PlannedLink(production.key, SELF)] if production is not None else [],
+    )
+    description = plan.new_description("" if target is None else target.description)
+    result = UpdateIssueResult(
+        action=Action.WOULD_CREATE if target is None else Action.WOULD_UPDATE,
+        key=None if target is None else target.key,
+        summary=wid.summary,
+        description=description,
+        labels=wid.labels,
+        run=run,
+        found_by=found_by,
+        attached=run.yaml_path.name,
+        linked_from=production.key if production is not None else None,
+        production_in_tracker=production is not None,
+        removed_labels=stale_labels,
+        plan=plan.lines(),
+    )
+    if production is None:
+        if production_key is None:
+            result.notes.append(
+                f"production issue {production_text!r} is not an issue key: recorded in the description, not linked"
+            )
+        else:
+            result.notes.append(
+                f"production issue {production_key} is not in the {tracker.name} tracker: recorded in the "
+                "description, not linked"
+            )
+    return plan, result, target, production
 
 
 def update_workflow_issue(
@@ -87,6 +263,7 @@ def update_workflow_issue(
     project: str,
     pandamon_url: str,
     dry_run: bool = False,
+    force: bool = False,
 ) -> UpdateIssueResult:
     """Create or update the issue of the workflow ``run``.
 
@@ -98,7 +275,8 @@ def update_workflow_issue(
         The bps run, from `lsst.prodstatus.services.submit.find_run`.
     production_issue : `str`
         The campaign request issue (e.g. ``PREOPS-1248``): recorded, and linked to the
-        workflow issue when it exists in the tracker.
+        workflow issue when it is an issue key that exists in the tracker. Any text is
+        accepted (the original's scripts pass placeholders such as ``PREOPS-XXX``).
     drp_issue : `str` or `None`
         ``DRP0`` (or `None`): create an issue unless this workflow already has one
         (found by label or summary); a key: update that issue.
@@ -108,6 +286,9 @@ def update_workflow_issue(
         PanDA monitor base URL, for the workflow's PanDA link.
     dry_run : `bool`
         Compute everything, write nothing.
+    force : `bool`
+        Allow an explicit DRP_ISSUE that records another workflow to be re-pointed at
+        this one (its labels replaced, its statistics sections removed).
 
     Returns
     -------
@@ -117,105 +298,24 @@ def update_workflow_issue(
     Raises
     ------
     InputError
-        A malformed key, or an explicit DRP_ISSUE that does not exist.
+        A malformed key, an explicit DRP_ISSUE that does not exist, is a step or
+        campaign issue, or records another workflow (without ``force``); damaged
+        managed sections.
     ServiceError
-        The tracker failed.
+        The tracker failed; `~lsst.prodstatus.errors.IncompleteWriteError` names an
+        issue that a re-run completes.
     """
-    production_key = check_issue_key(production_issue, "production issue key (PRODUCTION_ISSUE)")
-    explicit = _explicit_key(drp_issue)
-    if explicit == production_key:
-        raise InputError(
-            f"the workflow issue {explicit} cannot be the production issue itself",
-            "give DRP0 to create a workflow issue, or the workflow's own key",
-        )
-    summary = workflow_summary(run.step, run.campaign, run.timestamp)
-    labels = [workflow_label(run.timestamp), uniq_label(run.uniq_proc_name)]
-
-    found = tracker.search(
-        keys=[production_key] + ([explicit] if explicit else []),
-        labels=[] if explicit else labels,
-        summaries=[] if explicit else [summary],
-        project=project,
+    plan, result, target, production = plan_workflow_issue(
+        tracker, run, production_issue, drp_issue, project=project, pandamon_url=pandamon_url, force=force
     )
-    by_key = {issue.key: issue for issue in found}
-    production = by_key.get(production_key)
-    found_by: str | None = None
-    if explicit:
-        target = by_key.get(explicit)
-        if target is None:
-            raise IssueNotFoundError(
-                explicit, tracker.name, "give an existing workflow issue, or DRP0 to create one"
-            )
-    else:
-        candidates = [i for i in found if i.key != production_key]
-        target = choose_existing_issue(
-            candidates, uniq_label_name=labels[1], ts_label_name=labels[0], summary=summary
-        )
-        if target is not None:
-            found_by = "label" if set(labels) & set(target.labels) else "summary"
-
-    block = render_bps_block(line for _name, line in run.keywords)
-    sections = {
-        PRODUCTION_SECTION: production_section_text(
-            production_key,
-            panda_tasks_link(pandamon_url, run.timestamp),
-            tracker.browse_url(production_key) if production is not None else None,
-        )
-    }
-    head = block if target is None else replace_bps_block(split_head(target.description)[0], block)
-    description = replace_sections("" if target is None else target.description, sections, head=head)
-    yaml_bytes = run.yaml_path.read_bytes()
-    filename = run.yaml_path.name
-
-    result = UpdateIssueResult(
-        action="would create" if target is None else "would update",
-        key=None if target is None else target.key,
-        summary=summary,
-        description=description,
-        labels=labels,
-        run=run,
-        found_by=found_by,
-        attached=filename,
-        linked_from=production_key if production is not None else None,
-        production_in_tracker=production is not None,
-    )
-    if production is None:
-        result.notes.append(
-            f"production issue {production_key} is not in the {tracker.name} tracker: recorded in the "
-            "description, not linked"
-        )
     if dry_run:
         return result
-
-    changed = False
-    if target is None:
-        issue = tracker.create_issue(summary, description, labels=labels, project=project)
-        result.action = "created"
-        changed = True
-    else:
-        unchanged = (
-            target.summary == summary
-            and target.description == description
-            and set(labels) <= set(target.labels)
-        )
-        issue = tracker.update_sections(
-            target.key, sections, summary=summary, head=head, add_labels=labels, current=target
-        )
-        issue.attachments = target.attachments
-        changed = not unchanged
-    result.key = issue.key
-
-    existing_yaml = (
-        tracker.read_attachment(issue.key, filename, current=issue)
-        if issue.attachment(filename) is not None
-        else None
-    )
-    if existing_yaml != yaml_bytes:
-        tracker.attach(issue.key, filename, yaml_bytes, current=issue)
-        changed = True
-    if production is not None and tracker.link(production_key, issue.key, current=production):
-        result.linked_now = True
-        changed = True
-    if target is not None:
-        result.action = "updated" if changed else "unchanged"
+    applied = apply_plan(tracker, plan, current=target, known=[production] if production else [])
+    result.key = applied.key
+    result.action = applied.action
+    result.description = applied.issue.description or result.description
+    result.linked_now = bool(applied.linked)
+    if applied.adopted and result.found_by is None:
+        result.found_by = "label"
+    result.duplicates_removed = applied.duplicates_removed
     return result

@@ -20,6 +20,7 @@ from typing import Any
 from ..core.bps import expand_placeholders, parse_bps_block, parse_summary, uniq_proc_name
 from ..core.markup import read_section, replace_sections, wiki_table
 from ..core.stats import PandaLabelStats, PandaStats, aggregate_panda, fmt_number, fmt_time, status_line
+from ..core.workflow import STATISTICS_SECTIONS
 from ..errors import InputError
 from ..services.tracker.base import Tracker, check_issue_key
 
@@ -36,7 +37,7 @@ __all__ = [
 DESCRIPTION_LIMIT = 32_000
 """Characters Jira keeps in a description (32,767, with room for a person's notes)."""
 
-SECTIONS = ("butler", "panda", "status")
+SECTIONS = STATISTICS_SECTIONS
 """Managed sections written by update-stat, in the order they are first added."""
 
 ProgressFactory = Callable[[str, int], Callable[[int, int], None]]

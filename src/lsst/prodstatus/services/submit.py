@@ -31,8 +31,8 @@ from ..core.bps import (
     split_pipeline_yaml,
     uniq_proc_name,
     workflow_label,
-    workflow_summary,
 )
+from ..core.ids import WorkflowId
 from ..errors import InputError
 
 __all__ = [
@@ -40,6 +40,7 @@ __all__ = [
     "MSG_INCLUDE_INVALID",
     "MSG_MISSING_KEYS",
     "MSG_NOT_MAPPING",
+    "MSG_NOT_OWN_RUN",
     "MSG_NO_RUN",
     "MSG_NO_SUBMIT_DIR",
     "MSG_PAYLOAD_NOT_MAPPING",
@@ -76,6 +77,10 @@ HINT_NO_SUBMIT_DIR = "bps writes submit/ in the directory it was run in: keep th
 MSG_NO_RUN = "no bps run found for {given}: searched {searched}; timestamps there: {found}"
 HINT_NO_RUN = "check payload.output of the yaml, or that 'bps submit' made its submit directory"
 MSG_TS_NOT_FOUND = "no bps run {ts} for {given}: searched {searched}; timestamps there: {found}"
+MSG_NOT_OWN_RUN = (
+    "no run of {yaml} under {root}: the runs there belong to other submit yamls with the same output: {runs}"
+)
+HINT_NOT_OWN_RUN = "give --ts TIMESTAMP if one of them is the run of {yaml}, or submit {yaml} first"
 HINT_TS_NOT_FOUND = "give one of the timestamps listed, or leave off --ts to take the newest run"
 
 TOP_KEYWORDS = ("campaign", "project", "payload", "pipelineYaml", "extraQgraphOptions")
@@ -153,9 +158,14 @@ class SubmitRun:
         return f"{self.output}/{self.timestamp}"
 
     @property
+    def workflow_id(self) -> WorkflowId:
+        """The workflow's identity (timestamp, output, uniqProcName, step, campaign)."""
+        return WorkflowId(self.output, self.timestamp, self.uniq_proc_name, self.step, self.campaign)
+
+    @property
     def summary(self) -> str:
         """REF issue summary ``<step>#<campaign>/<TS>``."""
-        return workflow_summary(self.step, self.campaign, self.timestamp)
+        return self.workflow_id.summary
 
     @property
     def label(self) -> str:
@@ -329,9 +339,10 @@ def _run_timestamps(root: Path) -> list[str]:
 
 
 def _pick_run(
-    root: Path, given: str, yaml_name: str, timestamp: str | None, searched: list[str]
+    root: Path, given: str, yaml_path: Path, timestamp: str | None, searched: list[str]
 ) -> tuple[str, list[str], list[str]]:
     """Return (timestamp, all timestamps, warnings) of the run to use."""
+    yaml_name, yaml_dir = yaml_path.name, yaml_path.parent
     timestamps = _run_timestamps(root)
     found = ", ".join(timestamps) if timestamps else "none"
     if timestamp is not None:
@@ -345,16 +356,34 @@ def _pick_run(
         raise InputError(
             MSG_NO_RUN.format(given=given, searched=", ".join(searched), found=found), HINT_NO_RUN
         )
-    # Several submit yamls can share one output: a run holding a copy of this yaml is its own.
+    # Several submit yamls can share one output: a run holding a copy of this yaml is its own,
+    # one holding a copy of another yaml of this directory is that yaml's (never this one's).
     own = [ts for ts in timestamps if (root / ts / yaml_name).is_file()]
     if own:
         return own[-1], timestamps, []
-    chosen = timestamps[-1]
+    claimed = {ts: _sibling_copies(root / ts, yaml_dir, yaml_name) for ts in timestamps}
+    free = [ts for ts in timestamps if not claimed[ts]]
+    if not free:
+        runs = ", ".join(f"{ts} ({', '.join(claimed[ts])})" for ts in timestamps)
+        raise InputError(
+            MSG_NOT_OWN_RUN.format(yaml=yaml_name, root=root, runs=runs),
+            HINT_NOT_OWN_RUN.format(yaml=yaml_name),
+        )
+    chosen = free[-1]
     warning = (
-        f"run {chosen} has no copy of {yaml_name}; it may belong to another submit yaml "
-        f"with the same output (use --ts to choose)"
+        f"run {chosen} has no copy of {yaml_name} (nor of another yaml here); it is taken as this yaml's "
+        f"run (use --ts to choose another)"
     )
     return chosen, timestamps, [warning]
+
+
+def _sibling_copies(run_dir: Path, yaml_dir: Path, yaml_name: str) -> list[str]:
+    """Names of the other submit yamls of ``yaml_dir`` that bps copied into ``run_dir``."""
+    return sorted(
+        p.name
+        for p in run_dir.glob("*.yaml")
+        if p.name != yaml_name and not p.name.endswith("_config.yaml") and (yaml_dir / p.name).is_file()
+    )
 
 
 def _flow(value: object) -> str:
@@ -545,7 +574,7 @@ def find_run(bps_submit_fname: str, timestamp: str | None = None, cwd: Path | No
         raise InputError(
             MSG_NO_SUBMIT_DIR.format(given=bps_submit_fname, searched=submit_dir), HINT_NO_SUBMIT_DIR
         )
-    ts, timestamps, warnings = _pick_run(root, bps_submit_fname, yaml_path.name, ts, searched)
+    ts, timestamps, warnings = _pick_run(root, bps_submit_fname, yaml_path, ts, searched)
     run_dir = root / ts
 
     default_uniq = uniq_proc_name(output, ts)
@@ -561,7 +590,8 @@ def find_run(bps_submit_fname: str, timestamp: str | None = None, cwd: Path | No
     yaml_copy_found = yaml_copy if yaml_copy.is_file() else None
 
     step = split_pipeline_yaml(str(config["pipelineYaml"]))[1]
-    keywords = _submit_keywords(raw, config, payload, bps_submit_fname)
+    # The file name, not the path as typed: the issue must not depend on where prodstat ran.
+    keywords = _submit_keywords(raw, config, payload, yaml_path.name)
     keywords += _run_keywords(run_dir, uniq, expanded, expanded_path, yaml_copy_found)
     keywords.append(("pipelineYamlSteps", keyword_line("pipelineYamlSteps", step, ": ")))
     # Not in the REF block: the RUN collection, so update-stat needs no re-expansion.

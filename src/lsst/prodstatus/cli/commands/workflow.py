@@ -30,19 +30,27 @@ __all__ = ["COMMANDS"]
     metavar="TIMESTAMP",
     help="bps run timestamp (e.g. 20220728T192631Z); default: the newest run of this yaml under submit/.",
 )
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Re-point an explicit DRP_ISSUE that records another workflow at this one "
+    "(its old labels and statistics are removed).",
+)
 @output_options
 @pass_app
 def update_issue(
-    app: App, bps_submit_fname: str, production_issue: str, drp_issue: str, timestamp: str | None
+    app: App, bps_submit_fname: str, production_issue: str, drp_issue: str, timestamp: str | None, force: bool
 ) -> None:
     """Record the bps workflow of BPS_SUBMIT_FNAME as an issue (DRP0: create, or find the existing one).
 
     Run it in the directory where `bps submit` ran (or give the yaml's path): the run
-    is found under submit/<output>/<timestamp>/, the newest one unless --ts is given.
-    PRODUCTION_ISSUE is the campaign request (e.g. PREOPS-1248); it is recorded in
-    the description and linked when it exists in the tracker. DRP_ISSUE DRP0 (the
-    default) creates an issue unless this workflow already has one, which is then
-    updated; an explicit key updates that issue, replacing only prodstat's parts.
+    is found under submit/<output>/<timestamp>/: the newest one holding a copy of this
+    yaml, unless --ts is given. PRODUCTION_ISSUE is the campaign request (e.g.
+    PREOPS-1248); it is recorded in the description and linked when it is an issue
+    that exists in the tracker. DRP_ISSUE DRP0 (the default) creates an issue unless
+    this workflow already has one, which is then updated; an explicit key updates that
+    issue, replacing only prodstat's parts. A step or campaign issue is refused, and so
+    is an issue that records another workflow unless --force is given.
     """
     from ...script.update_issue import update_workflow_issue
     from ...services.submit import find_run
@@ -58,6 +66,7 @@ def update_issue(
         project=app.settings.project,
         pandamon_url=app.settings["pandamon_url"],
         dry_run=app.dry_run,
+        force=force,
     )
     for note in result.notes:
         app.note(f"prodstat: {note}")
@@ -71,17 +80,19 @@ def update_issue(
         target = result.key or f"a new {app.settings.project} issue"
         lines += [
             f"dry run: would {result.action.split()[-1]} {target}: {result.summary}",
-            f"labels: {', '.join(result.labels)}",
+            "plan:",
+            *("  " + line for line in result.plan),
             "description:",
             *("    " + line for line in result.description.splitlines()),
-            f"would attach {result.attached}",
         ]
-        if result.linked_from:
-            lines.append(f"would link {result.linked_from} -> {result.key or 'the new issue'}")
     else:
         lines.append(f"{result.action} {result.key}: {result.summary}")
         if result.linked_now:
             lines.append(f"linked from {result.linked_from}")
+        if result.removed_labels:
+            lines.append(f"removed labels {', '.join(result.removed_labels)} and the former statistics")
+        for key in result.duplicates_removed:
+            app.note(f"prodstat: {key} was a duplicate made by a concurrent run for this workflow: removed")
     app.emit(lines, result.to_dict(), issue_key=result.key)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -138,6 +139,17 @@ class Tracker(Protocol):
     name: str
     """``local`` or ``jira``."""
 
+    transactional: bool
+    """Whether `batch` makes its writes one all-or-nothing transaction."""
+
+    def batch(self) -> AbstractContextManager[None]:
+        """Group the writes of one command: one transaction where the tracker has them."""
+        ...
+
+    def delete_issue(self, key: str) -> None:
+        """Delete issue ``key`` (used only for an issue this run created twice)."""
+        ...
+
     def browse_url(self, key: str) -> str:
         """Return the URL (or locator) a person opens to see issue ``key``."""
         ...
@@ -177,14 +189,20 @@ class Tracker(Protocol):
         summary: str | None = None,
         head: str | None = None,
         add_labels: Sequence[str] = (),
+        remove_labels: Sequence[str] = (),
         current: Issue | None = None,
     ) -> Issue:
         """Replace managed description sections (`None` removes one); keep everything else.
 
         ``head`` replaces the text before the first managed section (the BPS block of a
         workflow issue); `None` keeps it. ``current`` is the issue as just read, which
-        saves a remote tracker a request; ``add_labels`` are added in the same write.
-        Returns the issue as written.
+        saves a remote tracker a request; ``add_labels`` and ``remove_labels`` change the
+        labels in the same write. Returns the issue as written.
+
+        Raises
+        ------
+        DamagedSectionError
+            When a section's markers are damaged; nothing is written.
         """
         ...
 

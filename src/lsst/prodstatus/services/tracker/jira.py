@@ -16,11 +16,14 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Callable, Mapping, Sequence
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from ...core.markup import replace_sections
+from ...core.markup import DamagedSectionError, replace_sections
 from ...errors import (
+    AmbiguousWriteError,
     AuthenticationError,
     ConfigError,
     InputError,
@@ -28,7 +31,7 @@ from ...errors import (
     ServiceError,
     short_reason,
 )
-from .base import Attachment, Comment, Issue, IssueLink, check_issue_key, check_label
+from .base import ISSUE_KEY_RE, Attachment, Comment, Issue, IssueLink, check_issue_key, check_label
 
 if TYPE_CHECKING:
     from jira import JIRA
@@ -70,6 +73,13 @@ class JiraTracker:
     """
 
     name = "jira"
+    transactional = False
+    """Jira has no transactions: the executor orders writes and verifies them instead."""
+
+    retry_backoff = 0.5
+    """First wait (s) before retrying an idempotent request; doubled each time, at most 8 s."""
+    retry_budget = 90.0
+    """Total seconds spent waiting between retries of one request."""
 
     def __init__(
         self,
@@ -96,6 +106,8 @@ class JiraTracker:
                 "set PRODSTAT_JIRA_TOKEN (and PRODSTAT_JIRA_USER for Jira Cloud), add a netrc entry, "
                 "or use --tracker local",
             )
+        # No retries while connecting: an unreachable URL must fail at once.
+        self.max_retries = 0
         self.client = self._connect(token, max_retries)
 
     # -- connection -------------------------------------------------------------------
@@ -118,33 +130,103 @@ class JiraTracker:
             ),
             "connect",
         )
-        client._session.max_retries = max_retries
+        # Retries are ours (`_call`): the client's session would re-send a POST whose reply was
+        # lost (a duplicate issue) and never retries a 500/502.
+        client._session.max_retries = 0
+        self.max_retries = max_retries
+        client._session.hooks["response"].append(_refuse_html)
         client._fields_cache_value = dict(_SYSTEM_FIELDS)
         # serverInfo is anonymous: only an authenticated call proves the credentials.
         self._call(client.myself, "check the credentials")
         return client
 
-    def _call(self, func: Callable[[], T], what: str, key: str | None = None) -> T:
-        """Run one client call, turning its exceptions into prodstat errors."""
+    def _call(
+        self, func: Callable[[], T], what: str, key: str | None = None, *, idempotent: bool = True
+    ) -> T:
+        """Run one client call, turning its exceptions into prodstat errors.
+
+        An idempotent request (a read, a PUT, a DELETE) is retried on 429, 5xx, a dropped
+        connection or a timeout, with growing waits (``Retry-After`` honoured) for at most
+        `max_retries` retries and `retry_budget` seconds. A request that is not
+        (``idempotent=False``: the POSTs that create things) is sent once, except after a
+        429, which says it was not processed; if its reply is lost or a 5xx comes back,
+        `AmbiguousWriteError` tells the caller to find out what happened instead.
+        """
+        waited = 0.0
+        attempt = 0
+        while True:
+            try:
+                return self._call_once(func, what, key, idempotent)
+            except _TransientError as transient:
+                attempt += 1
+                delay = (
+                    transient.retry_after
+                    if transient.retry_after is not None
+                    else (min(self.retry_backoff * 2 ** (attempt - 1), 8.0))
+                )
+                may_repeat = idempotent or transient.status == 429
+                if not may_repeat or attempt > self.max_retries or waited + delay > self.retry_budget:
+                    if attempt > 1:
+                        raise transient.after_retries(attempt - 1, waited) from transient.cause
+                    raise transient.error from transient.cause
+                _log.info("Jira %s: %s; retry %d in %.1f s", what, transient.error.message, attempt, delay)
+                time.sleep(delay)
+                waited += delay
+
+    def _call_once(self, func: Callable[[], T], what: str, key: str | None, idempotent: bool) -> T:
         import requests
         from jira.exceptions import JIRAError
 
         try:
             return func()
-        except JIRAError as exc:
-            raise self._translate(exc, what, key) from exc
-        except requests.exceptions.Timeout as exc:
+        except _HtmlReplyError as exc:
             raise ServiceError(
+                f"Jira at {self.url} answered with an HTML page (a login or proxy page?) instead of "
+                f"its reply ({what}, HTTP {exc.status}); nothing was taken as done",
+                "check PRODSTAT_JIRA_URL and the credentials, or ask whether an SSO proxy sits in front of Jira",
+            ) from None
+        except JIRAError as exc:
+            status = getattr(exc, "status_code", None)
+            error = self._translate(exc, what, key)
+            if status in _TRANSIENT_STATUS and isinstance(error, ServiceError):
+                if not idempotent and status != 429:
+                    error = self._ambiguous(what, f"HTTP {status}")
+                retry_after = _retry_after(getattr(exc, "response", None))
+                raise _TransientError(error, status, retry_after, exc) from exc
+            raise error from exc
+        except requests.exceptions.Timeout as exc:
+            sent = not isinstance(exc, requests.exceptions.ConnectTimeout)
+            error = ServiceError(
                 f"Jira at {self.url} did not answer within {self.timeout:g} s ({what})",
                 "retry later or raise PRODSTAT_JIRA_TIMEOUT",
-            ) from exc
+            )
+            if sent and not idempotent:
+                error = self._ambiguous(what, f"no reply within {self.timeout:g} s")
+            raise _TransientError(error, None, None, exc) from exc
         except requests.exceptions.ConnectionError as exc:
-            raise ServiceError(
+            error = ServiceError(
                 f"cannot reach Jira at {self.url} ({what}): {short_reason(exc)}",
                 "check PRODSTAT_JIRA_URL, the network and any proxy, or use --tracker local",
-            ) from exc
+            )
+            if not idempotent:
+                if _never_sent(exc):
+                    raise error from exc
+                error = self._ambiguous(what, f"the connection dropped: {short_reason(exc)}")
+            raise _TransientError(error, None, None, exc) from exc
         except requests.exceptions.RequestException as exc:
             raise ServiceError(f"Jira request failed ({what}): {exc}") from exc
+        except ValueError as exc:
+            # The client decodes JSON itself; a reply of the wrong shape surfaces here.
+            raise ServiceError(
+                f"Jira at {self.url} sent a reply prodstat cannot read ({what}): {short_reason(exc)}",
+                "check PRODSTAT_JIRA_URL; retry later",
+            ) from exc
+
+    def _ambiguous(self, what: str, reason: str) -> AmbiguousWriteError:
+        return AmbiguousWriteError(
+            f"Jira at {self.url} may or may not have done it ({what}): {reason}",
+            "re-run the same command: it finds what was made and completes it",
+        )
 
     def _translate(self, exc: Any, what: str, key: str | None) -> Exception:
         status = getattr(exc, "status_code", None)
@@ -171,7 +253,7 @@ class JiraTracker:
         if status in (429, 503):
             return ServiceError(
                 f"Jira at {self.url} is {'rate limiting' if status == 429 else 'unavailable'} "
-                f"(HTTP {status}) after retries ({what})",
+                f"(HTTP {status}, {what})",
                 "retry later",
             )
         if status == 400:
@@ -337,9 +419,13 @@ class JiraTracker:
             "labels": [check_label(lb) for lb in labels],
         }
         created = self._call(
-            lambda: self.client.create_issue(fields=fields, prefetch=False), "create an issue"
+            lambda: self.client.create_issue(fields=fields, prefetch=False),
+            "create an issue",
+            idempotent=False,
         )
-        key = created.key
+        key = str(getattr(created, "key", "") or "")
+        if not ISSUE_KEY_RE.match(key):
+            raise self._ambiguous("create an issue", f"the reply names no issue key ({key!r})")
         return Issue(
             key=key,
             summary=summary,
@@ -350,11 +436,32 @@ class JiraTracker:
         )
 
     def _put_fields(self, key: str, payload: dict[str, Any]) -> None:
-        self._call(
+        response = self._call(
             lambda: self.client._session.put(self._rest(f"issue/{key}"), data=json.dumps(payload)),
             f"update {key}",
             key,
         )
+        if response.status_code == 204 or _is_json(response):
+            return
+        # Jira answers an edit with 204 and no body; anything else may come from something in
+        # between that did not pass the edit on, so read the issue back before calling it done.
+        self._verify_fields(key, payload)
+
+    def _verify_fields(self, key: str, payload: Mapping[str, Any]) -> None:
+        issue = self.get_issue(key)
+        wanted = payload.get("fields") or {}
+        wrong = [name for name, value in wanted.items() if getattr(issue, name, None) != value]
+        for change in (payload.get("update") or {}).get("labels", []):
+            if "add" in change and change["add"] not in issue.labels:
+                wrong.append(f"label {change['add']}")
+            if "remove" in change and change["remove"] in issue.labels:
+                wrong.append(f"label {change['remove']}")
+        if wrong:
+            raise ServiceError(
+                f"Jira at {self.url} answered the update of {key} but did not make it "
+                f"({', '.join(wrong)} unchanged)",
+                "check for a proxy in front of Jira; re-run the same command",
+            )
 
     def update_issue(
         self,
@@ -384,22 +491,29 @@ class JiraTracker:
         summary: str | None = None,
         head: str | None = None,
         add_labels: Sequence[str] = (),
+        remove_labels: Sequence[str] = (),
         current: Issue | None = None,
     ) -> Issue:
         """Replace managed sections: one read (skipped when ``current`` is given) and one write."""
         issue = current or self.get_issue(key)
-        description = replace_sections(issue.description, sections, head=head)
+        try:
+            description = replace_sections(issue.description, sections, head=head)
+        except DamagedSectionError as exc:
+            raise exc.for_issue(issue.key) from None
         fields: dict[str, Any] = {}
         if description != issue.description:
             fields["description"] = description
         if summary is not None and summary != issue.summary:
             fields["summary"] = summary
         new_labels = [check_label(lb) for lb in add_labels if lb not in issue.labels]
+        old_labels = [lb for lb in remove_labels if lb in issue.labels and lb not in add_labels]
         payload: dict[str, Any] = {"fields": fields}
-        if new_labels:
-            payload["update"] = {"labels": [{"add": lb} for lb in new_labels]}
-            issue.labels = [*issue.labels, *new_labels]
-        if fields or new_labels:
+        if new_labels or old_labels:
+            payload["update"] = {
+                "labels": [{"remove": lb} for lb in old_labels] + [{"add": lb} for lb in new_labels]
+            }
+            issue.labels = [lb for lb in issue.labels if lb not in old_labels] + new_labels
+        if fields or new_labels or old_labels:
             self._put_fields(issue.key, payload)
         issue.description = description
         if summary is not None:
@@ -424,12 +538,22 @@ class JiraTracker:
             "inwardIssue": {"key": from_key},
             "outwardIssue": {"key": to_key},
         }
-        self._call(
+        response = self._call(
             lambda: self.client._session.post(self._rest("issueLink"), data=json.dumps(body)),
             f"link {from_key} to {to_key}",
             # from_key was just read, so a 404 means the target is missing.
             to_key,
+            idempotent=False,
         )
+        if response.status_code != 201:
+            # Jira answers 201 with no body; anything else is checked by reading the link back.
+            fresh = self.get_issue(from_key)
+            if not any(li.other_key == to_key and li.link_type == link_type for li in fresh.links):
+                raise ServiceError(
+                    f"Jira at {self.url} answered the link {from_key} → {to_key} (HTTP "
+                    f"{response.status_code}) but did not make it",
+                    "check for a proxy in front of Jira; re-run the same command",
+                )
         issue.links.append(IssueLink("", link_type, "outward", to_key))
         return True
 
@@ -449,7 +573,10 @@ class JiraTracker:
             lambda: self.client.add_attachment(issue.key, io.BytesIO(data), filename=filename),
             f"attach {filename} to {key}",
             key,
+            idempotent=False,
         )
+        if not isinstance(getattr(uploaded, "raw", None), dict) or "id" not in uploaded.raw:
+            raise self._ambiguous(f"attach {filename} to {key}", "the reply names no attachment")
         for att in old:
             self._delete_attachment(att.attachment_id, filename, key)
         raw = uploaded.raw
@@ -466,9 +593,21 @@ class JiraTracker:
     def _delete_attachment(self, attachment_id: str, filename: str, key: str) -> None:
         self._call(lambda: self.client.delete_attachment(attachment_id), f"replace {filename}", key)
 
+    def delete_issue(self, key: str) -> None:
+        """Delete issue ``key`` (one request; Jira removes its links and attachments)."""
+        key = check_issue_key(key)
+        self._call(lambda: self.client._session.delete(self._rest(f"issue/{key}")), f"delete {key}", key)
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """No transactions in Jira: writes inside the block happen one by one."""
+        yield
+
     def add_comment(self, key: str, body: str) -> Comment:
         """Add a comment (one request)."""
-        comment = self._call(lambda: self.client.add_comment(key, body), f"comment on {key}", key)
+        comment = self._call(
+            lambda: self.client.add_comment(key, body), f"comment on {key}", key, idempotent=False
+        )
         return Comment(str(comment.id), body, getattr(comment, "created", ""))
 
     def update_comment(self, key: str, comment_id: str, body: str) -> None:
@@ -490,6 +629,69 @@ class _JiraAttachment(Attachment):
     def __init__(self, attachment_id: str, filename: str, size: int, created: str, content_url: str):
         super().__init__(attachment_id, filename, size, created)
         object.__setattr__(self, "content_url", content_url)
+
+
+_TRANSIENT_STATUS = frozenset({429, 500, 502, 503, 504})
+
+
+class _HtmlReplyError(Exception):
+    def __init__(self, status: int) -> None:
+        self.status = status
+        super().__init__(f"HTML reply (HTTP {status})")
+
+
+def _refuse_html(response: Any, *args: Any, **kwargs: Any) -> None:
+    """Session hook: a 2xx HTML page is never Jira's REST reply (attachments' bytes excepted)."""
+    if not response.ok or "/attachment/content/" in response.url or "/secure/attachment/" in response.url:
+        return
+    ctype = (response.headers.get("Content-Type") or "").lower()
+    head = response.content[:200].lstrip().lower() if response.content else b""
+    if "html" in ctype or head.startswith((b"<!doctype html", b"<html")):
+        raise _HtmlReplyError(response.status_code)
+
+
+def _is_json(response: Any) -> bool:
+    try:
+        response.json()
+    except ValueError:
+        return False
+    return True
+
+
+def _never_sent(exc: BaseException) -> bool:
+    """Whether a connection error happened before the request left (refused, no route, DNS)."""
+    import requests
+
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return True
+    text = repr(exc)
+    return any(m in text for m in ("NewConnectionError", "Connection refused", "Name or service not known"))
+
+
+def _retry_after(response: Any) -> float | None:
+    value = getattr(response, "headers", {}).get("Retry-After") if response is not None else None
+    try:
+        return min(max(float(value), 0.0), 60.0) if value is not None else None
+    except ValueError:
+        return None
+
+
+class _TransientError(Exception):
+    """A failure that a wait may cure; carries the error to show if it is not retried."""
+
+    def __init__(
+        self, error: ServiceError, status: int | None, retry_after: float | None, cause: BaseException
+    ) -> None:
+        super().__init__(error.message)
+        self.error = error
+        self.status = status
+        self.retry_after = retry_after
+        self.cause = cause
+
+    def after_retries(self, retries: int, waited: float) -> ServiceError:
+        """The error, saying how long prodstat kept trying."""
+        times = "1 retry" if retries == 1 else f"{retries} retries"
+        return type(self.error)(f"{self.error.message} after {times} over {waited:.1f} s", self.error.hint)
 
 
 _MISSING_KEY_RE = re.compile(r"An issue with key '([A-Z][A-Z0-9_]*-\d+)' does not exist")

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ...core.markup import replace_sections
+from ...core.markup import DamagedSectionError, replace_sections
 from ...errors import InputError, IssueNotFoundError, ServiceError
 from .base import Attachment, Comment, Issue, IssueLink, check_issue_key, check_label
 
@@ -83,6 +83,8 @@ class LocalTracker:
     """
 
     name = "local"
+    transactional = True
+    """A batch of writes is one transaction: all or nothing."""
 
     def __init__(
         self, home: Path, project: str = "DRP", issue_type: str = "Task", link_type: str = "Relates"
@@ -111,8 +113,22 @@ class LocalTracker:
 
     # -- plumbing -------------------------------------------------------------------
     @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Make every read and write inside the block one transaction.
+
+        The executor of issue plans runs a whole command's writes in one batch: a failure
+        or a kill (SIGKILL included: SQLite's journal) anywhere leaves the tracker as it was.
+        The write lock is taken at the start, so reads inside see no other writer.
+        """
+        with self._write():
+            yield
+
+    @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction; rolled back whole on any error."""
+        """One write transaction; rolled back whole on any error. Nests inside `batch`."""
+        if self._db.in_transaction:
+            yield self._db
+            return
         try:
             self._db.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
@@ -318,6 +334,7 @@ class LocalTracker:
         summary: str | None = None,
         head: str | None = None,
         add_labels: Sequence[str] = (),
+        remove_labels: Sequence[str] = (),
         current: Issue | None = None,
     ) -> Issue:
         """Replace managed sections (and optionally the head and summary) atomically.
@@ -328,8 +345,11 @@ class LocalTracker:
         checked = [check_label(label) for label in add_labels]
         with self._write() as db:
             row = self._require(db, key)
-            new_description = replace_sections(row[2], sections, head=head)
-            labels = json.loads(row[3])
+            try:
+                new_description = replace_sections(row[2], sections, head=head)
+            except DamagedSectionError as exc:
+                raise exc.for_issue(row[0]) from None
+            labels = [label for label in json.loads(row[3]) if label not in remove_labels]
             labels.extend(label for label in checked if label not in labels)
             new_summary = row[1] if summary is None else summary
             if (new_summary, new_description, labels) != (row[1], row[2], json.loads(row[3])):
@@ -373,6 +393,15 @@ class LocalTracker:
                 (issue_key, filename, sqlite3.Binary(data), now),
             )
         return Attachment(str(cursor.lastrowid), filename, len(data), now)
+
+    def delete_issue(self, key: str) -> None:
+        """Delete issue ``key`` with its links, attachments and comments."""
+        with self._write() as db:
+            issue_key = self._require(db, key)[0]
+            db.execute("DELETE FROM links WHERE from_key = ? OR to_key = ?", (issue_key, issue_key))
+            db.execute("DELETE FROM attachments WHERE issue_key = ?", (issue_key,))
+            db.execute("DELETE FROM comments WHERE issue_key = ?", (issue_key,))
+            db.execute("DELETE FROM issues WHERE key = ?", (issue_key,))
 
     def add_comment(self, key: str, body: str) -> Comment:
         """Add a comment to ``key``."""

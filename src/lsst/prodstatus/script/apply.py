@@ -1,0 +1,342 @@
+"""The one executor of issue plans.
+
+Every command that writes issues computes `~lsst.prodstatus.core.plan.IssuePlan` objects
+and calls `apply_plans`. The order of writes is fixed:
+
+1. a new issue is created in one request with its complete description and labels;
+2. attachments are uploaded (only those whose bytes differ);
+3. links are made (only those missing);
+4. the description, summary and labels of an existing issue are written, before the
+   attachments, or last when the description refers to them (``description_last``).
+
+On the local tracker the whole batch is one SQLite transaction: all or nothing, even
+under SIGKILL. Jira has no transactions, so instead:
+
+* a create whose reply is lost (dropped connection, timeout, 5xx) is never re-sent
+  blindly: the issue is searched for by its identity label and adopted if it is there;
+* after a create, the identity label is searched again; when concurrent runs created
+  several issues the lowest key wins, a run whose own issue lost deletes it (or, where
+  deleting is not permitted, labels it ``prodstat_duplicate`` and links it to the winner)
+  and completes the winner;
+* a failure after the create names the issue and what is missing, and the next run of
+  the same command completes it (it finds the issue by its label).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from ..core.ids import DUPLICATE_LABEL, issue_number
+from ..core.markup import DamagedSectionError
+from ..core.plan import SELF, Action, IssuePlan, PlannedAttachment, PlannedLink
+from ..errors import (
+    AmbiguousWriteError,
+    AuthenticationError,
+    IncompleteWriteError,
+    ProdstatError,
+    ServiceError,
+)
+from ..services.tracker.base import Issue, Tracker
+
+__all__ = ["Applied", "apply_plan", "apply_plans", "attachment_unchanged"]
+
+_log = logging.getLogger(__name__)
+
+CREATE_ATTEMPTS = 3
+"""Creates tried after lost replies, each only once a search showed the issue is not there."""
+
+
+@dataclass
+class Applied:
+    """What applying one plan did."""
+
+    key: str
+    action: Action
+    issue: Issue
+    attached: list[str] = field(default_factory=list)
+    linked: list[str] = field(default_factory=list)
+    adopted: bool = False
+    """The issue was found by its identity label (a lost create's, or a concurrent run's)."""
+    duplicates_removed: list[str] = field(default_factory=list)
+
+
+def attachment_unchanged(tracker: Tracker, issue: Issue, filename: str, data: bytes) -> bool:
+    """Whether ``issue`` already holds ``data`` as ``filename`` (size first, bytes only if needed)."""
+    att = issue.attachment(filename)
+    if att is None or att.size != len(data):
+        return False
+    return tracker.read_attachment(issue.key, filename, current=issue) == data
+
+
+def apply_plans(tracker: Tracker, plans: Sequence[IssuePlan]) -> list[Applied]:
+    """Apply ``plans`` in order as one batch (one transaction on the local tracker).
+
+    Links may name earlier plans of the batch by `~lsst.prodstatus.core.plan.plan_ref`.
+    """
+    done: dict[str, str] = {}
+    results: list[Applied] = []
+    with tracker.batch():
+        for plan in plans:
+            result = _apply(tracker, plan, None, done, {})
+            if plan.name:
+                done[plan.name] = result.key
+            results.append(result)
+    return results
+
+
+def apply_plan(
+    tracker: Tracker, plan: IssuePlan, current: Issue | None = None, known: Sequence[Issue] = ()
+) -> Applied:
+    """Apply one plan.
+
+    ``current`` is the issue as just read and ``known`` other issues just read (the
+    sources of planned links): they save Jira requests.
+    """
+    with tracker.batch():
+        return _apply(tracker, plan, current, {}, {i.key: i for i in known})
+
+
+def _apply(
+    tracker: Tracker, plan: IssuePlan, current: Issue | None, done: dict[str, str], known: dict[str, Issue]
+) -> Applied:
+    if not tracker.transactional:
+        # Only a tracker without transactions trusts what was read before the batch.
+        done = _Known(done, known)
+    if plan.creates:
+        return _apply_create(tracker, plan, done)
+    assert plan.key is not None
+    issue = current if current is not None and not tracker.transactional else tracker.get_issue(plan.key)
+    return _apply_update(tracker, plan, issue, done)
+
+
+# -- create ---------------------------------------------------------------------------------------
+
+
+def _identity_matches(tracker: Tracker, plan: IssuePlan) -> list[Issue]:
+    assert plan.identity_label is not None
+    found = tracker.search(labels=[plan.identity_label], project=plan.project)
+    return sorted((i for i in found if plan.identity_label in i.labels), key=lambda i: issue_number(i.key))
+
+
+def _apply_create(tracker: Tracker, plan: IssuePlan, done: dict[str, str]) -> Applied:
+    if not plan.identity_label:
+        raise ValueError(f"a create plan needs an identity label ({plan.what})")
+    if tracker.transactional:
+        # Inside the transaction no other writer runs: an issue made since the script's
+        # search is seen here and updated instead.
+        existing = _identity_matches(tracker, plan)
+        if existing:
+            return _adopt(tracker, plan, existing[0], done)
+    issue, adopted = _create(tracker, plan)
+    if adopted:
+        return _adopt(tracker, plan, issue, done)
+    duplicates_removed: list[str] = []
+    if not tracker.transactional:
+        winner = _resolve_duplicates(tracker, plan, issue, duplicates_removed)
+        if winner.key != issue.key:
+            result = _adopt(tracker, plan, winner, done)
+            result.duplicates_removed = duplicates_removed
+            return result
+    return _complete(tracker, plan, issue, done)
+
+
+def _create(tracker: Tracker, plan: IssuePlan) -> tuple[Issue, bool]:
+    """Create the issue; after a lost reply, adopt it if the search finds it."""
+    assert plan.summary is not None
+    description = _description(plan, "")
+    labels = list(dict.fromkeys([*plan.add_labels, plan.identity_label or ""]))
+    labels = [label for label in labels if label]
+    last: AmbiguousWriteError | None = None
+    for attempt in range(CREATE_ATTEMPTS):
+        try:
+            issue = tracker.create_issue(
+                plan.summary, description, labels=labels, project=plan.project, issue_type=plan.issue_type
+            )
+            return issue, False
+        except AmbiguousWriteError as exc:
+            last = exc
+            _log.info("create of %s may have been lost (%s); searching by label", plan.what, exc.message)
+            found = _identity_matches(tracker, plan)
+            if found:
+                return found[0], True
+            time.sleep(min(0.5 * 2**attempt, 4.0))
+    assert last is not None
+    raise AmbiguousWriteError(
+        f"could not create the {plan.what}: {last.message}; no issue labelled {plan.identity_label} "
+        f"was found after {CREATE_ATTEMPTS} tries",
+        "re-run the same command: it finds the issue by that label if it was made, and creates it otherwise",
+    )
+
+
+def _resolve_duplicates(tracker: Tracker, plan: IssuePlan, mine: Issue, removed: list[str]) -> Issue:
+    """Among issues carrying the identity label the lowest key wins; remove ours if it lost."""
+    matches = _identity_matches(tracker, plan)
+    if not matches or issue_number(matches[0].key) >= issue_number(mine.key):
+        return mine
+    winner = matches[0]
+    _log.info(
+        "%s was created concurrently as %s and %s; keeping %s", plan.what, winner.key, mine.key, winner.key
+    )
+    try:
+        tracker.delete_issue(mine.key)
+    except AuthenticationError:
+        # Deleting is often not permitted: retire the duplicate so that no search finds it.
+        tracker.update_sections(
+            mine.key,
+            {},
+            add_labels=[DUPLICATE_LABEL],
+            remove_labels=[label for label in mine.labels if label != DUPLICATE_LABEL],
+            current=mine,
+        )
+        tracker.link(mine.key, winner.key)
+    removed.append(mine.key)
+    return winner
+
+
+def _adopt(tracker: Tracker, plan: IssuePlan, issue: Issue, done: dict[str, str]) -> Applied:
+    """Update an issue found by the identity label instead of creating another."""
+    fresh = issue if tracker.transactional else tracker.get_issue(issue.key)
+    result = _apply_update(tracker, plan, fresh, done)
+    result.adopted = True
+    return result
+
+
+# -- update ---------------------------------------------------------------------------------------
+
+
+def _description(plan: IssuePlan, current: str, key: str | None = None) -> str:
+    try:
+        return plan.new_description(current)
+    except DamagedSectionError as exc:
+        raise exc.for_issue(key) if key else exc from None
+
+
+def _apply_update(tracker: Tracker, plan: IssuePlan, issue: Issue, done: dict[str, str]) -> Applied:
+    description = _description(plan, issue.description, issue.key)
+    labels_after = [lb for lb in issue.labels if lb not in plan.remove_labels or lb in plan.add_labels]
+    wanted = [*plan.add_labels, *([plan.identity_label] if plan.identity_label else [])]
+    labels_after += [lb for lb in wanted if lb not in labels_after]
+    fields_change = (
+        description != issue.description
+        or (plan.summary is not None and plan.summary != issue.summary)
+        or labels_after != issue.labels
+    )
+    result = Applied(issue.key, Action.UNCHANGED, issue)
+
+    def write_fields() -> None:
+        written = tracker.update_sections(
+            issue.key,
+            plan.sections,
+            summary=plan.summary,
+            head=plan.head,
+            add_labels=wanted,
+            remove_labels=plan.remove_labels,
+            current=issue,
+        )
+        result.issue = written
+        result.action = Action.UPDATED
+
+    steps_done: list[str] = []
+    try:
+        if fields_change and not plan.description_last:
+            write_fields()
+            steps_done.append("description")
+        _attachments_and_links(tracker, plan, result, done)
+        if fields_change and plan.description_last:
+            write_fields()
+    except ProdstatError as exc:
+        if tracker.transactional or not (steps_done or result.attached or result.linked):
+            raise
+        raise _incomplete(plan, issue.key, "updated", result, exc) from exc
+    return result
+
+
+def _complete(tracker: Tracker, plan: IssuePlan, issue: Issue, done: dict[str, str]) -> Applied:
+    """Attachments and links of a just-created issue."""
+    result = Applied(issue.key, Action.CREATED, issue)
+    try:
+        _attachments_and_links(tracker, plan, result, done)
+    except ProdstatError as exc:
+        if tracker.transactional:
+            raise
+        raise _incomplete(plan, issue.key, "created", result, exc) from exc
+    return result
+
+
+def _attachments_and_links(tracker: Tracker, plan: IssuePlan, result: Applied, done: dict[str, str]) -> None:
+    issue = result.issue
+    for att in plan.attachments:
+        _put_attachment(tracker, issue, att, result)
+    for link in plan.links:
+        from_key, to_key = _resolve(link, issue.key, done), _resolve_to(link, issue.key, done)
+        current = issue if from_key == issue.key else getattr(done, "issues", {}).get(from_key)
+        if _link(tracker, from_key, to_key, link, current):
+            result.linked.append(to_key if from_key == issue.key else from_key)
+            if result.action == Action.UNCHANGED:
+                result.action = Action.UPDATED
+
+
+def _put_attachment(tracker: Tracker, issue: Issue, att: PlannedAttachment, result: Applied) -> None:
+    if attachment_unchanged(tracker, issue, att.filename, att.data):
+        return
+    try:
+        tracker.attach(issue.key, att.filename, att.data, current=issue)
+    except AmbiguousWriteError:
+        # The upload may have arrived: look before sending it again.
+        fresh = tracker.get_issue(issue.key)
+        if not attachment_unchanged(tracker, fresh, att.filename, att.data):
+            tracker.attach(issue.key, att.filename, att.data, current=fresh)
+    result.attached.append(att.filename)
+    if result.action == Action.UNCHANGED:
+        result.action = Action.UPDATED
+
+
+def _link(tracker: Tracker, from_key: str, to_key: str, link: PlannedLink, current: Issue | None) -> bool:
+    try:
+        return tracker.link(from_key, to_key, link.link_type, current=current)
+    except AmbiguousWriteError:
+        # link() re-reads the source issue and makes the link only if it is still missing.
+        return tracker.link(from_key, to_key, link.link_type)
+
+
+class _Known(dict[str, str]):
+    """Keys of applied plans, plus issues read before the batch (link sources)."""
+
+    def __init__(self, done: dict[str, str], issues: dict[str, Issue]) -> None:
+        super().__init__(done)
+        self.issues = issues
+
+
+def _resolve(link: PlannedLink, own: str, done: dict[str, str]) -> str:
+    return _ref(link.from_key, own, done)
+
+
+def _resolve_to(link: PlannedLink, own: str, done: dict[str, str]) -> str:
+    return _ref(link.to_key, own, done)
+
+
+def _ref(ref: str, own: str, done: dict[str, str]) -> str:
+    if ref == SELF:
+        return own
+    if ref.startswith("@"):
+        return done[ref[1:]]
+    return ref
+
+
+def _incomplete(plan: IssuePlan, key: str, how: str, result: Applied, exc: ProdstatError) -> ServiceError:
+    missing = [a.filename for a in plan.attachments if a.filename not in result.attached]
+    parts = []
+    if missing:
+        parts.append(f"attachment(s) {', '.join(missing)} may be missing")
+    if plan.links:
+        parts.append("links may be missing")
+    if plan.description_last:
+        parts.append("the description is not updated")
+    what_missing = "; ".join(parts) or "it may be incomplete"
+    return IncompleteWriteError(
+        f"{plan.what} {key} was {how} but is not complete ({what_missing}): {exc.message}",
+        f"re-run the same command to complete {key}",
+    )
