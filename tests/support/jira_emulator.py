@@ -135,6 +135,7 @@ class _Fault:
     headers: dict[str, str]
     body: str | None
     delay: float
+    drop: bool = False
 
     def matches(self, method: str, path: str) -> bool:
         return (self.method is None or self.method == method) and (
@@ -797,8 +798,9 @@ class JiraEmulator:
         headers: dict[str, str] | None = None,
         body: str | None = None,
         delay: float = 0.0,
+        drop: bool = False,
     ) -> None:
-        """Make the next matching requests fail (or stall).
+        """Make the next matching requests fail (or stall, or lose their reply).
 
         Parameters
         ----------
@@ -816,11 +818,14 @@ class JiraEmulator:
             Response body; defaults to a Jira-style JSON error document.
         delay : `float`
             Seconds to wait before answering (to provoke client timeouts).
+        drop : `bool`
+            Serve the request (the server acts on it) and then close the connection without
+            a reply: the network losing the reply after the server acted. Use ``status=0``.
         """
         if times < 1:
             raise ValueError("times must be >= 1")
-        if status == 0 and delay <= 0:
-            raise ValueError("a fault needs a status or a delay")
+        if status == 0 and delay <= 0 and not drop:
+            raise ValueError("a fault needs a status, a delay or drop")
         with self._lock:
             self._faults.append(
                 _Fault(
@@ -831,6 +836,7 @@ class JiraEmulator:
                     headers=dict(headers or {}),
                     body=body,
                     delay=delay,
+                    drop=drop,
                 )
             )
 
@@ -940,6 +946,9 @@ class JiraEmulator:
             call = _Call(method, parts.path, query, headers, body, identity)
             try:
                 reply = self._route(call, auth_kind)
+                if fault is not None and fault.drop:
+                    rec.status = reply.status
+                    return None
             except _ApiError as exc:
                 reply = _json_reply(exc.status, exc.payload, exc.headers)
             except Exception:
