@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from ..core.ids import DUPLICATE_LABEL, issue_number
@@ -41,7 +41,7 @@ from ..errors import (
 )
 from ..services.tracker.base import Issue, Tracker
 
-__all__ = ["Applied", "apply_plan", "apply_plans", "attachment_unchanged"]
+__all__ = ["Applied", "PlanSource", "apply_plan", "apply_plans", "attachment_unchanged"]
 
 _log = logging.getLogger(__name__)
 
@@ -71,16 +71,31 @@ def attachment_unchanged(tracker: Tracker, issue: Issue, filename: str, data: by
     return tracker.read_attachment(issue.key, filename, current=issue) == data
 
 
-def apply_plans(tracker: Tracker, plans: Sequence[IssuePlan]) -> list[Applied]:
+PlanSource = IssuePlan | Callable[[Mapping[str, str]], IssuePlan]
+"""A plan, or a function computing it from the keys of the batch's earlier plans (name → key).
+
+Content that names an issue the same batch creates (a step yaml naming its new campaign)
+can only be computed once that issue exists.
+"""
+
+
+def apply_plans(tracker: Tracker, plans: Sequence[PlanSource], known: Sequence[Issue] = ()) -> list[Applied]:
     """Apply ``plans`` in order as one batch (one transaction on the local tracker).
 
-    Links may name earlier plans of the batch by `~lsst.prodstatus.core.plan.plan_ref`.
+    Links may name earlier plans of the batch by `~lsst.prodstatus.core.plan.plan_ref`; a
+    plan given as a function is computed when its turn comes. ``known`` are issues as just
+    read (the issues plans update, sources of planned links): on Jira they save a read each,
+    and each is kept current through the batch.
     """
     done: dict[str, str] = {}
+    issues = {issue.key: issue for issue in known}
     results: list[Applied] = []
     with tracker.batch():
-        for plan in plans:
-            result = _apply(tracker, plan, None, done, {})
+        for source in plans:
+            plan = source if isinstance(source, IssuePlan) else source(dict(done))
+            current = issues.get(plan.key) if plan.key else None
+            result = _apply(tracker, plan, current, done, issues)
+            issues[result.key] = result.issue
             if plan.name:
                 done[plan.name] = result.key
             results.append(result)
