@@ -369,7 +369,7 @@ def test_issue_without_timestamp_or_butler_config(
         setup,
         ["update-stat", "PREOPS-973", "DRP-1"],
         1,
-        "prodstat: error: issue DRP-1 has no bps timestamp in its summary 'Step step1'",
+        "prodstat: error: DRP-1 is a step issue (Step step1), not a workflow issue",
     )
     block = (
         "BPS Submit Keywords:\n{code}\ncampaign: c/PREOPS-973\npayloadName:x\n"
@@ -383,6 +383,14 @@ def test_issue_without_timestamp_or_butler_config(
         1,
         "prodstat: error: issue DRP-2 has no butlerConfig in its BPS Submit Keywords block; pass "
         "--butler REPO, or --no-butler",
+    )
+    setup.seed("DRP-3", "a request", "no workflow here")
+    _expect_failure(
+        run_cli,
+        setup,
+        ["update-stat", "DRP-3"],
+        1,
+        "prodstat: error: issue DRP-3 has no bps timestamp in its summary 'a request'",
     )
 
 
@@ -568,12 +576,11 @@ def test_bad_arguments_and_home(
 ) -> None:
     both = run_cli("update-stat", "PREOPS-973", workflow_issue, "--no-panda", "--no-butler", env=setup.env)
     assert both.exit_code == 2 and "--no-panda and --no-butler together leave nothing to do" in both.stderr
+    # PRODUCTION_ISSUE is optional and any text (the original's scripts pass PREOPS-XXX).
+    three = run_cli("update-stat", "PREOPS-XXX", "DRP-1", workflow_issue, env=setup.env)
+    assert three.exit_code == 2 and "got 3 issue arguments" in three.stderr
     _expect_failure(
-        run_cli,
-        setup,
-        ["update-stat", "PREOPS973", workflow_issue],
-        1,
-        "prodstat: error: malformed production issue key (PRODUCTION_ISSUE) 'PREOPS973'",
+        run_cli, setup, ["update-stat", "PREOPS-XXX", "DRP486"], 1, "prodstat: error: malformed issue key"
     )
     blocker = tmp_path / "file"
     blocker.write_text("x")

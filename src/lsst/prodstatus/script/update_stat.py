@@ -18,11 +18,14 @@ from pathlib import Path
 from typing import Any
 
 from ..core.bps import expand_placeholders, parse_bps_block, parse_summary, uniq_proc_name
-from ..core.markup import read_section, replace_sections, wiki_table
+from ..core.ids import issue_kind, kind_phrase
+from ..core.markup import DamagedSectionError, check_markers, read_section, replace_sections, wiki_table
+from ..core.plan import Action, IssuePlan, PlannedAttachment
 from ..core.stats import PandaLabelStats, PandaStats, aggregate_panda, fmt_number, fmt_time, status_line
 from ..core.workflow import STATISTICS_SECTIONS
 from ..errors import InputError
 from ..services.tracker.base import Tracker, check_issue_key
+from .apply import apply_plan
 
 __all__ = [
     "DESCRIPTION_LIMIT",
@@ -264,13 +267,14 @@ class UpdateStatResult:
     """What update-stat computed and wrote."""
 
     ref: WorkflowRef
-    action: str
+    action: Action
     description: str
     sections: dict[str, str]
     panda: PandaStats | None = None
     butler: Any = None
     files: list[Path] = field(default_factory=list)
     attached: list[str] = field(default_factory=list)
+    plan: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form (``--json``)."""
@@ -282,6 +286,7 @@ class UpdateStatResult:
             "run": self.ref.output_run,
             "files": [str(p) for p in self.files],
             "attached": self.attached,
+            "plan": self.plan,
         }
         if self.panda is not None:
             wf = self.panda.workflow
@@ -350,7 +355,18 @@ def update_workflow_stats(
         # Checked before any query: failing after minutes of PanDA and Butler work would waste them.
         ensure_writable_dir(stats_dir, "statistics directory")
     issue = tracker.get_issue(key)
+    kind = issue_kind(issue.summary, issue.labels)
+    if kind in ("campaign", "step"):
+        raise InputError(
+            f"{issue.key} is {kind_phrase(kind)} ({issue.summary}), not a workflow issue",
+            "give the key of a workflow issue (update-issue prints it)",
+        )
     ref = workflow_ref(issue.key, issue.summary, issue.description)
+    try:
+        # Checked before minutes of PanDA and Butler work: the sections could not be written.
+        check_markers(issue.description)
+    except DamagedSectionError as exc:
+        raise exc.for_issue(issue.key) from None
     repo = butler_repo or ref.butler_config
     if use_butler and not repo:
         raise InputError(
@@ -422,18 +438,30 @@ def update_workflow_stats(
             )
         attach = sorted(tables)
 
+    plan = IssuePlan(
+        what="workflow issue",
+        key=issue.key,
+        sections=dict(sections),
+        attachments=[PlannedAttachment(names[name], tables[name]) for name in attach],
+        # The cut tables point at the attached CSVs: the description must not claim a file
+        # that an upload failed to deliver.
+        description_last=True,
+    )
     result = UpdateStatResult(
-        ref, "would update" if dry_run else "updated", description, sections, panda_stats, butler_stats
+        ref,
+        Action.WOULD_UPDATE if dry_run else Action.UPDATED,
+        description,
+        sections,
+        panda_stats,
+        butler_stats,
     )
     result.attached = [names[name] for name in attach]
+    result.plan = plan.lines()
     if dry_run:
         return result
 
-    unchanged = description == issue.description
-    tracker.update_sections(issue.key, sections, current=issue)
-    for name in attach:
-        tracker.attach(issue.key, names[name], tables[name], current=issue)
-    result.action = "unchanged" if unchanged and not attach else "updated"
+    applied = apply_plan(tracker, plan, current=issue)
+    result.action = applied.action
 
     # Saved after the tracker took the new statistics, so the files never run ahead of the issue.
     data = result.to_dict()

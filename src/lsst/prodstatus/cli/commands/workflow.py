@@ -101,13 +101,12 @@ def update_issue(
     epilog=format_examples(
         [
             "prodstat update-stat PREOPS-1248 DRP-486",
-            "prodstat update-stat PREOPS-1248 DRP-486 --no-butler",
+            "prodstat update-stat DRP-486 --no-butler",
             "prodstat update-stat PREOPS-1248 DRP-486 --butler /repo/main --sample 200 --dry-run",
         ]
     ),
 )
-@click.argument("production_issue", metavar="PRODUCTION_ISSUE")
-@click.argument("drp_issue", type=issue_key_type, metavar="DRP_ISSUE")
+@click.argument("issues", nargs=-1, required=True, metavar="[PRODUCTION_ISSUE] DRP_ISSUE")
 @click.option(
     "--butler", "butler_repo", metavar="REPO", help="Butler repo (default: the issue's butlerConfig)."
 )
@@ -123,8 +122,7 @@ def update_issue(
 @pass_app
 def update_stat(
     app: App,
-    production_issue: str,
-    drp_issue: str,
+    issues: tuple[str, ...],
     butler_repo: str | None,
     no_butler: bool,
     no_panda: bool,
@@ -135,17 +133,18 @@ def update_stat(
     The workflow is identified from the issue (summary timestamp, BPS block): PanDA's
     request is found by uniqProcName, the Butler RUN is <output>/<timestamp> in the
     issue's butlerConfig repo. The butler, panda and status sections of the issue are
-    replaced in place; text outside them is kept. PRODUCTION_ISSUE is accepted for
-    compatibility with the original command line.
+    replaced in place; text outside them is kept, and an issue whose section markers
+    were damaged by hand is refused untouched. PRODUCTION_ISSUE is optional and not
+    used (the original's command line passed it; any text is accepted).
     """
     from ...script.update_stat import update_workflow_stats
-    from ...services.tracker.base import check_issue_key
     from ..options import progress_factory
 
+    if len(issues) > 2:
+        raise click.UsageError(f"got {len(issues)} issue arguments; give [PRODUCTION_ISSUE] DRP_ISSUE")
+    drp_issue = issue_key_type.convert(issues[-1], None, click.get_current_context())
     if no_panda and no_butler:
         raise click.UsageError("--no-panda and --no-butler together leave nothing to do; drop one of them")
-    # Kept for the original's command line; still checked, so a typo does not pass unnoticed.
-    check_issue_key(production_issue, "production issue key (PRODUCTION_ISSUE)")
     result = update_workflow_stats(
         app.tracker,
         drp_issue,
