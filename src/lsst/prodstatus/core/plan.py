@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from .markup import replace_sections
+from .markup import DamagedSectionError, replace_sections
 
 __all__ = ["SELF", "Action", "IssuePlan", "PlannedAttachment", "PlannedLink", "plan_ref"]
 
@@ -86,8 +86,17 @@ class IssuePlan:
         return self.key is None
 
     def new_description(self, current: str = "") -> str:
-        """The description after the plan, from the ``current`` one (empty for a new issue)."""
-        return replace_sections(current, self.sections, head=self.head)
+        """The description after the plan, from the ``current`` one (empty for a new issue).
+
+        Raises
+        ------
+        DamagedSectionError
+            ``current`` has damaged section markers (the error names the issue).
+        """
+        try:
+            return replace_sections(current, self.sections, head=self.head)
+        except DamagedSectionError as exc:
+            raise (exc.for_issue(self.key) if self.key else exc) from None
 
     def lines(self) -> list[str]:
         """The plan in words, one line per write (``--dry-run``)."""

@@ -214,9 +214,7 @@ def _resolve_duplicates(tracker: Tracker, plan: IssuePlan, mine: Issue, removed:
 def _adopt(tracker: Tracker, plan: IssuePlan, issue: Issue, done: dict[str, str]) -> Applied:
     """Update an issue found by the identity label instead of creating another."""
     fresh = issue if tracker.transactional else tracker.get_issue(issue.key)
-    result = _apply_update(tracker, plan, fresh, done)
-    result.adopted = True
-    return result
+    return _apply_update(tracker, plan, fresh, done, adopted=True)
 
 
 # -- update ---------------------------------------------------------------------------------------
@@ -226,10 +224,12 @@ def _description(plan: IssuePlan, current: str, key: str | None = None) -> str:
     try:
         return plan.new_description(current)
     except DamagedSectionError as exc:
-        raise exc.for_issue(key) if key else exc from None
+        raise (exc.for_issue(key) if key else exc) from None
 
 
-def _apply_update(tracker: Tracker, plan: IssuePlan, issue: Issue, done: dict[str, str]) -> Applied:
+def _apply_update(
+    tracker: Tracker, plan: IssuePlan, issue: Issue, done: dict[str, str], *, adopted: bool = False
+) -> Applied:
     description = _description(plan, issue.description, issue.key)
     labels_after = [lb for lb in issue.labels if lb not in plan.remove_labels or lb in plan.add_labels]
     wanted = [*plan.add_labels, *([plan.identity_label] if plan.identity_label else [])]
@@ -239,7 +239,7 @@ def _apply_update(tracker: Tracker, plan: IssuePlan, issue: Issue, done: dict[st
         or (plan.summary is not None and plan.summary != issue.summary)
         or labels_after != issue.labels
     )
-    result = Applied(issue.key, Action.UNCHANGED, issue)
+    result = Applied(issue.key, Action.UNCHANGED, issue, adopted=adopted)
 
     def write_fields() -> None:
         written = tracker.update_sections(
@@ -292,6 +292,9 @@ def _attachments_and_links(tracker: Tracker, plan: IssuePlan, result: Applied, d
             result.linked.append(to_key if from_key == issue.key else from_key)
             if result.action == Action.UNCHANGED:
                 result.action = Action.UPDATED
+            if not tracker.transactional and (result.action == Action.CREATED or result.adopted):
+                # Concurrent runs of the same command may each have linked: keep one.
+                _drop_duplicate_links(tracker, from_key, to_key, link.link_type)
 
 
 def _put_attachment(tracker: Tracker, issue: Issue, att: PlannedAttachment, result: Applied) -> None:
@@ -307,6 +310,20 @@ def _put_attachment(tracker: Tracker, issue: Issue, att: PlannedAttachment, resu
     result.attached.append(att.filename)
     if result.action == Action.UNCHANGED:
         result.action = Action.UPDATED
+
+
+def _drop_duplicate_links(tracker: Tracker, from_key: str, to_key: str, link_type: str | None) -> None:
+    link_type = link_type or getattr(tracker, "link_type", "Relates")
+    same = sorted(
+        (
+            li
+            for li in tracker.get_issue(from_key).links
+            if li.other_key == to_key and li.link_type == link_type and li.direction == "outward"
+        ),
+        key=lambda li: int(li.link_id) if li.link_id.isdigit() else 0,
+    )
+    for extra in same[1:]:
+        tracker.delete_link(extra.link_id)
 
 
 def _link(tracker: Tracker, from_key: str, to_key: str, link: PlannedLink, current: Issue | None) -> bool:

@@ -150,6 +150,10 @@ class Tracker(Protocol):
         """Delete issue ``key`` (used only for an issue this run created twice)."""
         ...
 
+    def delete_link(self, link_id: str) -> None:
+        """Delete one link (used only for a link concurrent runs made twice); gone already is fine."""
+        ...
+
     def browse_url(self, key: str) -> str:
         """Return the URL (or locator) a person opens to see issue ``key``."""
         ...

@@ -18,7 +18,7 @@ import logging
 import re
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ...core.markup import DamagedSectionError, replace_sections
@@ -597,6 +597,15 @@ class JiraTracker:
         """Delete issue ``key`` (one request; Jira removes its links and attachments)."""
         key = check_issue_key(key)
         self._call(lambda: self.client._session.delete(self._rest(f"issue/{key}")), f"delete {key}", key)
+
+    def delete_link(self, link_id: str) -> None:
+        """Delete one issue link (one request); a link already gone is not an error."""
+        with suppress(IssueNotFoundError):
+            self._call(
+                lambda: self.client._session.delete(self._rest(f"issueLink/{link_id}")),
+                f"delete link {link_id}",
+                key=f"link {link_id}",
+            )
 
     @contextmanager
     def batch(self) -> Iterator[None]:

@@ -403,6 +403,11 @@ class LocalTracker:
             db.execute("DELETE FROM comments WHERE issue_key = ?", (issue_key,))
             db.execute("DELETE FROM issues WHERE key = ?", (issue_key,))
 
+    def delete_link(self, link_id: str) -> None:
+        """Delete link ``link_id`` (no error when it is gone)."""
+        with self._write() as db:
+            db.execute("DELETE FROM links WHERE id = ?", (int(link_id),))
+
     def add_comment(self, key: str, body: str) -> Comment:
         """Add a comment to ``key``."""
         now = _now()
