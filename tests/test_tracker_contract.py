@@ -150,3 +150,44 @@ def test_other_project_and_invalid_label(tracker: Tracker) -> None:
     assert issue.key == "PREOPS-2"
     with pytest.raises(InputError, match="invalid label"):
         tracker.create_issue("x", labels=["has space"])
+
+
+def test_labels_added_and_removed_in_one_write(tracker: Tracker) -> None:
+    issue = tracker.create_issue("s", labels=["a", "b"])
+    written = tracker.update_sections(issue.key, {}, add_labels=["c"], remove_labels=["a"])
+    assert sorted(written.labels) == ["b", "c"]
+    assert sorted(tracker.get_issue(issue.key).labels) == ["b", "c"]
+
+
+def test_damaged_sections_are_refused_untouched(tracker: Tracker) -> None:
+    from lsst.prodstatus.core.markup import DamagedSectionError
+
+    issue = tracker.create_issue("s", "{anchor:prodstat-a}\nold\nnote below\n")
+    with pytest.raises(DamagedSectionError) as info:
+        tracker.update_sections(issue.key, {"a": "new"})
+    assert f"of {issue.key} is damaged" in info.value.message
+    assert tracker.get_issue(issue.key).description == "{anchor:prodstat-a}\nold\nnote below\n"
+
+
+def test_delete_issue_and_link(tracker: Tracker) -> None:
+    first = tracker.create_issue("first")
+    second = tracker.create_issue("second")
+    tracker.link("PREOPS-1", first.key)
+    tracker.link("PREOPS-1", second.key)
+    link = next(li for li in tracker.get_issue("PREOPS-1").links if li.other_key == first.key)
+    tracker.delete_link(link.link_id)
+    tracker.delete_link(link.link_id)  # gone already: fine
+    assert tracker.get_issue("PREOPS-1").linked_keys() == [second.key]
+    tracker.delete_issue(second.key)
+    with pytest.raises(IssueNotFoundError):
+        tracker.get_issue(second.key)
+    assert tracker.get_issue("PREOPS-1").linked_keys() == []
+
+
+def test_batch_is_all_or_nothing_where_the_tracker_has_transactions(tracker: Tracker) -> None:
+    with pytest.raises(RuntimeError), tracker.batch():
+        made = tracker.create_issue("inside a failing batch")
+        tracker.attach(made.key, "a.txt", b"a")
+        raise RuntimeError("interrupted")
+    left = tracker.search(summaries=["inside a failing batch"])
+    assert [i.summary for i in left] == ([] if tracker.transactional else ["inside a failing batch"])

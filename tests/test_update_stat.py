@@ -639,3 +639,54 @@ def test_saved_tables_are_numbers(
         r["label"]: r for r in csv.DictReader((prodstat_env / "stats" / workflow_issue / "butler.csv").open())
     }
     assert float(butler_rows["isr"]["cpu_hours"]) == pytest.approx(butler_repo.truth["isr"].cpu_hours)
+
+
+# -- safe writes: the statistics are never claimed before they are there ---------------------------
+
+
+@pytest.mark.parametrize("setup", ["jira"], indirect=True)
+def test_failed_csv_upload_leaves_the_description_as_it_was(
+    run_cli: RunCli,
+    setup: TrackerSetup,
+    workflow_issue: str,
+    butler_repo: BuiltRepo,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from lsst.prodstatus.script import update_stat
+
+    assert setup.emulator is not None
+    args = ["update-stat", workflow_issue, "--butler", str(butler_repo.root)]
+    assert run_cli(*args, env=setup.env).exit_code == 0
+    before = description(run_cli, setup, workflow_issue)
+    monkeypatch.setattr(update_stat, "DESCRIPTION_LIMIT", len(before) - 150)
+    setup.emulator.inject(500, times=10, path=r"/attachments$", method="POST")
+    result = run_cli(*args, env=setup.env)
+    assert result.exit_code == 3, result.stderr
+    assert result.stderr.count("\n") == 1
+    # The cut tables would point at CSVs that are not attached: the description is untouched.
+    assert description(run_cli, setup, workflow_issue) == before
+    setup.emulator.clear_faults()
+    again = run_cli(*args, env=setup.env)
+    assert again.exit_code == 0, again.stderr
+    assert "rows not shown: the full table is attached" in description(run_cli, setup, workflow_issue)
+
+
+@pytest.mark.parametrize("setup", ["jira"], indirect=True)
+def test_html_page_answering_the_statistics_write(
+    run_cli: RunCli, setup: TrackerSetup, workflow_issue: str, butler_repo: BuiltRepo, prodstat_env: Path
+) -> None:
+    assert setup.emulator is not None
+    before = description(run_cli, setup, workflow_issue)
+    setup.emulator.inject(
+        200,
+        path=rf"^/rest/api/2/issue/{workflow_issue}$",
+        method="PUT",
+        body="<!DOCTYPE html><html><body>Single sign-on</body></html>",
+    )
+    result = run_cli("update-stat", workflow_issue, "--butler", str(butler_repo.root), env=setup.env)
+    assert result.exit_code == 3
+    assert "answered with an HTML page (a login or proxy page?)" in result.stderr
+    assert "updated" not in result.stdout
+    assert description(run_cli, setup, workflow_issue) == before
+    # Nothing saved either: the files never run ahead of the issue.
+    assert not list((prodstat_env / "stats").rglob("*.csv"))

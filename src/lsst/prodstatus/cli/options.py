@@ -27,6 +27,7 @@ __all__ = [
     "legacy_option",
     "output_options",
     "pass_app",
+    "timestamp_type",
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -156,20 +157,27 @@ class _IssueKeyType(click.ParamType):
     name = "KEY"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
-        from ..services.tracker.base import ISSUE_KEY_RE
+        from ..core.ids import check_issue_key
 
-        text = str(value).strip().upper()
-        if not ISSUE_KEY_RE.match(text):
-            # Exit 1 (bad input), not click's 2: a malformed key is a data problem.
-            from ..errors import InputError
-
-            raise InputError(
-                f"malformed issue key {value!r}", "an issue key looks like PROJECT-NUMBER, e.g. DRP-486"
-            )
-        return text
+        # Exit 1 (bad input), not click's 2: a malformed key is a data problem.
+        return check_issue_key(str(value))
 
 
 issue_key_type = _IssueKeyType()
+"""An issue key, checked and upper-cased once, at the command line (core.ids rule)."""
+
+
+class _TimestampType(click.ParamType):
+    name = "TIMESTAMP"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        from ..core.ids import check_timestamp
+
+        return check_timestamp(str(value))
+
+
+timestamp_type = _TimestampType()
+"""A bps timestamp (``20220728T192631Z``), checked and upper-cased once, at the command line."""
 
 
 class ProdstatCommand(click.Command):

@@ -148,14 +148,67 @@ def _apply_create(tracker: Tracker, plan: IssuePlan, done: dict[str, str]) -> Ap
     issue, adopted = _create(tracker, plan)
     if adopted:
         return _adopt(tracker, plan, issue, done)
-    duplicates_removed: list[str] = []
-    if not tracker.transactional:
-        winner = _resolve_duplicates(tracker, plan, issue, duplicates_removed)
-        if winner.key != issue.key:
-            result = _adopt(tracker, plan, winner, done)
-            result.duplicates_removed = duplicates_removed
-            return result
-    return _complete(tracker, plan, issue, done)
+    result = _complete(tracker, plan, issue, done)
+    if tracker.transactional:
+        return result
+    return _check_concurrent_runs(tracker, plan, result, done)
+
+
+def _check_concurrent_runs(
+    tracker: Tracker, plan: IssuePlan, result: Applied, done: dict[str, str]
+) -> Applied:
+    """After a create on a tracker without transactions: did a concurrent run do the same?
+
+    One search finds both the issues carrying the identity label (the lowest key wins; a
+    run whose own issue lost removes it and completes the winner) and the sources of the
+    links just made (concurrent runs may each have made the same link: one is kept).
+    """
+    assert plan.identity_label is not None
+    sources = [
+        s for s in dict.fromkeys(_resolve(li, result.key, done) for li in plan.links) if s != result.key
+    ]
+    found = tracker.search(keys=sources, labels=[plan.identity_label], project=plan.project)
+    matches = sorted((i for i in found if plan.identity_label in i.labels), key=lambda i: issue_number(i.key))
+    if matches and issue_number(matches[0].key) < issue_number(result.key):
+        winner = matches[0]
+        _log.info(
+            "%s was created concurrently as %s and %s; keeping %s",
+            plan.what,
+            winner.key,
+            result.key,
+            winner.key,
+        )
+        _retire(tracker, result.issue, winner, [i for i in found if i.key in sources])
+        adopted = _adopt(tracker, plan, winner, done)
+        adopted.duplicates_removed = [result.key]
+        return adopted
+    for source in found:
+        if source.key in sources:
+            _drop_duplicate_links(tracker, source, result.key)
+    return result
+
+
+def _retire(tracker: Tracker, mine: Issue, winner: Issue, sources: Sequence[Issue]) -> None:
+    """Remove an issue that lost to a concurrent run's; where deleting is refused, label it."""
+    try:
+        tracker.delete_issue(mine.key)
+        return
+    except AuthenticationError:
+        pass
+    # Deleting is often not permitted: retire the duplicate so that no search finds it.
+    fresh = tracker.get_issue(mine.key)
+    tracker.update_sections(
+        mine.key,
+        {},
+        add_labels=[DUPLICATE_LABEL],
+        remove_labels=[label for label in fresh.labels if label != DUPLICATE_LABEL],
+        current=fresh,
+    )
+    for source in sources:
+        for link in source.links:
+            if link.other_key == mine.key:
+                tracker.delete_link(link.link_id)
+    tracker.link(mine.key, winner.key, current=fresh)
 
 
 def _create(tracker: Tracker, plan: IssuePlan) -> tuple[Issue, bool]:
@@ -184,31 +237,6 @@ def _create(tracker: Tracker, plan: IssuePlan) -> tuple[Issue, bool]:
         f"was found after {CREATE_ATTEMPTS} tries",
         "re-run the same command: it finds the issue by that label if it was made, and creates it otherwise",
     )
-
-
-def _resolve_duplicates(tracker: Tracker, plan: IssuePlan, mine: Issue, removed: list[str]) -> Issue:
-    """Among issues carrying the identity label the lowest key wins; remove ours if it lost."""
-    matches = _identity_matches(tracker, plan)
-    if not matches or issue_number(matches[0].key) >= issue_number(mine.key):
-        return mine
-    winner = matches[0]
-    _log.info(
-        "%s was created concurrently as %s and %s; keeping %s", plan.what, winner.key, mine.key, winner.key
-    )
-    try:
-        tracker.delete_issue(mine.key)
-    except AuthenticationError:
-        # Deleting is often not permitted: retire the duplicate so that no search finds it.
-        tracker.update_sections(
-            mine.key,
-            {},
-            add_labels=[DUPLICATE_LABEL],
-            remove_labels=[label for label in mine.labels if label != DUPLICATE_LABEL],
-            current=mine,
-        )
-        tracker.link(mine.key, winner.key)
-    removed.append(mine.key)
-    return winner
 
 
 def _adopt(tracker: Tracker, plan: IssuePlan, issue: Issue, done: dict[str, str]) -> Applied:
@@ -292,9 +320,9 @@ def _attachments_and_links(tracker: Tracker, plan: IssuePlan, result: Applied, d
             result.linked.append(to_key if from_key == issue.key else from_key)
             if result.action == Action.UNCHANGED:
                 result.action = Action.UPDATED
-            if not tracker.transactional and (result.action == Action.CREATED or result.adopted):
+            if not tracker.transactional and result.adopted:
                 # Concurrent runs of the same command may each have linked: keep one.
-                _drop_duplicate_links(tracker, from_key, to_key, link.link_type)
+                _drop_duplicate_links(tracker, tracker.get_issue(from_key), to_key, link.link_type)
 
 
 def _put_attachment(tracker: Tracker, issue: Issue, att: PlannedAttachment, result: Applied) -> None:
@@ -312,18 +340,15 @@ def _put_attachment(tracker: Tracker, issue: Issue, att: PlannedAttachment, resu
         result.action = Action.UPDATED
 
 
-def _drop_duplicate_links(tracker: Tracker, from_key: str, to_key: str, link_type: str | None) -> None:
-    link_type = link_type or getattr(tracker, "link_type", "Relates")
-    same = sorted(
-        (
-            li
-            for li in tracker.get_issue(from_key).links
-            if li.other_key == to_key and li.link_type == link_type and li.direction == "outward"
-        ),
-        key=lambda li: int(li.link_id) if li.link_id.isdigit() else 0,
-    )
-    for extra in same[1:]:
-        tracker.delete_link(extra.link_id)
+def _drop_duplicate_links(tracker: Tracker, source: Issue, to_key: str, link_type: str | None = None) -> None:
+    """Keep one of identical links ``source`` → ``to_key`` (the oldest); concurrent runs may make two."""
+    by_type: dict[str, list[str]] = {}
+    for li in source.links:
+        if li.other_key == to_key and li.direction == "outward" and link_type in (None, li.link_type):
+            by_type.setdefault(li.link_type, []).append(li.link_id)
+    for ids in by_type.values():
+        for extra in sorted(ids, key=lambda i: int(i) if i.isdigit() else 0)[1:]:
+            tracker.delete_link(extra)
 
 
 def _link(tracker: Tracker, from_key: str, to_key: str, link: PlannedLink, current: Issue | None) -> bool:

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import click
 
-from ..options import App, ProdstatCommand, format_examples, issue_key_type, output_options, pass_app
+from ..options import (
+    App,
+    ProdstatCommand,
+    format_examples,
+    issue_key_type,
+    output_options,
+    pass_app,
+    timestamp_type,
+)
 from ._pending import not_implemented_yet
 
 __all__ = ["COMMANDS"]
@@ -27,6 +35,7 @@ __all__ = ["COMMANDS"]
 @click.option(
     "--ts",
     "timestamp",
+    type=timestamp_type,
     metavar="TIMESTAMP",
     help="bps run timestamp (e.g. 20220728T192631Z); default: the newest run of this yaml under submit/.",
 )
