@@ -33,12 +33,9 @@ from lsst.prodstatus.core.campaign import (
     updated_step_yaml,
 )
 from lsst.prodstatus.errors import InputError
-from lsst.prodstatus.script.campaign import (
-    load_yaml_file,
-    read_campaign_file,
-    read_step_file,
-    write_text_atomically,
-)
+from lsst.prodstatus.script.files import load_yaml_file, write_text_atomically
+from lsst.prodstatus.script.update_campaign import read_campaign_file
+from lsst.prodstatus.script.update_step import read_step_file
 
 SRC = "campaign yaml c.yaml"
 

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
-from lsst.prodstatus.core.campaign import campaign_template, dump_yaml
+from lsst.prodstatus.core.campaign import campaign_template, dump_yaml, step_label
 from lsst.prodstatus.core.markup import read_section
 from tests.conftest import CliResult
 from tests.support.submit_trees import make_sample_campaign, make_submit_tree
@@ -273,6 +273,30 @@ def test_json_output(run_cli: RunCli, setup: TrackerSetup, seeded: Path) -> None
 def test_dry_run_writes_nothing(run_cli: RunCli, setup: TrackerSetup, seeded: Path) -> None:
     before, text = setup.snapshot(), (seeded / "step12test.yaml").read_bytes()
     result = ok(run_cli("--dry-run", "update-campaign", "step12test.yaml", env=setup.env))
+    # The yamls of new issues name no keys yet (the paths vary with tmp_path: sizes only).
+    campaign_yaml_size = len(
+        dump_yaml(
+            {
+                "issue": None,
+                "name": "step12test",
+                "steps": [
+                    {
+                        "name": step,
+                        "issue_name": None,
+                        "campaign_issue": None,
+                        "split_bands": False,
+                        "workflow_base": f"{seeded}/work/{step}",
+                    }
+                    for step in ("step1", "step2")
+                ],
+            }
+        ).encode()
+    )
+    step_yaml_sizes = [
+        int(line.split("(")[1].split()[0])
+        for line in result.stdout.splitlines()
+        if line.startswith("    attach step.yaml")
+    ]
     assert result.stdout.splitlines() == [
         "step step1: a new DRP issue (would create), 2 workflows: DRP-1, DRP-2",
         "  would attach: step.yaml, step1_1248.yaml, step1_1248_b.yaml",
@@ -283,6 +307,36 @@ def test_dry_run_writes_nothing(run_cli: RunCli, setup: TrackerSetup, seeded: Pa
         "campaign step12test: a new DRP issue (would create), 2 steps: step1 (new), step2 (new)",
         "  would attach: campaign.yaml",
         "would save step12test.yaml",
+        "plan:",
+        "  create a new issue (step issue of step step1): Step step1",
+        "    sections: step",
+        "    labels: prodstat_step_step12test_step1",
+        "    attach step1_1248.yaml (580 bytes, if changed)",
+        "    attach step1_1248_b.yaml (580 bytes, if changed)",
+        "    link a new issue (step issue of step step1) → DRP-1",
+        "    link a new issue (step issue of step step1) → DRP-2",
+        "  create a new issue (step issue of step step2): Step step2",
+        "    sections: step",
+        "    labels: prodstat_step_step12test_step2",
+        "    attach step2_1248.yaml (546 bytes, if changed)",
+        "    link a new issue (step issue of step step2) → DRP-3",
+        "  create a new issue (campaign issue of campaign step12test): Campaign step12test",
+        "    sections: campaign",
+        "    labels: prodstat_campaign_step12test",
+        "    link a new issue (campaign issue of campaign step12test) → step step1",
+        "    link a new issue (campaign issue of campaign step12test) → step step2",
+        "  update the new campaign issue of campaign step12test: Campaign step12test",
+        "    sections: campaign",
+        "    labels: prodstat_campaign_step12test",
+        f"    attach campaign.yaml ({campaign_yaml_size} bytes, if changed)",
+        "  update the new step issue of step step1: Step step1",
+        "    sections: step",
+        "    labels: prodstat_step_step12test_step1",
+        f"    attach step.yaml ({step_yaml_sizes[0]} bytes, if changed)",
+        "  update the new step issue of step step2: Step step2",
+        "    sections: step",
+        "    labels: prodstat_step_step12test_step2",
+        f"    attach step.yaml ({step_yaml_sizes[1]} bytes, if changed)",
         "dry run: nothing written",
     ]
     assert setup.snapshot() == before and (seeded / "step12test.yaml").read_bytes() == text
@@ -643,8 +697,19 @@ def test_update_step_rename_and_dry_run(run_cli: RunCli, setup: TrackerSetup, se
         "  would attach: step.yaml, step2_1248.yaml",
         "  would link to: DRP-3",
         "would save s.yaml",
+        "plan:",
+        "  create a new issue (step issue of step step2): Step step2",
+        "    sections: step",
+        f"    labels: {step_label('', f'step2@{seeded}/work/step2')}",
+        f"    attach step2_1248.yaml ({(seeded / 'work/step2/step2_1248.yaml').stat().st_size} bytes, if changed)",
+        "    link a new issue (step issue of step step2) → DRP-3",
+        "  update the new step issue of step step2: Step step2",
+        "    sections: step",
+        f"    labels: {step_label('', f'step2@{seeded}/work/step2')}",
+        dry.stdout.splitlines()[-2],
         "dry run: nothing written",
     ]
+    assert dry.stdout.splitlines()[-2].startswith("    attach step.yaml (")
     assert dry.stderr == (
         "prodstat: step step2 belongs to no campaign; give --campaign_name or campaign_issue in s.yaml to "
         "link it\n"

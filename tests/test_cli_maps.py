@@ -264,6 +264,12 @@ def test_json_rows_and_dry_run(seed: Seed) -> None:
         "would attach step1map.yaml",
         "would link DRP-489 -> DRP-486",
         "would link DRP-489 -> DRP-487",
+        "plan:",
+        "  update DRP-489",
+        "    sections: step-map",
+        f"    attach step1map.yaml ({len(STEP1_MAP.encode())} bytes, if changed)",
+        "    link DRP-489 → DRP-486",
+        "    link DRP-489 → DRP-487",
         "issue:DRP-489",
     ]
     assert seed.setup.snapshot() == before
@@ -679,21 +685,24 @@ def test_tracker_failure_never_leaves_the_section_ahead(seed: Seed) -> None:
     emulator = seed.setup.emulator
     assert emulator is not None
     before = seed.setup.snapshot()
-    # The first link fails: nothing was written.
-    emulator.inject(500, times=1, path=r"issueLink|attachments")
+    # A lasting outage (a single 500 on an upload is checked and repaired): the map yaml's
+    # upload, the first write, fails; nothing was written.
+    emulator.inject(500, times=10, path=r"issueLink|attachments")
     failed = seed.run("map-drp-steps", "step1map.yaml", "DRP-489", "0")
     assert failed.exit_code == 3, failed.stderr
     assert read_section(seed.description("DRP-489"), "step-map") is None
     assert seed.setup.snapshot() == before
+    emulator.clear_faults()
     # Links there already (update-campaign): the upload fails, the section is not written.
     for wf in ("DRP-486", "DRP-487"):
         seed.tracker.link("DRP-489", wf)
     linked = seed.setup.snapshot()
-    emulator.inject(500, times=1, path=r"issueLink|attachments")
+    emulator.inject(500, times=10, path=r"issueLink|attachments")
     failed = seed.run("map-drp-steps", "step1map.yaml", "DRP-489", "0")
     assert failed.exit_code == 3, failed.stderr
     assert read_section(seed.description("DRP-489"), "step-map") is None
     assert seed.setup.snapshot() == linked
+    emulator.clear_faults()
     # Run again once the tracker is back: everything is written.
     done = seed.run("map-drp-steps", "step1map.yaml", "DRP-489", "0")
     assert done.exit_code == 0, done.stderr

@@ -37,7 +37,8 @@ from lsst.prodstatus.core.maps import (
 )
 from lsst.prodstatus.core.markup import read_section
 from lsst.prodstatus.errors import InputError
-from lsst.prodstatus.script.maps import build_tree, map_auto, map_from_yaml, workflow_facts
+from lsst.prodstatus.script.maps import map_auto, map_from_yaml
+from lsst.prodstatus.script.tree import build_tree, workflow_facts
 from lsst.prodstatus.services.tracker.local import LocalTracker
 from tests.support.submit_trees import make_sample_campaign
 from tests.test_cli_maps import plant_stats

@@ -20,10 +20,12 @@ from dataclasses import dataclass
 from ..errors import InputError
 
 __all__ = [
+    "DESCRIPTION_LIMIT",
     "SECTION_NAME_RE",
     "DamagedSectionError",
     "Segment",
     "check_markers",
+    "fit_table",
     "parse_sections",
     "read_section",
     "render_for_terminal",
@@ -392,3 +394,33 @@ def render_for_terminal(description: str, color: bool = False) -> str:
         out.append(_inline(line, color))
     flush()
     return "\n".join(out).strip("\n") + "\n"
+
+
+DESCRIPTION_LIMIT = 32_000
+"""Characters Jira keeps in a description (32,767, with room for a person's notes)."""
+
+
+def fit_table(
+    description: str, section: str, table: str, limit: int = DESCRIPTION_LIMIT
+) -> tuple[str, bytes | None]:
+    """Return the text of ``section`` that keeps ``description`` within ``limit`` characters.
+
+    A table too long keeps its header, its first rows and a note naming the attachment
+    ``<section>.txt``; the full table is then returned as that attachment's bytes (else
+    `None`).
+    """
+    if len(replace_sections(description, {section: table})) <= limit:
+        return table, None
+    header, *rows = table.splitlines()
+    room = limit - len(replace_sections(description, {section: header})) - 200
+    kept: list[str] = []
+    for row in rows:
+        room -= len(row) + 1
+        if room < 0:
+            break
+        kept.append(row)
+    note = (
+        f"({len(rows) - len(kept)} of {len(rows)} rows not shown: "
+        f"the full table is attached as {section}.txt)"
+    )
+    return "\n".join([header, *kept, note]), (table + "\n").encode()

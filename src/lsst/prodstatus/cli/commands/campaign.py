@@ -17,7 +17,8 @@ from ..options import (
 )
 
 if TYPE_CHECKING:
-    from ...script.campaign import IssueResult, YamlFileResult
+    from ...script.campaign_yaml import YamlFileResult
+    from ...script.hierarchy import IssueResult
 
 __all__ = ["COMMANDS"]
 
@@ -49,17 +50,22 @@ def _yaml_file_lines(result: YamlFileResult) -> list[str]:
     return [f"{result.action} {result.path}{source}: {what}"]
 
 
+def _dry_run_lines(plan: list[str]) -> list[str]:
+    """The plan in words, then that nothing was written."""
+    return ["plan:", *("  " + line for line in plan), "dry run: nothing written"]
+
+
 def _workflows_text(step: IssueResult) -> str:
     names = [w.issue or f"{w.bps_yaml.rsplit('/', 1)[-1]} (no issue)" for w in step.workflows]
     count = f"{len(names)} workflow" + ("" if len(names) == 1 else "s")
     return count + (f": {', '.join(names)}" if names else "")
 
 
-def _issue_lines(kind: str, result: IssueResult, project: str, detail: str) -> list[str]:
+def _issue_lines(kind: str, result: IssueResult, project: str, detail: str, dry_run: bool) -> list[str]:
     """``step step1: DRP-489 (created), 2 workflows: DRP-486, DRP-487`` and what was attached/linked."""
     key = result.key or f"a new {project} issue"
     lines = [f"{kind} {result.name}: {key} ({result.action}), {detail}"]
-    verb = "would " if result.action.startswith("would") or result.action == "unchanged" else ""
+    verb = "would " if dry_run else ""
     if result.attached:
         lines.append(f"  {verb}attach{'ed' if not verb else ''}: {', '.join(result.attached)}")
     if result.linked:
@@ -94,7 +100,7 @@ def create_campaign_yaml(
     --campaign_issue, the campaign.yaml attached to that issue is written instead; it
     must hold campaign CAMPAIGN_NAME.
     """
-    from ...script.campaign import create_campaign_template, fetch_campaign_yaml
+    from ...script.campaign_yaml import create_campaign_template, fetch_campaign_yaml
 
     if campaign_issue:
         result = fetch_campaign_yaml(
@@ -139,8 +145,9 @@ def update_campaign(
     its steps and links to them. The keys are written back into CAMPAIGN_YAML.
     Re-running changes only what changed.
     """
-    from ...script.campaign import read_campaign_file
-    from ...script.campaign import update_campaign as run_update
+    from ...script.files import FileAction
+    from ...script.update_campaign import read_campaign_file
+    from ...script.update_campaign import update_campaign as run_update
 
     # Every file check first, so bad input never opens (or logs in to) the tracker.
     cfile = read_campaign_file(campaign_yaml, campaign_name=campaign_name)
@@ -151,16 +158,14 @@ def update_campaign(
     _notes(app, result.notes)
     lines: list[str] = []
     for step in result.steps:
-        lines += _issue_lines("step", step, project, _workflows_text(step))
+        lines += _issue_lines("step", step, project, _workflows_text(step), app.dry_run)
     steps = [s.key or f"{s.name} (new)" for s in result.steps]
     count = f"{len(steps)} step" + ("" if len(steps) == 1 else "s")
-    lines += _issue_lines("campaign", result.campaign, project, f"{count}: {', '.join(steps)}")
-    if result.yaml_action == "saved":
-        lines.append(f"saved {result.campaign_yaml}")
-    elif result.yaml_action == "would save":
-        lines.append(f"would save {result.campaign_yaml}")
+    lines += _issue_lines("campaign", result.campaign, project, f"{count}: {', '.join(steps)}", app.dry_run)
+    if result.yaml_action in (FileAction.SAVED, FileAction.WOULD_SAVE):
+        lines.append(f"{result.yaml_action} {result.campaign_yaml}")
     if app.dry_run:
-        lines.append("dry run: nothing written")
+        lines += _dry_run_lines(result.plan)
     app.emit(lines, result.to_dict(), issue_key=result.campaign.key)
 
 
@@ -199,7 +204,7 @@ def create_step_yaml(
     is this step's yaml is kept as it is. With --step_issue, the step.yaml attached to
     that issue is written instead; it must hold step STEP_NAME.
     """
-    from ...script.campaign import create_step_template, fetch_step_yaml, lazy_tracker
+    from ...script.campaign_yaml import create_step_template, fetch_step_yaml, lazy_tracker
 
     if step_issue:
         result = fetch_step_yaml(
@@ -247,8 +252,9 @@ def update_step(
     (campaign_issue of STEP_YAML, or --campaign_name). The keys are written back into
     STEP_YAML.
     """
-    from ...script.campaign import read_step_file
-    from ...script.campaign import update_step as run_update
+    from ...script.files import FileAction
+    from ...script.update_step import read_step_file
+    from ...script.update_step import update_step as run_update
 
     sfile = read_step_file(step_yaml, step_name=step_name)
     project = app.settings.project
@@ -261,13 +267,13 @@ def update_step(
         dry_run=app.dry_run,
     )
     _notes(app, result.notes)
-    lines = _issue_lines("step", result.step, project, _workflows_text(result.step))
+    lines = _issue_lines("step", result.step, project, _workflows_text(result.step), app.dry_run)
     if result.campaign_key:
         lines.append(f"campaign {result.campaign_name or ''}: {result.campaign_key} ({result.campaign_link})")
-    if result.yaml_action in ("saved", "would save"):
+    if result.yaml_action in (FileAction.SAVED, FileAction.WOULD_SAVE):
         lines.append(f"{result.yaml_action} {result.step_yaml}")
     if app.dry_run:
-        lines.append("dry run: nothing written")
+        lines += _dry_run_lines(result.plan)
     app.emit(lines, result.to_dict(), issue_key=result.step.key)
 
 

@@ -17,7 +17,8 @@ from ..options import (
 )
 
 if TYPE_CHECKING:
-    from ...script.maps import MapResult, TreeNode
+    from ...script.maps import MapResult
+    from ...script.tree import TreeNode
 
 __all__ = ["COMMANDS", "render_tree"]
 
@@ -94,22 +95,26 @@ def map_drp_steps(
 
 
 def _map_lines(result: MapResult, dry_run: bool) -> list[str]:
+    from ...core.plan import Action
+    from ...script.maps import AttachmentAction
+
     what = f"{result.kind} map " + ("(auto)" if result.source == "auto" else result.source)
     lines = [f"{what} -> {result.issue} ({len(result.rows)} rows):", *result.table.splitlines()]
     if dry_run:
         lines.append(
             f"dry run: would update {result.issue} section {result.section}"
-            if result.action == "would update"
+            if result.action == Action.WOULD_UPDATE
             else f"dry run: {result.issue} section {result.section} unchanged"
         )
-        if result.attachment_action == "would attach":
+        if result.attachment_action == AttachmentAction.WOULD_ATTACH:
             lines.append(f"would attach {result.attachment}")
         lines.extend(f"would link {result.issue} -> {key}" for key in result.linked)
+        lines += ["plan:", *("  " + line for line in result.plan)]
         return lines
     lines.append(f"{result.action} {result.issue}: section {result.section}")
-    if result.attachment_action == "attached":
+    if result.attachment_action == AttachmentAction.ATTACHED:
         lines.append(f"attached {result.attachment}")
-    elif result.attachment_action == "unchanged":
+    elif result.attachment_action == AttachmentAction.UNCHANGED:
         lines.append(f"attachment {result.attachment} unchanged")
     lines.extend(f"linked {result.issue} -> {key}" for key in result.linked)
     return lines
@@ -158,7 +163,7 @@ def tree(app: App, key: str) -> None:
     line and the core-hours of their PanDA table; steps and campaigns show the same
     figures rolled up over their workflows.
     """
-    from ...script.maps import build_tree
+    from ...script.tree import build_tree
 
     notes: list[str] = []
     root = build_tree(app.tracker, key, home=app.settings.home, project=app.settings.project, notes=notes)

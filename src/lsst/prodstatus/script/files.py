@@ -1,0 +1,123 @@
+"""Files of the campaign and step commands: yaml read with the safe loader, written atomically."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..errors import InputError
+from ..services.tracker.base import check_issue_key
+
+__all__ = ["FileAction", "load_yaml_file", "optional_key", "resolve_path", "write_text_atomically"]
+
+
+class FileAction(StrEnum):
+    """What a command did (or would do) to a local yaml file; compares equal to its text."""
+
+    WROTE = "wrote"
+    KEPT = "kept"
+    SAVED = "saved"
+    UNCHANGED = "unchanged"
+    WOULD_WRITE = "would write"
+    WOULD_SAVE = "would save"
+
+
+def resolve_path(path_text: str | Path, start: Path | None = None) -> Path:
+    """Return ``path_text`` (``~`` expanded) as an absolute path, relative ones from ``start``."""
+    path = Path(path_text).expanduser()
+    if not path.is_absolute():
+        path = (start or Path.cwd()) / path
+    return Path(os.path.normpath(path))
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    problem = getattr(exc, "problem", None) or str(exc)
+    mark = getattr(exc, "problem_mark", None)
+    return f"{problem} (line {mark.line + 1})" if mark is not None else str(problem)
+
+
+def load_yaml_file(given: str, what: str, hint: str, cwd: Path | None = None) -> tuple[Path, Any]:
+    """Read a yaml file with the safe loader.
+
+    Parameters
+    ----------
+    given : `str`
+        The path as the user gave it (named in messages).
+    what : `str`
+        What the file is (``campaign yaml``), for messages.
+    hint : `str`
+        What to do when the file does not exist.
+    cwd : `~pathlib.Path`, optional
+        Directory relative paths start from (default: the current directory).
+
+    Returns
+    -------
+    path, data : `~pathlib.Path`, `object`
+        The absolute path and the loaded yaml.
+
+    Raises
+    ------
+    InputError
+        Missing, unreadable or not valid yaml.
+    """
+    path = resolve_path(given, cwd)
+    if not path.exists():
+        raise InputError(f"{what} {given} not found (looked for {path})", hint)
+    if not path.is_file():
+        raise InputError(f"{what} {given} is not a file ({path})", hint)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read {what} {given}: {exc}", "check the file and its permissions") from exc
+    try:
+        return path, yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise InputError(f"{what} {given} is not valid yaml: {_yaml_problem(exc)}", "fix the yaml") from exc
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def write_text_atomically(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file and a rename.
+
+    A reader (or a crash) sees either the old file or the complete new one; the file
+    keeps its permissions.
+
+    Raises
+    ------
+    InputError
+        The directory does not exist or is not writable.
+    """
+    try:
+        mode = path.stat().st_mode & 0o7777 if path.exists() else 0o666 & ~_umask()
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise InputError(
+            f"cannot write {path}: {exc.strerror or exc}", "check that its directory exists and is writable"
+        ) from exc
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException as exc:
+        Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise InputError(
+                f"cannot write {path}: {exc.strerror or exc}", "check the disk and permissions"
+            ) from exc
+        raise
+
+
+def optional_key(key: str | None, what: str) -> str | None:
+    """``key`` checked and upper-cased (`None` stays `None`)."""
+    return None if key is None else check_issue_key(key, what)

@@ -1,0 +1,378 @@
+"""Membership and the hierarchy view (``tree``): the steps of a campaign, the workflows of
+a step, the facts of a workflow, shared with ``map-drp-steps --auto`` so that both always
+show the same workflows. Reads only.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..core.bps import parse_bps_block
+from ..core.maps import (
+    WorkflowFacts,
+    issue_kind,
+    kind_phrase,
+    panda_totals_from_json,
+    parse_panda_totals,
+    parse_status,
+    roll_up,
+)
+from ..errors import InputError
+from ..services.tracker.base import Issue, Tracker, check_issue_key
+from .discovery import StepWorkflow, find_workflow_issues, scan_workflow_base
+
+__all__ = [
+    "STEP_FIX",
+    "StepMembers",
+    "TreeNode",
+    "build_tree",
+    "campaign_steps",
+    "fetch_issues",
+    "kind_of",
+    "step_members",
+    "workflow_facts",
+]
+
+
+def _yaml_attachment(tracker: Tracker, issue: Issue, filename: str, fix: str) -> dict[str, Any]:
+    data = tracker.read_attachment(issue.key, filename, current=issue)
+    try:
+        loaded = yaml.safe_load(data or b"")
+    except yaml.YAMLError as exc:
+        raise InputError(f"attachment {filename} of {issue.key} is not valid YAML: {exc}", fix) from exc
+    if not isinstance(loaded, dict):
+        raise InputError(f"attachment {filename} of {issue.key} is not a yaml mapping", fix)
+    return loaded
+
+
+def fetch_issues(tracker: Tracker, keys: Iterable[str], what: dict[str, str]) -> dict[str, Issue]:
+    """One search for ``keys``; every missing key is named (``what``: key → where it came from)."""
+    wanted = list(dict.fromkeys(keys))
+    found = {i.key: i for i in tracker.search(keys=wanted)} if wanted else {}
+    missing = [k for k in wanted if k not in found]
+    if missing:
+        listed = ", ".join(f"{k} ({what[k]})" if what.get(k) else k for k in missing)
+        raise InputError(
+            f"{'issue does' if len(missing) == 1 else 'issues do'} not exist in the {tracker.name} tracker: "
+            f"{listed}; nothing was written",
+            "check the keys (e.g. with 'prodstat show KEY') and the --tracker in use",
+        )
+    return found
+
+
+def kind_of(issue: Issue) -> str:
+    """The kind of ``issue`` by the one rule (`~lsst.prodstatus.core.ids.issue_kind`)."""
+    return issue_kind(issue.summary, issue.labels)
+
+
+def workflow_facts(issue: Issue, home: Path | None = None) -> WorkflowFacts:
+    """Status line and PanDA totals of a workflow issue.
+
+    The issue's ``status`` line and ``panda`` table come first (they are what everyone
+    sees); update-stat's ``<home>/stats/<KEY>/panda.json`` fills in what the issue lacks,
+    but only when the file's ``uniqProcName`` is the issue's (its BPS block's): a file
+    left by another tracker's issue of the same key, or by an earlier workflow the key
+    was reused for, is ignored.
+    """
+    status = parse_status(issue.description)
+    totals = parse_panda_totals(issue.description)
+    if home is not None and (status is None or totals is None):
+        data = _saved_panda(home / "stats" / issue.key / "panda.json")
+        uniq = parse_bps_block(issue.description).get("uniqProcName", "").strip()
+        if data is not None and uniq and str(data.get("uniqProcName") or "").strip() == uniq:
+            totals = totals or panda_totals_from_json(data)
+            if status is None and isinstance(data.get("status_line"), str):
+                status = parse_status(data["status_line"])
+    return WorkflowFacts(issue.key, status, totals)
+
+
+def _saved_panda(path: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads(path.read_text()) if path.is_file() else None
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+# -- membership: the steps of a campaign, the workflows of a step -------------------------------
+#
+# Shared by --auto and tree, so that both always show the same workflows. Membership comes
+# from the current definition, not from links alone: links are never removed, so a
+# resubmitted workflow leaves its superseded issue linked to the step.
+
+STEP_FIX = "run update-step (or update-campaign) again to rewrite it"
+
+
+@dataclass
+class StepMembers:
+    """The workflow issues of one step, and how they were found."""
+
+    workflows: list[tuple[str, Issue]] = field(default_factory=list)
+    """(bps yaml name, workflow issue), in table order."""
+    source: str = "links"
+    """``discovery`` (workflow_base on this machine), ``step.yaml`` (issue_name) or ``links``."""
+    spec: dict[str, Any] | None = None
+    discovered: list[StepWorkflow] = field(default_factory=list)
+    """With ``discovery``: every bps yaml found, with or without an issue."""
+
+
+def _step_spec(tracker: Tracker, step: Issue, strict: bool, notes: list[str]) -> dict[str, Any] | None:
+    if step.attachment("step.yaml") is None:
+        return None
+    try:
+        spec = _yaml_attachment(tracker, step, "step.yaml", STEP_FIX)
+    except InputError as exc:
+        if strict:
+            raise
+        notes.append(f"step {step.key}: {exc.message}: its workflows are the workflow issues it links to")
+        return None
+    name = spec.get("name")
+    if not isinstance(name, str) or not name.strip():
+        if strict:
+            raise InputError(f"step.yaml of {step.key} has no step name", STEP_FIX)
+        notes.append(f"step {step.key}: step.yaml has no step name")
+    return spec
+
+
+def _row_name(issue: Issue) -> str:
+    """Name of a workflow found by a link: its bps yaml (BPS block), else its key."""
+    name = parse_bps_block(issue.description).get("bps_submit_yaml_file", "").strip()
+    return Path(name).name.removesuffix(".yaml") if name else issue.key
+
+
+def step_members(
+    tracker: Tracker, steps: Sequence[Issue], project: str | None, notes: list[str], *, strict: bool = False
+) -> dict[str, StepMembers]:
+    """The workflow issues of each step, by the first rule that applies to it.
+
+    (a) its ``step.yaml``'s ``workflow_base`` is a directory on this machine: the bps
+    yamls there and the issue of each one's newest run (as ``update-step`` finds them);
+    (b) else the ``issue_name`` values of its ``step.yaml``'s workflows; (c) else the
+    workflow issues it links to. Tracker cost: one read of each ``step.yaml``, one search
+    for the issues of (a) of all steps, one search for those of (b) and (c) of all steps.
+    """
+    members = {step.key: StepMembers(spec=_step_spec(tracker, step, strict, notes)) for step in steps}
+    scans: dict[str, list[Path]] = {}
+    for step in steps:
+        spec = members[step.key].spec
+        if spec is None:
+            continue
+        base = str(spec.get("workflow_base") or "").strip()
+        name = str(spec.get("name") or "").strip()
+        if base and name and Path(base).expanduser().is_dir():
+            scans[step.key] = scan_workflow_base(base, name)
+        elif base:
+            notes.append(
+                f"step {step.key}: workflow_base {base} is not a directory on this machine: its workflows "
+                + (
+                    "are the issue_name values of its step.yaml"
+                    if _spec_issue_names(spec)
+                    else "are the workflow issues it links to"
+                )
+            )
+    paths = list(dict.fromkeys(p for found in scans.values() for p in found))
+    discovered = (
+        {w.bps_yaml: w for w in find_workflow_issues(tracker, paths, project=project)} if paths else {}
+    )
+    wanted: dict[str, list[tuple[str, str]]] = {}
+    for step in steps:
+        member = members[step.key]
+        if step.key in scans:
+            member.source = "discovery"
+            member.discovered = [discovered[p] for p in scans[step.key]]
+            member.workflows = [(w.name, w.issue) for w in member.discovered if w.issue is not None]
+            continue
+        named = _spec_issue_names(member.spec) if member.spec is not None else []
+        if named:
+            member.source = "step.yaml"
+            wanted[step.key] = named
+        else:
+            wanted[step.key] = [("", k) for k in step.linked_keys("outward")]
+    keys = list(dict.fromkeys(k for pairs in wanted.values() for _, k in pairs))
+    found = {i.key: i for i in tracker.search(keys=keys)} if keys else {}
+    for step_key, pairs in wanted.items():
+        member = members[step_key]
+        for name, key in pairs:
+            issue = found.get(key)
+            if issue is not None and kind_of(issue) == "workflow":
+                member.workflows.append((name or _row_name(issue), issue))
+            elif member.source == "step.yaml":
+                why = "does not exist" if issue is None else f"is {kind_phrase(kind_of(issue))}"
+                notes.append(f"step {step_key}: {key} ({name} in step.yaml) {why}: left out")
+    return members
+
+
+def _spec_issue_names(spec: dict[str, Any]) -> list[tuple[str, str]]:
+    """(workflow name, issue key) of the workflows of a step.yaml that have an ``issue_name``."""
+    workflows = spec.get("workflows")
+    if not isinstance(workflows, dict):
+        return []
+    named: list[tuple[str, str]] = []
+    for wf_name, wf in workflows.items():
+        if isinstance(wf, dict) and isinstance(wf.get("issue_name"), str) and wf["issue_name"].strip():
+            named.append((str(wf.get("name") or wf_name), wf["issue_name"].strip().upper()))
+    return named
+
+
+def campaign_steps(tracker: Tracker, campaign: Issue, notes: list[str]) -> list[tuple[str, Issue]]:
+    """(step name, step issue) of a campaign: its ``campaign.yaml``'s steps, else the step issues it links to."""
+    if campaign.attachment("campaign.yaml") is None:
+        outward = campaign.linked_keys("outward")
+        found = {i.key: i for i in tracker.search(keys=outward)} if outward else {}
+        steps = [found[k] for k in outward if k in found and kind_of(found[k]) == "step"]
+        return [(s.summary.strip().removeprefix("Step ").strip() or s.key, s) for s in steps]
+    fix = "run update-campaign again to rewrite it"
+    spec = _yaml_attachment(tracker, campaign, "campaign.yaml", fix)
+    steps_spec = spec.get("steps")
+    if not isinstance(steps_spec, list):
+        raise InputError(f"campaign.yaml of {campaign.key} has no list of steps", fix)
+    named: list[tuple[str, str]] = []
+    for step in steps_spec:
+        if not isinstance(step, dict):
+            continue
+        name = str(step.get("name") or "")
+        step_key = step.get("issue_name")
+        if not isinstance(step_key, str) or not step_key.strip():
+            notes.append(f"step {name} has no issue yet (run update-campaign): left out of the table")
+            continue
+        named.append((name, check_issue_key(step_key, f"issue_name of step {name} in campaign.yaml")))
+    found = fetch_issues(tracker, [k for _, k in named], {k: f"step {n} in campaign.yaml" for n, k in named})
+    result: list[tuple[str, Issue]] = []
+    for name, key in named:
+        kind = kind_of(found[key])
+        if kind != "step":
+            notes.append(f"step {name}: {key} in campaign.yaml is {kind_phrase(kind)}: left out of the table")
+            continue
+        result.append((name, found[key]))
+    return result
+
+
+# -- tree ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class TreeNode:
+    """One issue of the campaign → step → workflow hierarchy."""
+
+    key: str
+    summary: str
+    kind: str
+    url: str
+    status: str | None = None
+    """Workflow: the state of its status line; others: the roll-up state."""
+    counts: tuple[int, ...] | None = None
+    core_hours: float | None = None
+    start: str | None = None
+    end: str | None = None
+    children: list[TreeNode] = field(default_factory=list)
+    facts: WorkflowFacts | None = field(default=None, repr=False)
+
+    def workflows(self) -> list[WorkflowFacts]:
+        """Facts of every workflow at or under this node."""
+        own = [self.facts] if self.facts is not None else []
+        return own + [f for child in self.children for f in child.workflows()]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form: nested ``{key, summary, kind, status, core_hours, children, …}``."""
+        return {
+            "key": self.key,
+            "summary": self.summary,
+            "kind": self.kind,
+            "status": self.status,
+            "counts": list(self.counts) if self.counts is not None else None,
+            "core_hours": None if self.core_hours is None else round(self.core_hours, 4),
+            "start": self.start,
+            "end": self.end,
+            "url": self.url,
+            "children": [c.to_dict() for c in self.children],
+        }
+
+
+def _node(issue: Issue, home: Path | None) -> TreeNode:
+    kind = kind_of(issue)
+    node = TreeNode(issue.key, issue.summary, kind, issue.url)
+    if kind == "workflow":
+        facts = workflow_facts(issue, home)
+        node.facts = facts
+        if facts.status is not None:
+            node.status, node.counts = facts.status.state, facts.status.counts
+        if facts.totals is not None:
+            node.core_hours = facts.totals.core_hours
+            node.start = facts.totals.first_start.date().isoformat() if facts.totals.first_start else None
+            node.end = facts.totals.last_end.date().isoformat() if facts.totals.last_end else None
+    return node
+
+
+def _fill_rollups(node: TreeNode) -> None:
+    for child in node.children:
+        _fill_rollups(child)
+    if node.kind == "workflow":
+        return
+    facts = node.workflows()
+    if not facts:
+        return
+    rollup = roll_up(facts)
+    node.status, node.counts, node.core_hours = rollup.status, rollup.counts, rollup.core_hours
+    node.start = rollup.start.isoformat() if rollup.start else None
+    node.end = rollup.end.isoformat() if rollup.end else None
+
+
+def build_tree(
+    tracker: Tracker,
+    key: str,
+    *,
+    home: Path | None = None,
+    project: str | None = None,
+    max_depth: int = 4,
+    notes: list[str] | None = None,
+) -> TreeNode:
+    """Build the hierarchy under ``key``, level by level, with the membership of ``--auto``.
+
+    A campaign's children are its steps (`campaign_steps`), a step's its workflows
+    (`step_members`), so the tree shows what ``map-drp-steps --auto`` rolls up; any
+    other issue's children are the issues it links to. Each issue appears once (the
+    first place it is met), so link cycles end. ``notes`` collects what was left out.
+    """
+    notes = notes if notes is not None else []
+    key = check_issue_key(key)
+    root_issue = tracker.get_issue(key)
+    root = _node(root_issue, home)
+    seen = {root.key}
+    level: list[tuple[TreeNode, Issue]] = [(root, root_issue)]
+    for _ in range(max_depth):
+        children: dict[str, list[Issue]] = {}
+        for node, issue in level:
+            if node.kind == "campaign":
+                children[issue.key] = [s for _, s in campaign_steps(tracker, issue, notes)]
+        steps = [issue for node, issue in level if node.kind == "step"]
+        if steps:
+            members = step_members(tracker, steps, project, notes)
+            for step in steps:
+                children[step.key] = [w for _, w in members[step.key].workflows]
+        others = [issue for node, issue in level if node.kind == "other"]
+        wanted = list(
+            dict.fromkeys(k for issue in others for k in issue.linked_keys("outward") if k not in seen)
+        )
+        found = {i.key: i for i in tracker.search(keys=wanted)} if wanted else {}
+        for issue in others:
+            children[issue.key] = [found[k] for k in issue.linked_keys("outward") if k in found]
+        next_level: list[tuple[TreeNode, Issue]] = []
+        for parent, issue in level:
+            for child_issue in children.get(issue.key, []):
+                if child_issue.key in seen:
+                    continue
+                seen.add(child_issue.key)
+                child = _node(child_issue, home)
+                parent.children.append(child)
+                next_level.append((child, child_issue))
+        if not next_level:
+            break
+        level = next_level
+    _fill_rollups(root)
+    return root
