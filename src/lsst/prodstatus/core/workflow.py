@@ -6,12 +6,20 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import Protocol, TypeVar
 
 from .ids import uniq_label
 
-if TYPE_CHECKING:
-    from ..services.tracker.base import Issue
+
+class IssueLike(Protocol):
+    """What `choose_existing_issue` needs of an issue (core knows no tracker types)."""
+
+    key: str
+    summary: str
+    labels: list[str]
+
+
+IssueT = TypeVar("IssueT", bound=IssueLike)
 
 __all__ = [
     "BPS_BLOCK_RE",
@@ -78,8 +86,8 @@ def replace_bps_block(head: str, block: str) -> str:
 
 
 def choose_existing_issue(
-    candidates: Sequence[Issue], *, uniq_label_name: str, ts_label_name: str, summary: str
-) -> Issue | None:
+    candidates: Sequence[IssueT], *, uniq_label_name: str, ts_label_name: str, summary: str
+) -> IssueT | None:
     """Pick the issue that already records this workflow, or `None`.
 
     Preference: the ``uniqProcName`` label; then the timestamp label together with the
@@ -87,7 +95,7 @@ def choose_existing_issue(
     had no labels). Among equals the oldest (lowest number) wins.
     """
 
-    def number(issue: Issue) -> int:
+    def number(issue: IssueT) -> int:
         return int(issue.key.rsplit("-", 1)[1])
 
     for test in (
