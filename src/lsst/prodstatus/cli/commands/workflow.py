@@ -188,6 +188,8 @@ def update_stat(
         est = " (est.)" if result.butler.estimated else ""
         lines.append(f"Butler: {result.butler.n_quanta} quanta, {result.butler.cpu_hours:.2f} CPU h{est}")
     if app.dry_run:
+        lines.append("dry run: plan:")
+        lines.extend("  " + line for line in result.plan)
         lines.append("dry run: the issue would get these sections:")
         for name, text in result.sections.items():
             lines.append(f"  [{name}]")
