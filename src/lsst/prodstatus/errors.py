@@ -113,6 +113,7 @@ _CONNECTION_MARKERS = (
     "No route to host",
     "timed out",
 )
+_DROPPED_MARKERS = ("RemoteDisconnected", "Connection aborted", "IncompleteRead", "ProtocolError")
 
 
 def short_reason(exc: BaseException, limit: int = 200) -> str:
@@ -122,6 +123,8 @@ def short_reason(exc: BaseException, limit: int = 200) -> str:
     reduced to their name, anything else to its first line.
     """
     text = str(exc)
+    if any(marker in text for marker in _DROPPED_MARKERS):
+        return "the connection was closed without a reply"
     for marker in _CONNECTION_MARKERS:
         if marker in text:
             return marker.lower()
