@@ -74,6 +74,9 @@ class PandaClient:
         First retry delay in seconds (doubled each time, with jitter).
     max_workers : `int`
         Concurrent job queries.
+    abort : `threading.Event`, optional
+        Set from another thread to stop this client: no new request is sent and retry
+        waits end at once (`ServiceError`); a request in flight ends within ``timeout``.
     """
 
     def __init__(
@@ -85,6 +88,7 @@ class PandaClient:
         retries: int = 4,
         backoff: float = 1.0,
         max_workers: int = 8,
+        abort: threading.Event | None = None,
     ) -> None:
         import requests
         from requests.adapters import HTTPAdapter
@@ -104,6 +108,7 @@ class PandaClient:
         self.session.headers["User-Agent"] = "prodstat"
         if token:
             self.session.headers["Authorization"] = f"Bearer {token}"
+        self.abort = abort or threading.Event()
         self.requests_made = 0
         self._count_lock = threading.Lock()
 
@@ -130,8 +135,11 @@ class PandaClient:
         import requests
 
         url = self.url_for(path, params)
+        abort = abort or self.abort
         attempt = 0
         while True:
+            if self.abort.is_set():
+                raise ServiceError(f"the PanDA monitor query {path} was abandoned")
             attempt += 1
             delay: float | None = None
             problem = ""
@@ -169,7 +177,7 @@ class PandaClient:
                 delay = self.backoff * 2 ** (attempt - 1) * random.uniform(0.5, 1.0)
             _log.info("PanDA %s: %s; retry %d/%d in %.1f s", path, problem, attempt, self.retries, delay)
             # A wait another query's failure can cut short (see jobs()); at most a minute.
-            if (abort or threading.Event()).wait(min(delay, 60.0)):
+            if abort.wait(min(delay, 60.0)) or self.abort.is_set():
                 raise ServiceError(f"the PanDA monitor query {path} was abandoned after another failed")
 
     def _decode(self, response: requests.Response, url: str) -> Any:
@@ -287,6 +295,7 @@ class PandaClient:
         if not total:
             return
         stop = abort or threading.Event()
+        client_abort = self.abort
 
         def one(task_id: int) -> tuple[int, list[dict[str, Any]]]:
             reply = self.get_json(
@@ -315,8 +324,8 @@ class PandaClient:
         try:
             next_task = iter(queue)
             while True:
-                if stop.is_set():
-                    raise ServiceError("the PanDA job queries were abandoned after another failure")
+                if stop.is_set() or client_abort.is_set():
+                    raise ServiceError("the PanDA job queries were abandoned")
                 # Refill to `window`: a reply taken by the caller frees a slot for the next query.
                 for task_id in next_task:
                     pending.add(pool.submit(one, task_id))
