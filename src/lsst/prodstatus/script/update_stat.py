@@ -344,9 +344,19 @@ class _PandaSide:
         self._progress: tuple[int, int] | None = None
         self._changed = threading.Condition()
         self._thread = threading.Thread(target=self._run, name="panda-stats", daemon=True)
+        self._client: Any = None
 
     def start(self) -> None:
         """Start the queries."""
+        from ..services.panda import PandaClient
+
+        # Made in the calling thread, so that requests is imported before the Butler is,
+        # not at the same time: two threads importing packages that share modules can
+        # meet in a cycle of import locks, which Python breaks by failing an import.
+        url, token, max_workers, timeout, retries = self.settings
+        self._client = PandaClient(
+            url, token, max_workers=max_workers, timeout=timeout, retries=retries, abort=self.abort
+        )
         self._thread.start()
 
     def _report(self, done: int, total: int) -> None:
@@ -358,12 +368,7 @@ class _PandaSide:
 
     def _run(self) -> None:
         try:
-            from ..services.panda import PandaClient
-
-            url, token, max_workers, timeout, retries = self.settings
-            client = PandaClient(
-                url, token, max_workers=max_workers, timeout=timeout, retries=retries, abort=self.abort
-            )
+            client = self._client
             try:
                 workflow, days = client.find_workflow(
                     self.ref.uniq_proc_name, self.ref.timestamp, request_id=self.ref.request_id
