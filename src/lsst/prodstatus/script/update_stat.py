@@ -12,17 +12,17 @@ import csv
 import io
 import json
 import re
-import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..core.bps import expand_placeholders, parse_bps_block, parse_summary, uniq_proc_name
 from ..core.markup import read_section, replace_sections, wiki_table
-from ..core.stats import PandaAggregator, PandaLabelStats, PandaStats, fmt_number, fmt_time, status_line
-from ..errors import InputError, ServiceError
+from ..core.stats import PandaLabelStats, PandaStats, fmt_number, fmt_time, status_line
+from ..errors import InputError
 from ..services.tracker.base import Tracker, check_issue_key
+from ._gather import ProgressFactory, gather_statistics
 
 __all__ = [
     "DESCRIPTION_LIMIT",
@@ -39,8 +39,6 @@ DESCRIPTION_LIMIT = 32_000
 
 SECTIONS = ("butler", "panda", "status")
 """Managed sections written by update-stat, in the order they are first added."""
-
-ProgressFactory = Callable[[str, int], Callable[[int, int], None]]
 
 _REQUEST_RE = re.compile(r"PanDA request: (\d+)")
 
@@ -314,113 +312,6 @@ def _numeric_csv(records: Sequence[dict[str, Any]]) -> bytes:
     return out.getvalue().encode()
 
 
-class _PandaSide:
-    """The PanDA statistics of a workflow, gathered in a background thread.
-
-    The thread finds the workflow and its tasks, then streams the job queries into a
-    `PandaAggregator`, so only the replies in flight are held. `failed` is set as soon as
-    it fails (the Butler side then stops reading); `stop` ends it early.
-    """
-
-    PROGRESS_LABEL = "PanDA job queries"
-
-    def __init__(
-        self,
-        ref: WorkflowRef,
-        pandamon_url: str,
-        panda_token: str | None,
-        *,
-        max_workers: int,
-        timeout: float,
-        retries: int,
-    ) -> None:
-        self.ref = ref
-        self.settings = (pandamon_url, panda_token, max_workers, timeout, retries)
-        self.failed = threading.Event()
-        self.abort = threading.Event()
-        self.error: BaseException | None = None
-        self.stats: PandaStats | None = None
-        self._done = False
-        self._progress: tuple[int, int] | None = None
-        self._changed = threading.Condition()
-        self._thread = threading.Thread(target=self._run, name="panda-stats", daemon=True)
-        self._client: Any = None
-
-    def start(self) -> None:
-        """Start the queries."""
-        from ..services.panda import PandaClient
-
-        # Made in the calling thread, so that requests is imported before the Butler is,
-        # not at the same time: two threads importing packages that share modules can
-        # meet in a cycle of import locks, which Python breaks by failing an import.
-        url, token, max_workers, timeout, retries = self.settings
-        self._client = PandaClient(
-            url, token, max_workers=max_workers, timeout=timeout, retries=retries, abort=self.abort
-        )
-        self._thread.start()
-
-    def _report(self, done: int, total: int) -> None:
-        # Progress is drawn by the calling thread (in wait): two bars drawn at once from
-        # two threads would garble the terminal.
-        with self._changed:
-            self._progress = (done, total)
-            self._changed.notify_all()
-
-    def _run(self) -> None:
-        try:
-            client = self._client
-            try:
-                workflow, days = client.find_workflow(
-                    self.ref.uniq_proc_name, self.ref.timestamp, request_id=self.ref.request_id
-                )
-                tasks = client.tasks(workflow.request_id, self.ref.uniq_proc_name, days)
-                aggregator = PandaAggregator(workflow, tasks, days)
-                self._report(0, len(aggregator.task_ids))
-                replies = client.iter_jobs(
-                    aggregator.task_ids, days, progress=self._report, fields=aggregator.fields
-                )
-                self.stats = aggregator.consume(replies)
-            finally:
-                client.close()
-        except BaseException as exc:
-            if not self.abort.is_set():  # not the echo of our own stop()
-                self.error = exc
-            self.failed.set()
-        finally:
-            with self._changed:
-                self._done = True
-                self._changed.notify_all()
-
-    def wait(self, progress: ProgressFactory | None) -> PandaStats:
-        """Wait for the statistics, drawing the progress of the job queries; raise what failed."""
-        bar: Callable[[int, int], None] | None = None
-        while True:
-            with self._changed:
-                if not self._done:
-                    self._changed.wait(0.5)
-                done, state = self._done, self._progress
-            if progress is not None and state is not None and state[1] and self.error is None:
-                bar = bar or progress(self.PROGRESS_LABEL, state[1])
-                bar(*state)
-            if done:
-                break
-        self._thread.join()
-        if self.error is not None:
-            raise self.error
-        if self.stats is None:
-            raise ServiceError("the PanDA queries were stopped")
-        return self.stats
-
-    def stop(self, grace: float = 5.0) -> BaseException | None:
-        """Stop the queries (a request in flight may take up to its timeout; the thread is a daemon).
-
-        Returns the PanDA side's own failure, if it had failed before being stopped.
-        """
-        self.abort.set()
-        self._thread.join(grace)
-        return self.error
-
-
 def update_workflow_stats(
     tracker: Tracker,
     drp_issue: str,
@@ -466,49 +357,19 @@ def update_workflow_stats(
         )
 
     panda_stats: PandaStats | None = None
-    panda_side: _PandaSide | None = None
-    if use_panda:
-        # Started before the Butler is even imported (1-1.6 s), so that PanDA's replies
-        # and the metadata reads overlap: the command takes about as long as the slower side.
-        panda_side = _PandaSide(
-            ref,
-            pandamon_url,
-            panda_token,
-            max_workers=max_workers,
-            timeout=panda_timeout,
-            retries=panda_retries,
-        )
-        panda_side.start()
-
     butler_stats: Any = None
-    try:
-        if use_butler:
-            from ..services.butler import ReadsCancelledError, butler_statistics
-
-            assert repo is not None
-            bar = progress("Butler metadata reads", 0) if progress else None
-            try:
-                butler_stats = butler_statistics(
-                    repo,
-                    ref.output_run,
-                    sample=sample,
-                    max_workers=max_workers,
-                    progress=bar,
-                    cancel=panda_side.failed if panda_side else None,
-                )
-            except ReadsCancelledError:
-                assert panda_side is not None
-                panda_stats = panda_side.wait(progress)  # raises what made it fail
-                raise
-        if panda_side is not None:
-            panda_stats = panda_side.wait(progress)
-    except BaseException:
-        if panda_side is not None:
-            error = panda_side.stop()
-            # PanDA's own failure first, as when the two sides ran one after the other.
-            if error is not None:
-                raise error from None
-        raise
+    # Both sides at once: PanDA in a background thread, started before the Butler is read.
+    panda_stats, butler_stats = gather_statistics(
+        ref,
+        repo if use_butler else None,
+        pandamon_url=pandamon_url if use_panda else None,
+        panda_token=panda_token,
+        sample=sample,
+        progress=progress,
+        max_workers=max_workers,
+        panda_timeout=panda_timeout,
+        panda_retries=panda_retries,
+    )
 
     names = {"panda": f"panda-{key}.csv", "butler": f"butler-{key}.csv"}
     sections: dict[str, str] = {}
