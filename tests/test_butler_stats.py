@@ -2,7 +2,9 @@
 
 Every repository here is a real daf_butler repository (SQLite registry, file datastore)
 with real ``TaskMetadata`` datasets written by `tests.support.butler_repo`; the expected
-numbers are computed from the values planted in it.
+numbers are computed from the values planted in it. Both read paths are checked against
+that truth: direct JSON reads (``direct=True``, the default) and one ``Butler.get`` per
+dataset (``direct=False``).
 """
 
 from __future__ import annotations
@@ -25,7 +27,9 @@ from lsst.prodstatus.errors import InputError, ServiceError
 from lsst.prodstatus.services.butler import (
     ButlerStats,
     QuantumUsage,
+    ReadsCancelledError,
     butler_statistics,
+    decode_metadata_json,
     decode_quantum_metadata,
     find_runs,
 )
@@ -47,6 +51,7 @@ ELSEWHERE = "u/someone/else/20250101T060000Z"
 COUNTS = {"isr": 12, "calibrateImage": 7, "analyze_amp_offset_metadata": 5, "transformPreSourceTable": 3}
 DIMS = {"calibrateImage": "visit_detector", "transformPreSourceTable": "visit"}
 REL = 1e-12
+READ_PATHS = pytest.mark.parametrize("direct", [True, False], ids=["direct", "butler_get"])
 
 
 @pytest.fixture(scope="session")
@@ -64,9 +69,10 @@ def main_repo(tmp_path_factory: pytest.TempPathFactory) -> BuiltRepo:
     )
 
 
-@pytest.fixture(scope="session")
-def main_stats(main_repo: BuiltRepo) -> ButlerStats:
-    return butler_statistics(str(main_repo.root), RUN)
+@pytest.fixture(scope="session", params=[True, False], ids=["direct", "butler_get"])
+def main_stats(main_repo: BuiltRepo, request: pytest.FixtureRequest) -> ButlerStats:
+    """The statistics of the main repo, by each read path (tests using it run for both)."""
+    return butler_statistics(str(main_repo.root), RUN, direct=request.param)
 
 
 @pytest.fixture(scope="session")
@@ -216,7 +222,8 @@ def test_sample_below_one_is_an_input_error(main_repo: BuiltRepo) -> None:
 # -- memory units ----------------------------------------------------------------------------
 
 
-def test_version_0_rss_is_kilobytes_and_version_1_bytes(tmp_path: Path) -> None:
+@READ_PATHS
+def test_version_0_rss_is_kilobytes_and_version_1_bytes(tmp_path: Path, direct: bool) -> None:
     start = datetime(2022, 2, 1, 12, 0, tzinfo=UTC)
     rss = 3 * 2**30 + 5 * 1024  # a multiple of 1024, so both versions mean the same memory
     quanta = {
@@ -225,7 +232,7 @@ def test_version_0_rss_is_kilobytes_and_version_1_bytes(tmp_path: Path) -> None:
         "isrNoVersion": [PlantedQuantum("isrNoVersion", 10.0, 12.0, rss, start, version=None)],
     }
     built = make_butler_repo(tmp_path / "repo", RUN, quanta)
-    stats = butler_statistics(str(built.root), RUN)
+    stats = butler_statistics(str(built.root), RUN, direct=direct)
     for label in quanta:
         assert stats.label(label).max_rss_gib == rss / 2**30, label
     assert built.quanta["isrV0"][0].written_rss() == rss // 1024  # really written in kB
@@ -238,9 +245,10 @@ def test_version_0_rss_is_kilobytes_and_version_1_bytes(tmp_path: Path) -> None:
             assert ("__version__" in md["quantum"]) is (q.version is not None)
 
 
-def test_version_0_repo(tmp_path: Path) -> None:
+@READ_PATHS
+def test_version_0_repo(tmp_path: Path, direct: bool) -> None:
     built = make_butler_repo(tmp_path / "repo", RUN, labels=["isr"], n_per_label=4, version=0, seed=3)
-    stats = butler_statistics(str(built.root), RUN)
+    stats = butler_statistics(str(built.root), RUN, direct=direct)
     truth = built.truth["isr"]
     assert truth.max_rss_bytes is not None and truth.max_rss_bytes % 1024 == 0
     assert stats.label("isr").max_rss_gib == truth.max_rss_bytes / 2**30
@@ -249,8 +257,9 @@ def test_version_0_repo(tmp_path: Path) -> None:
 # -- unreadable datasets ---------------------------------------------------------------------
 
 
-def test_unreadable_datasets_are_counted_and_reported(damaged_repo: BuiltRepo) -> None:
-    stats = butler_statistics(str(damaged_repo.root), RUN)
+@READ_PATHS
+def test_unreadable_datasets_are_counted_and_reported(damaged_repo: BuiltRepo, direct: bool) -> None:
+    stats = butler_statistics(str(damaged_repo.root), RUN, direct=direct)
     isr = stats.label("isr")
     truth = damaged_repo.truth["isr"]
     assert (isr.n_quanta, isr.n_read, isr.n_unreadable) == (10, 6, 4)
@@ -280,10 +289,11 @@ def test_unreadable_datasets_are_counted_and_reported(damaged_repo: BuiltRepo) -
         assert reason in text
 
 
-def test_unreadable_report_is_the_same_with_threads(damaged_repo: BuiltRepo) -> None:
-    serial = butler_statistics(str(damaged_repo.root), RUN, max_workers=1)
-    threaded = butler_statistics(str(damaged_repo.root), RUN, max_workers=6)
-    assert serial.to_dict() == threaded.to_dict()
+def test_unreadable_report_is_the_same_with_threads_and_read_paths(damaged_repo: BuiltRepo) -> None:
+    serial = butler_statistics(str(damaged_repo.root), RUN, max_workers=1, direct=False)
+    threaded = butler_statistics(str(damaged_repo.root), RUN, max_workers=6, direct=False)
+    direct = butler_statistics(str(damaged_repo.root), RUN)
+    assert serial.to_dict() == threaded.to_dict() == direct.to_dict()
 
 
 def test_all_reads_failing_for_service_reasons_is_a_service_error(
@@ -296,7 +306,30 @@ def test_all_reads_failing_for_service_reasons_is_a_service_error(
 
     monkeypatch.setattr(DirectButler, "get", unreachable)
     with pytest.raises(ServiceError, match=r"cannot read the task metadata .*unreachable"):
-        butler_statistics(str(main_repo.root), RUN, max_workers=4)
+        butler_statistics(str(main_repo.root), RUN, max_workers=4, direct=False)
+
+
+def test_direct_read_failures_fall_back_to_butler_get_and_its_service_errors(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Every file gone: each direct read fails, so each dataset goes to Butler.get, which
+    # cannot reach its store either; that is a service failure, as on the Butler.get path.
+    built = make_butler_repo(
+        tmp_path / "repo",
+        RUN,
+        labels=["isr"],
+        n_per_label=3,
+        unreadable=[Damage("isr", i, "missing") for i in range(3)],
+        extra_dataset_types=False,
+    )
+    from lsst.daf.butler.direct_butler import DirectButler
+
+    def unreachable(self: object, *args: object, **kwargs: object) -> object:
+        raise ConnectionError("s3 endpoint unreachable")
+
+    monkeypatch.setattr(DirectButler, "get", unreachable)
+    with pytest.raises(ServiceError, match=r"cannot read the task metadata .*unreachable"):
+        butler_statistics(str(built.root), RUN)
 
 
 # -- errors ----------------------------------------------------------------------------------
@@ -367,7 +400,8 @@ def test_find_runs_lists_matching_run_collections_only(main_repo: BuiltRepo) -> 
 # -- progress and threads --------------------------------------------------------------------
 
 
-def test_progress_reports_every_read(main_repo: BuiltRepo) -> None:
+@READ_PATHS
+def test_progress_reports_every_read(main_repo: BuiltRepo, direct: bool) -> None:
     calls: list[tuple[int, int]] = []
     lock = threading.Lock()
 
@@ -375,7 +409,7 @@ def test_progress_reports_every_read(main_repo: BuiltRepo) -> None:
         with lock:
             calls.append((done, total))
 
-    butler_statistics(str(main_repo.root), RUN, progress=progress, max_workers=4)
+    butler_statistics(str(main_repo.root), RUN, progress=progress, max_workers=4, direct=direct)
     total = sum(COUNTS.values())
     assert calls[0] == (0, total)
     assert calls[-1] == (total, total)
@@ -390,8 +424,8 @@ def test_progress_total_is_the_sample(main_repo: BuiltRepo) -> None:
 
 
 def test_thread_pool_gives_the_same_numbers(main_repo: BuiltRepo, main_stats: ButlerStats) -> None:
-    serial = butler_statistics(str(main_repo.root), RUN, max_workers=1)
-    assert serial.to_dict() == main_stats.to_dict()  # main_stats used the default 8 threads
+    serial = butler_statistics(str(main_repo.root), RUN, max_workers=1, direct=False)
+    assert serial.to_dict() == main_stats.to_dict()  # by the other path, or by 8 threads
 
 
 def test_reads_run_in_worker_threads_each_with_its_own_butler(
@@ -409,13 +443,184 @@ def test_reads_run_in_worker_threads_each_with_its_own_butler(
         return real_get(self, *args, **kwargs)
 
     monkeypatch.setattr(DirectButler, "get", recording_get)
-    butler_statistics(str(main_repo.root), RUN, max_workers=4)
+    butler_statistics(str(main_repo.root), RUN, max_workers=4, direct=False)
     assert threading.main_thread().name not in seen
     assert 1 < len(seen) <= 4
     assert all(name.startswith("butler-read") for name in seen)
     butlers = [ids for ids in seen.values()]
     assert all(len(ids) == 1 for ids in butlers)  # one Butler per thread...
     assert len(set().union(*butlers)) == len(butlers)  # ...and never shared
+
+
+# -- the direct read path and its fallback to Butler.get ---------------------------------------
+
+
+@pytest.fixture(scope="session")
+def mixed_repo(tmp_path_factory: pytest.TempPathFactory) -> BuiltRepo:
+    """One RUN mixing JSON, YAML (not JSON: Butler.get only) and every kind of damage."""
+    damage = [
+        Damage("isr", 1, "missing"),
+        Damage("isr", 4, "corrupt"),
+        Damage("isr", 6, "truncated"),
+        Damage("isr", 9, "wrong"),
+        Damage("calibrateImage", 0, "corrupt"),
+    ]
+    return make_butler_repo(
+        tmp_path_factory.mktemp("mixed") / "repo",
+        RUN,
+        labels=["isr", "calibrateImage", "makeWarp"],
+        n_per_label={"isr": 12, "calibrateImage": 5, "makeWarp": 4},
+        seed=13,
+        unreadable=damage,
+        yaml=[("isr", 0), ("isr", 5), ("calibrateImage", 2), *(("makeWarp", i) for i in range(4))],
+    )
+
+
+class _GetCounter:
+    """Count ``Butler.get`` calls (the real method still does the reading)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        from lsst.daf.butler.direct_butler import DirectButler
+
+        self.calls = 0
+        self.threads: set[str] = set()
+        real_get = DirectButler.get
+        lock = threading.Lock()
+
+        def counting_get(butler: DirectButler, *args: Any, **kwargs: Any) -> Any:
+            with lock:
+                self.calls += 1
+                self.threads.add(threading.current_thread().name)
+            return real_get(butler, *args, **kwargs)
+
+        monkeypatch.setattr(DirectButler, "get", counting_get)
+
+
+def _assert_truth(stats: ButlerStats, built: BuiltRepo) -> None:
+    for label, truth in built.truth.items():
+        got = stats.label(label)
+        assert (got.n_quanta, got.n_read) == (truth.n_quanta, truth.n_readable), label
+        assert got.n_unreadable == truth.n_quanta - truth.n_readable
+        assert got.mean_cpu_s == pytest.approx(truth.cpu_s / truth.n_readable, rel=REL)
+        assert got.max_cpu_s == max(truth.cpu_values)
+        assert got.max_rss_gib == _expected_gib(truth.max_rss_bytes)
+        assert got.first_start == truth.first_start
+        assert got.last_end == truth.last_end
+
+
+@READ_PATHS
+def test_mixed_run_gives_planted_truth_on_both_paths(mixed_repo: BuiltRepo, direct: bool) -> None:
+    stats = butler_statistics(str(mixed_repo.root), RUN, direct=direct)
+    _assert_truth(stats, mixed_repo)
+    assert stats.n_unreadable == 5
+    text = "\n".join(stats.unreadable)
+    for reason in ("FileNotFoundError", "FileIntegrityError", "ValueError"):
+        assert reason in text
+    makewarp = stats.label("makeWarp")  # YAML only: all read by Butler.get, exactly
+    assert makewarp.estimated is False
+    assert makewarp.cpu_hours == pytest.approx(mixed_repo.truth["makeWarp"].cpu_hours, rel=REL)
+
+
+def test_both_paths_give_identical_results_on_a_mixed_run(mixed_repo: BuiltRepo) -> None:
+    direct = butler_statistics(str(mixed_repo.root), RUN)
+    by_get = butler_statistics(str(mixed_repo.root), RUN, direct=False)
+    assert direct.to_dict() == by_get.to_dict()
+
+
+def test_direct_path_uses_butler_get_only_for_what_it_cannot_read(
+    mixed_repo: BuiltRepo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    counter = _GetCounter(monkeypatch)
+    butler_statistics(str(mixed_repo.root), RUN)
+    # 7 YAML datasets and 5 damaged ones; none of the 14 readable JSON datasets.
+    assert counter.calls == 7 + 5
+    assert counter.threads == {threading.current_thread().name}  # local files: no pool
+
+
+def test_direct_path_avoids_butler_get_for_json(
+    main_repo: BuiltRepo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    counter = _GetCounter(monkeypatch)
+    stats = butler_statistics(str(main_repo.root), RUN)
+    assert stats.n_read == sum(COUNTS.values())
+    assert counter.calls == 0
+
+
+def test_public_uri_fallback_gives_the_same_numbers(
+    mixed_repo: BuiltRepo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A datastore without bulk record export: files are located with Butler.get_many_uris,
+    # which tells neither formatter nor size, so only ".json" files are read directly.
+    from lsst.daf.butler.datastores.fileDatastore import FileDatastore
+
+    expected = butler_statistics(str(mixed_repo.root), RUN, direct=False).to_dict()
+
+    def no_export(self: object, refs: object) -> object:
+        raise NotImplementedError("no record export here")
+
+    monkeypatch.setattr(FileDatastore, "export_records", no_export)
+    counter = _GetCounter(monkeypatch)
+    assert butler_statistics(str(mixed_repo.root), RUN).to_dict() == expected
+    assert counter.calls == 7 + 5
+
+
+def test_direct_read_of_a_uri_through_resource_path(main_repo: BuiltRepo) -> None:
+    # The path remote datastores take (ResourcePath.read), here on a file:// URI.
+    from lsst.daf.butler import Butler
+
+    from lsst.prodstatus.services.butler import _Location, _read_direct
+
+    with Butler.from_config(str(main_repo.root)) as butler:
+        data_id = main_repo.data_ids["isr"][0]
+        ref = butler.find_dataset("isr_metadata", data_id, collections=RUN)
+        assert ref is not None
+        uri = butler.getURI(ref)
+        expected = decode_quantum_metadata(butler.get(ref), "isr")
+    size = Path(uri.ospath).stat().st_size
+    assert _read_direct(_Location(str(uri), False, size), "isr") == expected
+    assert _read_direct(_Location(uri.ospath, True, size), "isr") == expected
+    assert _read_direct(_Location(uri.ospath, True, size + 1), "isr") is None  # size check
+
+
+def test_decode_metadata_json_equals_decoding_the_model() -> None:
+    for version in (1, 0, None):
+        md = metadata_for(_planted(version=version))
+        assert decode_metadata_json(md.model_dump_json(), "isr") == decode_quantum_metadata(md, "isr")
+
+
+@pytest.mark.parametrize(
+    "quantum",
+    [
+        {"scalars": {}, "arrays": {"endCpuTime": [1.0, None]}},  # null: the model rejects it
+        {"scalars": {}, "arrays": {"endCpuTime": ["1.0", 2.0]}},  # mixed list
+        {"scalars": {"endCpuTime": None}, "arrays": {}},
+        {"scalars": {"startUtc": {"a": 1}}, "arrays": {}},
+        {"scalars": [], "arrays": {}},
+    ],
+)
+def test_decode_metadata_json_refuses_what_the_model_rejects(quantum: dict[str, Any]) -> None:
+    import json
+
+    assert decode_metadata_json(json.dumps({"metadata": {"quantum": quantum}})) is None
+
+
+@pytest.mark.parametrize("doc", ["[1, 2, 3]", '{"metadata": {}}', '{"metadata": {"isr": {}}}', '{"a": 1}'])
+def test_decode_metadata_json_without_quantum_is_none(doc: str) -> None:
+    assert decode_metadata_json(doc) is None
+
+
+def test_cancel_stops_reading(main_repo: BuiltRepo) -> None:
+    cancel = threading.Event()
+    seen: list[int] = []
+
+    def progress(done: int, total: int) -> None:
+        seen.append(done)
+        if done == 3:
+            cancel.set()
+
+    with pytest.raises(ReadsCancelledError):
+        butler_statistics(str(main_repo.root), RUN, progress=progress, cancel=cancel)
+    assert seen[-1] == 3
 
 
 # -- run_provenance -------------------------------------------------------------------------

@@ -42,3 +42,26 @@ def test_one_failed_job_query_stops_the_others(panda: PandaEmulator) -> None:
     client.close()
     # No retry was sent: the waits were abandoned when 9304 failed.
     assert len([r for r in panda.requests if r.path == "/jobs/"]) == 3
+
+
+def test_iter_jobs_streams_replies_with_a_bounded_window(panda: PandaEmulator) -> None:
+    # A reply the caller has not taken yet holds a slot: no more than max_workers queries
+    # are ever sent ahead of the replies taken, whatever the number of tasks.
+    tasks = [9303, 9304, 9305]
+    client = PandaClient(panda.url, retries=0, max_workers=2)
+    seen = []
+    for taken, (task_id, jobs) in enumerate(client.iter_jobs(tasks * 2, days=2000), 1):
+        assert panda.count("/jobs/") <= (taken - 1) + 2
+        seen.append((task_id, len(jobs)))
+    client.close()
+    assert sorted(seen) == [(9303, 1), (9304, 100), (9305, 1)]  # each task once
+    assert panda.count("/jobs/") == 3
+
+
+def test_closing_iter_jobs_early_sends_no_more_queries(panda: PandaEmulator) -> None:
+    client = PandaClient(panda.url, retries=0, max_workers=1)
+    replies = client.iter_jobs([9303, 9304, 9305], days=2000)
+    next(replies)
+    replies.close()
+    client.close()
+    assert panda.count("/jobs/") == 1

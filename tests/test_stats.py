@@ -4,13 +4,29 @@ from __future__ import annotations
 
 import gzip
 import json
+import weakref
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from lsst.prodstatus.core.stats import aggregate_panda, status_line, task_label
+from lsst.prodstatus.core.stats import (
+    STAT_JOB_FIELDS,
+    PandaAggregator,
+    PandaLabelStats,
+    PandaStats,
+    _add_jobs,
+    aggregate_panda,
+    merge_stats,
+    status_line,
+    task_label,
+)
 from lsst.prodstatus.services.panda import PandaWorkflow
 
 UNIQ = "2.2i_all_band_1_v23_0_0_rc5_PREOPS-973_20220127T205042Z"
@@ -173,3 +189,147 @@ def test_job_status_buckets_retries_and_missing_values() -> None:
     assert status_line(workflow) == (
         "Status:subfinished nTasks:2 nFiles:200 nRemain:10 nProc: nFinish:1 nFail:0 nSubFinish:1"
     )
+
+
+# -- streamed aggregation --------------------------------------------------------------------
+
+_STATUSES = ["finished", "failed", "cancelled", "closed", "running", "defined", None]
+_TIMES = st.one_of(
+    st.none(),
+    st.tuples(
+        st.datetimes(min_value=datetime(2024, 1, 1), max_value=datetime(2026, 1, 1)),
+        st.sampled_from(["T", " "]),  # the monitor answers both forms
+    ).map(lambda d: d[0].replace(microsecond=0).isoformat(sep=d[1])),
+)
+_JOB = st.fixed_dictionaries(
+    {
+        "jobstatus": st.sampled_from(_STATUSES),
+        "attemptnr": st.one_of(st.none(), st.integers(1, 5)),
+        "durationsec": st.one_of(st.none(), st.integers(0, 10**6), st.floats(0, 1e6)),
+        "actualcorecount": st.one_of(st.none(), st.integers(1, 64)),
+        "cpuconsumptiontime": st.one_of(st.none(), st.integers(0, 10**6), st.floats(0, 1e6)),
+        "maxrss": st.one_of(st.none(), st.integers(0, 10**8)),
+        "starttime": _TIMES,
+        "endtime": _TIMES,
+    }
+)
+_LABELS = ["isr", "calibrateImage", "makeWarp"]
+_WORKFLOW = PandaWorkflow(
+    request_id=1, name="u_x_20250101t000000z", status="running", created_at=None, total_tasks=None
+)
+
+
+def _aggregate_before_streaming(
+    workflow: PandaWorkflow,
+    tasks: list[dict[str, Any]],
+    jobs_by_task: dict[int, list[dict[str, Any]]],
+    days: int,
+) -> PandaStats:
+    """``aggregate_panda`` as it was before replies were streamed: every job in hand, task order."""
+    per_label: dict[str, PandaLabelStats] = {}
+    for task in tasks:
+        task_id = int(task["jeditaskid"])
+        label = task_label(str(task.get("taskname", task_id)), workflow.request_id)
+        stats = per_label.setdefault(label, PandaLabelStats(label))
+        stats.tasks += 1
+        _add_jobs(stats, jobs_by_task.get(task_id, ()))
+    total = PandaLabelStats("workflow")
+    for stats in per_label.values():
+        stats.cpu_suspect = stats.jobs > 0 and stats.low_cpu_jobs * 2 > stats.jobs
+        merge_stats(total, stats)
+    ordered = sorted(per_label.values(), key=lambda s: (s.first_start is None, s.first_start or 0, s.label))
+    return PandaStats(workflow, ordered, total, days)
+
+
+@st.composite
+def _workflows(draw: st.DrawFn) -> tuple[list[dict[str, Any]], dict[int, list[dict[str, Any]]], list[int]]:
+    """Tasks (some labels in several chunks), their jobs, and an order the replies arrive in."""
+    n_tasks = draw(st.integers(1, 8))
+    tasks = [
+        {
+            "jeditaskid": 100 + i,
+            "taskname": f"u_x_20250101T000000Z_{i:02d}_{draw(st.sampled_from(_LABELS))}_{i:02d}",
+        }
+        for i in range(n_tasks)
+    ]
+    jobs = {
+        100 + i: [{"jeditaskid": 100 + i, **job} for job in draw(st.lists(_JOB, max_size=12))]
+        for i in range(n_tasks)
+    }
+    order = draw(st.permutations([100 + i for i in range(n_tasks)]))
+    return tasks, jobs, order
+
+
+def _as_dicts(stats: PandaStats) -> list[dict[str, Any]]:
+    return [s.to_dict() for s in stats.labels] + [stats.total.to_dict()]
+
+
+@settings(max_examples=150, deadline=None)
+@given(_workflows())
+def test_streamed_aggregation_equals_whole_list_aggregation(
+    case: tuple[list[dict[str, Any]], dict[int, list[dict[str, Any]]], list[int]],
+) -> None:
+    tasks, jobs, order = case
+    workflow = _WORKFLOW
+    before = _aggregate_before_streaming(workflow, tasks, jobs, days=3)
+    # Replies in any order, each task once; the figures must be the same to the last bit.
+    streamed = PandaAggregator(workflow, tasks, days=3).consume((t, list(jobs[t])) for t in order)
+    assert _as_dicts(streamed) == _as_dicts(before)
+    assert _as_dicts(aggregate_panda(workflow, tasks, jobs, days=3)) == _as_dicts(before)
+    assert streamed.days == before.days == 3
+
+
+class _Reply(list):  # type: ignore[type-arg]
+    """A job reply that can be watched with a weak reference."""
+
+
+def test_aggregator_drops_each_reply_before_the_next_arrives() -> None:
+    workflow = _WORKFLOW
+    tasks = [{"jeditaskid": t, "taskname": f"u_x_20250101T000000Z_01_isr_{t:02d}"} for t in range(20)]
+    released: list[weakref.ref[_Reply]] = []
+
+    def replies() -> Iterator[tuple[int, _Reply]]:
+        for task_id in range(20):
+            # Every reply handed over before is garbage by now: nothing holds the jobs.
+            assert all(ref() is None for ref in released), "an earlier reply is still referenced"
+            reply = _Reply(
+                {"jobstatus": "finished", "attemptnr": 1, "durationsec": 10, "actualcorecount": 2}
+                for _ in range(100)
+            )
+            released.append(weakref.ref(reply))
+            yield task_id, reply
+            del reply
+
+    stats = PandaAggregator(workflow, tasks).consume(replies())
+    assert (stats.total.tasks, stats.total.jobs, stats.total.wall_seconds) == (20, 2000, 20_000.0)
+    assert all(ref() is None for ref in released)
+
+
+def test_more_accumulators_see_the_same_jobs_and_add_their_fields() -> None:
+    class FailedPerLabel:
+        """What a failure summary would look like: counts per label, a few examples."""
+
+        fields = ("jobstatus", "pandaid", "piloterrorcode")
+
+        def __init__(self) -> None:
+            self.counts: Counter[tuple[str, object]] = Counter()
+            self.examples: dict[str, list[object]] = {}
+
+        def add_task(self, task_id: int, label: str, jobs: Sequence[Mapping[str, Any]]) -> None:
+            for job in jobs:
+                if job.get("jobstatus") == "failed":
+                    self.counts[label, job.get("piloterrorcode")] += 1
+                    self.examples.setdefault(label, [])[:3] += [job.get("pandaid")]
+
+    workflow = _WORKFLOW
+    tasks = [{"jeditaskid": 7, "taskname": "u_x_20250101T000000Z_01_isr_00"}]
+    failures = FailedPerLabel()
+    aggregator = PandaAggregator(workflow, tasks, accumulators=[failures])
+    assert aggregator.fields[: len(STAT_JOB_FIELDS)] == STAT_JOB_FIELDS
+    assert {"pandaid", "piloterrorcode"} <= set(aggregator.fields)
+    assert len(set(aggregator.fields)) == len(aggregator.fields)
+    jobs = [{"jobstatus": "failed", "pandaid": 1, "piloterrorcode": 1305}, {"jobstatus": "finished"}]
+    stats = aggregator.consume([(7, jobs)])
+    assert failures.counts == Counter({("isr", 1305): 1})
+    assert failures.examples == {"isr": [1]}
+    assert (stats.total.failed, stats.total.finished) == (1, 1)

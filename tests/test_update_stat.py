@@ -7,6 +7,8 @@ import csv
 import gzip
 import json
 import tarfile
+import threading
+import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -536,6 +538,86 @@ def test_synthetic_workflow_figures_equal_the_raw_jobs(
     assert total["jobs"] == len(frame) and total["retried"] == int((frame.attemptnr > 1).sum()) > 0
     assert total["failed"] > 0 and total["other"] > 0
     assert data["status_line"].startswith("Status:")
+
+
+# -- both sides at once ---------------------------------------------------------------------------
+
+
+def _panda_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "panda-stats" or t.name.startswith("panda-jobs")]
+
+
+def test_panda_queries_run_while_the_butler_is_read(
+    setup: TrackerSetup, workflow_issue: str, butler_repo: BuiltRepo, panda: PandaEmulator
+) -> None:
+    from lsst.prodstatus.script.update_stat import update_workflow_stats
+    from lsst.prodstatus.services.tracker.local import LocalTracker
+
+    if setup.name != "local":
+        pytest.skip("the order of the two sides does not depend on the tracker")
+    panda.latency = 1.0  # every PanDA reply: 1 s, so its job queries end >= 3 s after the start
+    events: list[tuple[float, str]] = []
+
+    def progress(label: str, _total: int) -> Callable[[int, int], None]:
+        return lambda done, total: events.append((time.time(), label))
+
+    tracker = LocalTracker(setup.home)
+    try:
+        result = update_workflow_stats(
+            tracker,
+            workflow_issue,
+            home=setup.home,
+            pandamon_url=panda.url,
+            butler_repo=str(butler_repo.root),
+            progress=progress,
+            dry_run=True,
+        )
+    finally:
+        tracker.close()
+    assert result.panda is not None and result.butler is not None
+    butler_started = min(t for t, label in events if label == "Butler metadata reads")
+    last_job_query = max(r.time for r in panda.requests if r.path == "/jobs/")
+    assert butler_started < last_job_query  # the Butler was read while PanDA was still busy
+    assert not _panda_threads()
+
+
+def test_panda_failure_stops_the_butler_side(
+    run_cli: RunCli, setup: TrackerSetup, workflow_issue: str, tmp_path: Path, panda: PandaEmulator
+) -> None:
+    # Retries would make the PanDA side last; it fails at once, and must not wait for the
+    # Butler side (whose reads stop at the next dataset) to report it.
+    panda.inject(503, times=100, path=r"^/idds/")
+    setup.env["PRODSTAT_PANDA_RETRIES"] = "0"
+    big = make_butler_repo(tmp_path / "big", RUN, labels=["isr"], n_per_label=400, extra_dataset_types=False)
+    result = _expect_failure(
+        run_cli,
+        setup,
+        ["update-stat", "PREOPS-973", workflow_issue, "--butler", str(big.root)],
+        3,
+        f"prodstat: error: the PanDA monitor at {panda.url} failed: HTTP 503",
+    )
+    assert "Butler" not in result.stderr
+    assert not _panda_threads()
+
+
+def test_butler_failure_stops_the_panda_side(
+    run_cli: RunCli, setup: TrackerSetup, workflow_issue: str, tmp_path: Path, panda: PandaEmulator
+) -> None:
+    panda.latency = 30.0  # the PanDA side would take minutes
+    started = time.monotonic()
+    _expect_failure(
+        run_cli,
+        setup,
+        ["update-stat", "PREOPS-973", workflow_issue, "--butler", str(tmp_path / "nowhere")],
+        1,
+        f"prodstat: error: Butler repo {tmp_path / 'nowhere'} does not exist",
+    )
+    assert time.monotonic() - started < 20
+    panda.stop()  # the request in flight ends; the stopped client sends no other
+    for thread in _panda_threads():
+        thread.join(10)
+    assert not _panda_threads()
+    assert panda.count("/jobs/") == 0
 
 
 # -- more bad input ----------------------------------------------------------------------------------

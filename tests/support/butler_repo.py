@@ -10,8 +10,11 @@ reader that picks the wrong keys (as the original tool did) gets wrong numbers.
 
 Datasets are written as files and registered with one ``Butler.ingest`` per RUN (about
 20x faster than one ``Butler.put`` each, see `WRITE_METHODS`); the result is an ordinary
-repository that ``Butler.get`` reads like any other. The truth the tests compare with is
-computed from the values actually written (`BuiltRepo.truth`).
+repository that ``Butler.get`` reads like any other. Chosen datasets can be written as
+YAML with the YAML formatter instead (``yaml=``): ``Butler.get`` reads them as the same
+``TaskMetadata``, but they are not JSON, as the ``PropertySet`` yaml of 2021-22 repos.
+The truth the tests compare with is computed from the values actually written
+(`BuiltRepo.truth`).
 """
 
 from __future__ import annotations
@@ -279,6 +282,7 @@ def make_butler_repo(
     chained: bool = False,
     extra_dataset_types: bool = True,
     method: str = "ingest",
+    yaml: Iterable[tuple[str, int]] = (),
 ) -> BuiltRepo:
     """Create a real Butler repository at ``root`` with planted ``<label>_metadata`` datasets.
 
@@ -305,6 +309,9 @@ def make_butler_repo(
         ``*_metadata`` dataset type of another storage class (``StructuredDataDict``).
     method : `str`
         One of `WRITE_METHODS`.
+    yaml : `~collections.abc.Iterable` [`tuple` [`str`, `int`]]
+        ``(label, index)`` of datasets of ``run`` written as YAML (YAML formatter), not
+        JSON; only with ``method="ingest"``.
 
     Returns
     -------
@@ -348,7 +355,8 @@ def make_butler_repo(
         n_datasets = 0
         for this_run, per_label in [(run, planted), *other.items()]:
             butler.collections.register(this_run, CollectionType.RUN)
-            ids = _write_run(butler, root, this_run, per_label, dataset_types, dims, method)
+            as_yaml = set(yaml) if this_run == run else set()
+            ids = _write_run(butler, root, this_run, per_label, dataset_types, dims, method, as_yaml)
             n_datasets += sum(len(v) for v in per_label.values())
             if this_run == run:
                 data_ids = ids
@@ -516,6 +524,7 @@ def _write_run(
     dataset_types: Mapping[str, Any],
     dims: Mapping[str, str],
     method: str,
+    as_yaml: set[tuple[str, int]] | None = None,
 ) -> dict[str, list[dict[str, Any]]]:
     from lsst.daf.butler import DataCoordinate, DatasetRef, FileDataset
 
@@ -537,14 +546,20 @@ def _write_run(
         directory = root / run / f"{label}_metadata"
         directory.mkdir(parents=True, exist_ok=True)
         run_tag = run.replace("/", "_")
-        for q, data_id in zip(qs, data_ids[label], strict=True):
+        for index, (q, data_id) in enumerate(zip(qs, data_ids[label], strict=True)):
             name = "_".join(str(v) for k, v in data_id.items() if k != "instrument")
             relative = f"{run}/{label}_metadata/{label}_metadata_{INSTRUMENT}_{name}_{run_tag}.json"
-            (root / relative).write_text(template.render(q))
+            text, formatter = template.render(q), _JSON_FORMATTER
+            if as_yaml and (label, index) in as_yaml:
+                import yaml
+
+                relative = relative.removesuffix(".json") + ".yaml"
+                text, formatter = yaml.safe_dump(json.loads(text)), _YAML_FORMATTER
+            (root / relative).write_text(text)
             dataset_type = dataset_types[label]
             coordinate = DataCoordinate.standardize(data_id, dimensions=dataset_type.dimensions)
             ref = DatasetRef(dataset_type, coordinate, run=run)
-            datasets.append(FileDataset(path=relative, refs=[ref], formatter=_JSON_FORMATTER))
+            datasets.append(FileDataset(path=relative, refs=[ref], formatter=formatter))
     # One ingest: one transaction and a few bulk inserts instead of one put per dataset.
     butler.ingest(*datasets, transfer=None)
     return data_ids
@@ -552,6 +567,7 @@ def _write_run(
 
 _JSON_FORMATTER = "lsst.daf.butler.formatters.json.JsonFormatter"
 """The formatter ``Butler.put`` uses for ``TaskMetadata`` (daf_butler ``formatters.yaml``)."""
+_YAML_FORMATTER = "lsst.daf.butler.formatters.yaml.YamlFormatter"
 
 
 class _Template:

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core.ids import find_timestamp
-from ..core.stats import PandaLabelStats, aggregate_panda, fmt_number, fmt_time, merge_stats
+from ..core.stats import PandaAggregator, PandaLabelStats, fmt_number, fmt_time, merge_stats
 from ..errors import InputError
 
 __all__ = ["StatParams", "TableFiles", "get_butler_stat", "get_panda_stat", "read_params", "write_table"]
@@ -334,8 +334,9 @@ def get_panda_stat(
         for n, wf in enumerate(sorted(workflows, key=lambda w: w.name), 1):
             key = wf.name.rsplit("_", 1)[-1]
             tasks = client.tasks(wf.request_id, wf.name, days)
-            jobs = client.jobs([int(t["jeditaskid"]) for t in tasks], days)
-            stats = aggregate_panda(wf, tasks, jobs, days)
+            # Each task's reply is folded in as it arrives: memory does not grow with the campaign.
+            aggregator = PandaAggregator(wf, tasks, days)
+            stats = aggregator.consume(client.iter_jobs(aggregator.task_ids, days, fields=aggregator.fields))
             st = wf.tasks_statuses
             wf_rows[key] = [
                 wf.status,

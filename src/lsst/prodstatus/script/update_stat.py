@@ -12,7 +12,7 @@ import csv
 import io
 import json
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,10 +21,11 @@ from ..core.bps import expand_placeholders, parse_bps_block, parse_summary, uniq
 from ..core.ids import issue_kind, kind_phrase
 from ..core.markup import DamagedSectionError, check_markers, read_section, replace_sections, wiki_table
 from ..core.plan import Action, IssuePlan, PlannedAttachment
-from ..core.stats import PandaLabelStats, PandaStats, aggregate_panda, fmt_number, fmt_time, status_line
+from ..core.stats import PandaLabelStats, PandaStats, fmt_number, fmt_time, status_line
 from ..core.workflow import STATISTICS_SECTIONS
 from ..errors import InputError
 from ..services.tracker.base import Tracker, check_issue_key
+from ._gather import ProgressFactory, gather_statistics
 from .apply import apply_plan
 
 __all__ = [
@@ -42,8 +43,6 @@ DESCRIPTION_LIMIT = 32_000
 
 SECTIONS = STATISTICS_SECTIONS
 """Managed sections written by update-stat, in the order they are first added."""
-
-ProgressFactory = Callable[[str, int], Callable[[int, int], None]]
 
 _REQUEST_RE = re.compile(r"PanDA request: (\d+)")
 
@@ -375,37 +374,19 @@ def update_workflow_stats(
         )
 
     panda_stats: PandaStats | None = None
-    if use_panda:
-        from ..services.panda import PandaClient
-
-        client = PandaClient(
-            pandamon_url,
-            panda_token,
-            max_workers=max_workers,
-            timeout=panda_timeout,
-            retries=panda_retries,
-        )
-        try:
-            workflow, days = client.find_workflow(
-                ref.uniq_proc_name, ref.timestamp, request_id=ref.request_id
-            )
-            tasks = client.tasks(workflow.request_id, ref.uniq_proc_name, days)
-            task_ids = [int(t["jeditaskid"]) for t in tasks]
-            bar = progress("PanDA job queries", len(task_ids)) if progress else None
-            jobs = client.jobs(task_ids, days, progress=bar)
-        finally:
-            client.close()
-        panda_stats = aggregate_panda(workflow, tasks, jobs, days)
-
     butler_stats: Any = None
-    if use_butler:
-        from ..services.butler import butler_statistics
-
-        assert repo is not None
-        bar = progress("Butler metadata reads", 0) if progress else None
-        butler_stats = butler_statistics(
-            repo, ref.output_run, sample=sample, max_workers=max_workers, progress=bar
-        )
+    # Both sides at once: PanDA in a background thread, started before the Butler is read.
+    panda_stats, butler_stats = gather_statistics(
+        ref,
+        repo if use_butler else None,
+        pandamon_url=pandamon_url if use_panda else None,
+        panda_token=panda_token,
+        sample=sample,
+        progress=progress,
+        max_workers=max_workers,
+        panda_timeout=panda_timeout,
+        panda_retries=panda_retries,
+    )
 
     names = {"panda": f"panda-{key}.csv", "butler": f"butler-{key}.csv"}
     sections: dict[str, str] = {}

@@ -4,9 +4,27 @@ The numbers come from the ``quantum`` entry that ``SingleQuantumExecutor`` write
 every ``<label>_metadata`` dataset (``field-notes.md`` §E2). Only the RUN collection of
 the workflow is looked at: the dataset types come from that collection's summary and
 each one is queried in that collection only, so the size of the repository does not
-matter. Metadata is read with a thread pool; a `Butler` is not safe to share between
-threads (daf_butler ``LabeledButlerFactory`` notes), so every worker thread reads with its
-own ``Butler.clone()``, which shares the connection pool and caches of the original.
+matter.
+
+Which read path is used when (``butler_statistics(direct=True)``, the default):
+
+* **Direct JSON reads.** The file location of every chosen dataset comes from one bulk
+  fetch of the datastore records; each ``TaskMetadata`` file written by the JSON
+  formatter is then read and decoded with plain `json` (about 6,000 quanta/s here,
+  against ~1,400 for one ``Butler.get`` each, which costs two registry queries per
+  dataset plus pydantic validation). On a local (``file``) datastore this runs in the
+  calling thread: threads only add GIL contention there. On a remote datastore
+  (``s3://``, ``https://``, ...) files are read with a thread pool, where each read waits
+  on the network.
+* **``Butler.get``** for everything the direct path cannot take: other formatters (e.g.
+  ``PropertySet`` yaml of 2021-22 repos), datasets without a plain file record (zip
+  members, disassembled or ``trustGetRequest`` datasets), datastores that expose no
+  records, and every dataset whose direct read or decoding failed for any reason (so an
+  unreadable dataset is reported with the ``Butler.get`` error, as before).
+  ``direct=False`` reads everything this way, with a thread pool in which every worker
+  thread reads with its own ``Butler.clone()`` (a `Butler` is not safe to share between
+  threads, daf_butler ``LabeledButlerFactory`` notes).
+* ``run_provenance``, when the RUN has it, replaces all metadata reads by one.
 
 ``lsst.daf.butler`` is imported inside the functions that need it, so importing this
 module costs nothing (``prodstat --help`` must not load the Butler).
@@ -15,8 +33,10 @@ module costs nothing (``prodstat --help`` must not load the Butler).
 from __future__ import annotations
 
 import difflib
+import json
 import logging
 import math
+import os
 import threading
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -33,11 +53,14 @@ if TYPE_CHECKING:
     from lsst.daf.butler import Butler, DatasetRef
 
 __all__ = [
+    "JSON_FORMATTERS",
     "METADATA_STORAGE_CLASSES",
     "ButlerStats",
     "LabelStats",
     "QuantumUsage",
+    "ReadsCancelledError",
     "butler_statistics",
+    "decode_metadata_json",
     "decode_quantum_metadata",
     "find_runs",
 ]
@@ -59,6 +82,20 @@ MAX_EXAMPLES = 10
 """Unreadable datasets named in `ButlerStats.unreadable` (the count is always complete)."""
 ABORT_AFTER = 20
 """Stop reading when this many reads failed for service reasons and none succeeded."""
+
+JSON_FORMATTERS = frozenset({"lsst.daf.butler.formatters.json.JsonFormatter"})
+"""Formatters whose files are the JSON of a ``TaskMetadata`` model (``model_dump_json``)."""
+
+_QUANTUM_KEYS = (
+    "__version__",
+    "startCpuTime",
+    "endCpuTime",
+    "startUtc",
+    "endUtc",
+    "prepUtc",
+    "endMaxResidentSetSize",
+)
+"""The ``quantum`` values `decode_quantum_metadata` reads (checked before a direct decode)."""
 
 _SERVICE_MODULES = ("sqlalchemy", "botocore", "boto3", "urllib3", "requests", "httpx", "google", "psycopg")
 
@@ -156,6 +193,10 @@ class ButlerStats:
         return _isoformat_all(out)
 
 
+class ReadsCancelledError(Exception):
+    """The ``cancel`` event of `butler_statistics` was set while it was reading."""
+
+
 def decode_quantum_metadata(md: Any, label: str = "") -> QuantumUsage:
     """Decode the ``quantum`` entry of one task metadata.
 
@@ -226,6 +267,8 @@ def butler_statistics(
     progress: Callable[[int, int], None] | None = None,
     labels: Collection[str] | None = None,
     provenance: bool = True,
+    direct: bool = True,
+    cancel: threading.Event | None = None,
 ) -> ButlerStats:
     """Compute per-label statistics of the ``<label>_metadata`` datasets of one RUN.
 
@@ -239,7 +282,8 @@ def butler_statistics(
         Read at most this many quanta per label, evenly spaced in data ID order; CPU and
         wall hours are then mean × ``n_quanta`` and flagged ``estimated``.
     max_workers : `int`
-        Threads reading metadata (each with its own Butler clone).
+        Threads reading metadata from a remote datastore, or with ``direct=False``
+        (each with its own Butler clone). Local files are read in the calling thread.
     progress : callable, optional
         Called as ``progress(done, total)`` with 0 first, then after every read.
     labels : `~collections.abc.Collection` [`str`], optional
@@ -248,6 +292,12 @@ def butler_statistics(
         Use the RUN's ``run_provenance`` dataset when it has one: one read instead of one
         per quantum, the same numbers, always exact (``sample`` is then not needed and
         ignored). Falls back to metadata reads if it cannot be read.
+    direct : `bool`
+        Read JSON metadata files directly, located with one bulk datastore query
+        (``Butler.get`` only for what that cannot read; see the module notes). `False`:
+        one ``Butler.get`` per dataset. Both give the same numbers.
+    cancel : `threading.Event`, optional
+        Stop reading when it is set (checked between reads): `ReadsCancelledError` is raised.
 
     Returns
     -------
@@ -260,6 +310,8 @@ def butler_statistics(
         or ``sample`` is < 1.
     ServiceError
         The repository cannot be opened or its registry/datastore fails.
+    ReadsCancelledError
+        ``cancel`` was set.
     """
     if sample is not None and sample < 1:
         raise InputError(f"sample must be at least 1, not {sample}")
@@ -274,7 +326,7 @@ def butler_statistics(
             if from_provenance is not None:
                 return _from_provenance(repo, run, refs, from_provenance)
         chosen = {label: _choose(label_refs, sample) for label, label_refs in refs.items()}
-        results, examples = _read_all(butler, repo, run, chosen, max_workers, progress)
+        results, examples = _read_all(butler, repo, run, chosen, max_workers, progress, direct, cancel)
     finally:
         butler.close()
     stats = [
@@ -504,6 +556,17 @@ def _choose(refs: Sequence[DatasetRef], sample: int | None) -> list[DatasetRef]:
     return [refs[(i * n) // sample] for i in range(sample)]
 
 
+@dataclass(frozen=True)
+class _Location:
+    """Where the JSON file of one metadata dataset is, from its datastore record."""
+
+    path: str
+    """Local path (``local``) or URI."""
+    local: bool
+    size: int
+    """Recorded file size in bytes (-1: not recorded)."""
+
+
 def _read_all(
     butler: Butler,
     repo: str,
@@ -511,6 +574,8 @@ def _read_all(
     chosen: Mapping[str, Sequence[DatasetRef]],
     max_workers: int,
     progress: Callable[[int, int], None] | None,
+    direct: bool = True,
+    cancel: threading.Event | None = None,
 ) -> tuple[dict[str, list[QuantumUsage]], list[str]]:
     """Read and decode the chosen metadata; return usages per label and failure examples."""
     jobs = [(label, ref) for label, refs in chosen.items() for ref in refs]
@@ -537,16 +602,30 @@ def _read_all(
     def give_up() -> bool:
         return n_ok == 0 and n_service >= min(ABORT_AFTER, total)
 
+    def check_cancel() -> None:
+        if cancel is not None and cancel.is_set():
+            raise ReadsCancelledError(f"reading the task metadata of {run} was cancelled")
+
+    locations: dict[Any, _Location] = {}
+    all_local = False
+    if direct and total:
+        check_cancel()
+        locations, all_local = _locate(butler, [ref for _, ref in jobs])
+
     done = 0
-    if max_workers == 1 or total <= 1:
+    if total <= 1 or (direct and all_local) or (not direct and max_workers == 1):
+        # Local files: one thread. Reading is CPU-bound under the GIL there: 8 threads made
+        # it 1.5-2x slower, and the Butler.get fallback is CPU-bound too.
         for index, (label, ref) in enumerate(jobs):
-            record(index, _read_one(butler, ref, label))
+            check_cancel()
+            record(index, _read_one(butler, ref, label, locations.get(ref.id)))
             done += 1
             if progress is not None:
                 progress(done, total)
             if give_up():
                 break
     else:
+        # Remote files, or Butler.get for all: each read waits on I/O, threads overlap them.
         reader = _ThreadReaders(butler)
         try:
             with ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="butler-read") as pool:
@@ -555,23 +634,26 @@ def _read_all(
                 window = max_workers * 4
                 queue = iter(enumerate(jobs))
                 pending: dict[Future[QuantumUsage | BaseException], int] = {}
-                while True:
-                    for index, (label, ref) in queue:
-                        pending[pool.submit(reader.read, ref, label)] = index
-                        if len(pending) >= window:
+                try:
+                    while True:
+                        check_cancel()
+                        for index, (label, ref) in queue:
+                            pending[pool.submit(reader.read, ref, label, locations.get(ref.id))] = index
+                            if len(pending) >= window:
+                                break
+                        if not pending:
                             break
-                    if not pending:
-                        break
-                    finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-                    for future in finished:
-                        record(pending.pop(future), future.result())
-                        done += 1
-                        if progress is not None:
-                            progress(done, total)
-                    if give_up():
-                        for future in pending:
-                            future.cancel()
-                        break
+                        finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+                        for future in finished:
+                            record(pending.pop(future), future.result())
+                            done += 1
+                            if progress is not None:
+                                progress(done, total)
+                        if give_up():
+                            break
+                finally:
+                    for future in pending:
+                        future.cancel()
         finally:
             reader.close()
     if total and n_ok == 0 and n_service:
@@ -580,6 +662,83 @@ def _read_all(
         )
     # Examples in data ID order, whatever order the threads finished in.
     return results, [message for _, message in sorted(failures)[:MAX_EXAMPLES]]
+
+
+def _locate(butler: Butler, refs: Sequence[DatasetRef]) -> tuple[dict[Any, _Location], bool]:
+    """Locate the JSON files of ``refs`` in bulk; return them by dataset id, and whether all are local.
+
+    Datasets left out are read with ``Butler.get``. Never raises: a datastore that cannot
+    say where its files are is read with ``Butler.get``.
+
+    The records come from ``Datastore.export_records``, a public method of the datastore
+    interface (pipe_base exports records with it for quantum-backed Butlers), reached
+    through ``Butler._datastore`` because no public Butler method returns them. It is the
+    fastest way measured (0.5 s for 20,000 refs here, a few bulk queries) and it gives
+    each file's formatter and size, so non-JSON datasets and truncated files are known
+    without opening them. The public ``Butler.get_many_uris`` is the fallback: 1.1 s for
+    the same refs (it builds a ``ResourcePath`` per ref) and no formatter or size, so
+    there only ``.json`` files are read directly.
+    """
+    try:
+        return _locate_by_records(butler, refs)
+    except Exception as exc:
+        _log.debug("no bulk datastore records (%s); trying Butler.get_many_uris", _describe(exc))
+    try:
+        return _locate_by_uris(butler, refs)
+    except Exception as exc:
+        _log.info("cannot locate metadata files in bulk (%s); reading with Butler.get", _describe(exc))
+        return {}, False
+
+
+def _locate_by_records(butler: Butler, refs: Sequence[DatasetRef]) -> tuple[dict[Any, _Location], bool]:
+    from lsst.resources import ResourcePath
+
+    datastore: Any = butler._datastore
+    root = datastore.root  # a FileDatastore; a chained datastore has none (AttributeError)
+    exported = datastore.export_records(refs)
+    root_path = root.ospath if root.scheme == "file" else None
+    out: dict[Any, _Location] = {}
+    all_local = root_path is not None
+    for data in exported.values():
+        for dataset_id, tables in data.records.items():
+            infos = [info for table in tables.values() for info in table]
+            if len(infos) != 1:
+                continue  # disassembled: Butler.get knows how to put it together
+            info = infos[0]
+            path = str(info.path)  # a StoredFileInfo of a file datastore
+            if (
+                getattr(info, "formatter", None) not in JSON_FORMATTERS
+                or getattr(info, "storage_class_name", None) != "TaskMetadata"
+                or getattr(info, "component", None) is not None
+                or "#" in path  # a member of a zip file
+            ):
+                continue
+            size = int(getattr(info, "file_size", -1))
+            if "://" in path or path.startswith("/"):
+                uri = ResourcePath(path)  # ingested in place, recorded with an absolute URI
+                local = uri.scheme == "file"
+                location = _Location(uri.ospath if local else str(uri), local, size)
+            elif root_path is not None:
+                location = _Location(os.path.join(root_path, path), True, size)
+            else:
+                location = _Location(str(root.join(path)), False, size)
+            all_local = all_local and location.local
+            out[dataset_id] = location
+    return out, all_local
+
+
+def _locate_by_uris(butler: Butler, refs: Sequence[DatasetRef]) -> tuple[dict[Any, _Location], bool]:
+    uris = butler.get_many_uris(refs, allow_missing=True)
+    out: dict[Any, _Location] = {}
+    all_local = True
+    for ref, found in uris.items():
+        uri = found.primaryURI
+        if uri is None or found.componentURIs or uri.fragment or uri.getExtension() != ".json":
+            continue
+        local = uri.scheme == "file"
+        all_local = all_local and local
+        out[ref.id] = _Location(uri.ospath if local else str(uri), local, -1)
+    return out, all_local and bool(out)
 
 
 class _ThreadReaders:
@@ -591,7 +750,13 @@ class _ThreadReaders:
         self._lock = threading.Lock()
         self._clones: list[Butler] = []
 
-    def read(self, ref: DatasetRef, label: str) -> QuantumUsage | BaseException:
+    def read(
+        self, ref: DatasetRef, label: str, location: _Location | None = None
+    ) -> QuantumUsage | BaseException:
+        if location is not None:
+            usage = _read_direct(location, label)
+            if usage is not None:
+                return usage
         clone = getattr(self._local, "butler", None)
         if clone is None:
             with self._lock:
@@ -606,12 +771,108 @@ class _ThreadReaders:
             clone.close()
 
 
-def _read_one(butler: Butler, ref: DatasetRef, label: str) -> QuantumUsage | BaseException:
-    """Read and decode one metadata dataset; the exception is returned, not raised."""
+def _read_one(
+    butler: Butler, ref: DatasetRef, label: str, location: _Location | None = None
+) -> QuantumUsage | BaseException:
+    """Read and decode one metadata dataset; the exception is returned, not raised.
+
+    With a ``location`` the file is read directly first; ``Butler.get`` reads it when
+    that fails for any reason, and its error is the one reported.
+    """
+    if location is not None:
+        usage = _read_direct(location, label)
+        if usage is not None:
+            return usage
     try:
         return decode_quantum_metadata(butler.get(ref), label)
     except Exception as exc:
         return exc
+
+
+def _read_direct(location: _Location, label: str) -> QuantumUsage | None:
+    """Read and decode one JSON metadata file; `None` when anything is off (use ``Butler.get``)."""
+    try:
+        if location.local:
+            with open(location.path, "rb") as stream:
+                data = stream.read()
+        else:
+            from lsst.resources import ResourcePath
+
+            data = ResourcePath(location.path).read()
+        # The datastore's own check: a file of another size than recorded is damaged.
+        if location.size >= 0 and len(data) != location.size:
+            return None
+        return decode_metadata_json(data, label)
+    except Exception as exc:
+        _log.debug("direct read of %s failed (%s); using Butler.get", location.path, _describe(exc))
+        return None
+
+
+def decode_metadata_json(data: bytes | str, label: str = "") -> QuantumUsage | None:
+    """Decode the JSON of a ``TaskMetadata`` as `decode_quantum_metadata` decodes the model.
+
+    Parameters
+    ----------
+    data : `bytes` or `str`
+        The file, as the JSON formatter wrote it (``TaskMetadata.model_dump_json``).
+    label : `str`, optional
+        Task label recorded in the result.
+
+    Returns
+    -------
+    usage : `QuantumUsage` or `None`
+        `None` (read it with ``Butler.get`` instead) when the document is not in the
+        ``TaskMetadata`` layout, has no ``quantum`` entry, or a value the decoder reads
+        has a type the model rejects (``null``, mixed lists, objects): a document
+        ``Butler.get`` refuses is never read with other numbers here. Other parts of the
+        document are not validated; that is what makes this fast, and pipe_base never
+        writes them broken.
+
+    Raises
+    ------
+    ValueError
+        ``data`` is not JSON.
+    """
+    doc = json.loads(data)
+    if not isinstance(doc, dict):
+        return None
+    metadata = doc.get("metadata")
+    quantum = metadata.get("quantum") if isinstance(metadata, dict) else None
+    if not isinstance(quantum, dict):
+        return None
+    scalars = quantum.get("scalars", {})
+    arrays = quantum.get("arrays", {})
+    if not isinstance(scalars, dict) or not isinstance(arrays, dict):
+        return None
+    for key in _QUANTUM_KEYS:
+        if key in scalars and type(scalars[key]) not in _JSON_SCALARS:
+            return None
+        if key in arrays:
+            values = arrays[key]
+            if type(values) is not list:
+                return None
+            # Almost always one value: skip the general check then (this runs 7x per file).
+            if len(values) == 1 and type(values[0]) in _JSON_SCALARS:
+                continue
+            if not _is_array(values):
+                return None
+    try:
+        return decode_quantum_metadata(doc, label)
+    except ValueError:
+        return None
+
+
+_JSON_SCALARS = frozenset({int, float, str, bool})
+"""Types `json.loads` gives the scalars a ``TaskMetadata`` accepts (exact types: no subclasses)."""
+
+
+def _is_array(values: object) -> bool:
+    """Whether ``values`` fits ``list[float] | list[int] | list[bool] | list[str]`` of the model."""
+    if not isinstance(values, list):
+        return False
+    if all(isinstance(v, str) for v in values) or all(isinstance(v, bool) for v in values):
+        return True
+    return all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
 
 
 def _is_service_failure(exc: BaseException) -> bool:

@@ -4,22 +4,28 @@ One ``requests.Session`` for every call, connect/read timeouts, retries with
 exponential backoff on 429 (honouring ``Retry-After``), 5xx and connection errors, and a
 bounded thread pool for the per-task job queries. Only the job fields the statistics
 need are asked for (``fields=``), with all statuses and all attempts (``mode=nodrop``).
+`PandaClient.iter_jobs` hands each task's reply over as soon as it is decoded, with at
+most ``max_workers`` queries in flight, so a caller that aggregates and drops each reply
+needs memory for those replies only, whatever the size of the workflow.
 ``requests`` is imported when a client is made, not with this module.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import random
+import re
 import threading
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from ..core.panda import PandaWorkflow, parse_panda_time
+from ..core.stats import STAT_JOB_FIELDS
 from ..errors import AuthenticationError, InputError, ServiceError, short_reason
 
 if TYPE_CHECKING:
@@ -35,18 +41,10 @@ __all__ = [
 
 _log = logging.getLogger(__name__)
 
-JOB_FIELDS = (
-    "jeditaskid",
-    "jobstatus",
-    "attemptnr",
-    "durationsec",
-    "actualcorecount",
-    "cpuconsumptiontime",
-    "maxrss",
-    "starttime",
-    "endtime",
-)
+JOB_FIELDS = STAT_JOB_FIELDS
 """The job fields the statistics use (and all they need: not even ``pandaid``)."""
+
+_HTML_START = re.compile(rb"\s*<")
 
 JOB_LIMIT = 200_000
 """``limit`` of a job query: the monitor's maximum for a query by ``jeditaskid``."""
@@ -76,6 +74,9 @@ class PandaClient:
         First retry delay in seconds (doubled each time, with jitter).
     max_workers : `int`
         Concurrent job queries.
+    abort : `threading.Event`, optional
+        Set from another thread to stop this client: no new request is sent and retry
+        waits end at once (`ServiceError`); a request in flight ends within ``timeout``.
     """
 
     def __init__(
@@ -87,6 +88,7 @@ class PandaClient:
         retries: int = 4,
         backoff: float = 1.0,
         max_workers: int = 8,
+        abort: threading.Event | None = None,
     ) -> None:
         import requests
         from requests.adapters import HTTPAdapter
@@ -106,6 +108,7 @@ class PandaClient:
         self.session.headers["User-Agent"] = "prodstat"
         if token:
             self.session.headers["Authorization"] = f"Bearer {token}"
+        self.abort = abort or threading.Event()
         self.requests_made = 0
         self._count_lock = threading.Lock()
 
@@ -132,8 +135,11 @@ class PandaClient:
         import requests
 
         url = self.url_for(path, params)
+        abort = abort or self.abort
         attempt = 0
         while True:
+            if self.abort.is_set():
+                raise ServiceError(f"the PanDA monitor query {path} was abandoned")
             attempt += 1
             delay: float | None = None
             problem = ""
@@ -171,19 +177,21 @@ class PandaClient:
                 delay = self.backoff * 2 ** (attempt - 1) * random.uniform(0.5, 1.0)
             _log.info("PanDA %s: %s; retry %d/%d in %.1f s", path, problem, attempt, self.retries, delay)
             # A wait another query's failure can cut short (see jobs()); at most a minute.
-            if (abort or threading.Event()).wait(min(delay, 60.0)):
+            if abort.wait(min(delay, 60.0)) or self.abort.is_set():
                 raise ServiceError(f"the PanDA monitor query {path} was abandoned after another failed")
 
     def _decode(self, response: requests.Response, url: str) -> Any:
-        text = response.text
-        if text.lstrip().startswith("<"):
+        # The bytes, not response.text/.json(): those decode the body to str first (and
+        # .json() after .text did it twice), which on a 10 MB job reply is measurable CPU.
+        body = response.content
+        if _HTML_START.match(body):
             raise ServiceError(
                 f"the PanDA monitor at {self.base_url} answered HTML instead of JSON for {url}",
                 "check PANDAMON_URL (it must be the monitor, e.g. https://panda-doma.cern.ch/) "
                 "or whether it asks for a login",
             )
         try:
-            return response.json()
+            return json.loads(body)
         except ValueError as exc:
             raise ServiceError(
                 f"the PanDA monitor at {self.base_url} answered something that is not JSON for {url}",
@@ -252,14 +260,44 @@ class PandaClient:
         progress: Callable[[int, int], None] | None = None,
         fields: Iterable[str] = JOB_FIELDS,
     ) -> dict[int, list[dict[str, Any]]]:
-        """Return every job (all statuses, all attempts) of each task, queried concurrently."""
-        field_list = ",".join(fields)
-        total = len(task_ids)
-        done = 0
-        lock = threading.Lock()
+        """Return every job (all statuses, all attempts) of each task, queried concurrently.
 
-        def one(task_id: int, abort: threading.Event) -> tuple[int, list[dict[str, Any]]]:
-            nonlocal done
+        Holds every job at once: prefer `iter_jobs` with an aggregator for large workflows.
+        """
+        results = dict(self.iter_jobs(task_ids, days, progress=progress, fields=fields))
+        return {task_id: results[task_id] for task_id in task_ids}
+
+    def iter_jobs(
+        self,
+        task_ids: Iterable[int],
+        days: int,
+        *,
+        progress: Callable[[int, int], None] | None = None,
+        fields: Iterable[str] = JOB_FIELDS,
+        abort: threading.Event | None = None,
+    ) -> Iterator[tuple[int, list[dict[str, Any]]]]:
+        """Yield ``(task id, jobs)`` of each task (once each) as its reply arrives.
+
+        At most ``max_workers`` queries are in flight or waiting to be taken, so memory is
+        bounded by that many replies as long as the caller drops each one it was given.
+        The first query that fails for good stops the others (their retry waits are cut
+        short) and is raised; setting ``abort`` from another thread does the same.
+        Closing the iterator early cancels what is not started yet.
+
+        Raises
+        ------
+        ServiceError
+            A job query failed after retries, or was abandoned (exit 3).
+        """
+        field_list = ",".join(dict.fromkeys(fields))
+        queue = list(dict.fromkeys(task_ids))
+        total = len(queue)
+        if not total:
+            return
+        stop = abort or threading.Event()
+        client_abort = self.abort
+
+        def one(task_id: int) -> tuple[int, list[dict[str, Any]]]:
             reply = self.get_json(
                 "jobs/",
                 {
@@ -270,37 +308,51 @@ class PandaClient:
                     "fields": field_list,
                     "outputs": "jobs",
                 },
-                abort,
+                stop,
             )
             jobs = reply.get("jobs", []) if isinstance(reply, dict) else []
             if len(jobs) >= JOB_LIMIT:
                 _log.warning(
                     "PanDA task %s: %d jobs returned, the query limit; counts may be low", task_id, len(jobs)
                 )
-            with lock:
-                done += 1
-                if progress is not None:
-                    progress(done, total)
             return task_id, jobs
 
-        if not task_ids:
-            return {}
-        abort = threading.Event()
-        results: dict[int, list[dict[str, Any]]] = {}
-        with ThreadPoolExecutor(max_workers=min(self.max_workers, total)) as pool:
-            futures = [pool.submit(one, task_id, abort) for task_id in task_ids]
-            try:
-                for future in as_completed(futures):
-                    task_id, jobs = future.result()
-                    results[task_id] = jobs
-            except BaseException:
-                # One query failed for good: stop the others now instead of letting each
-                # run its own retries before the command can report the failure.
-                abort.set()
-                for future in futures:
-                    future.cancel()
-                raise
-        return {task_id: results[task_id] for task_id in task_ids}
+        done = 0
+        window = min(self.max_workers, total)
+        pending: set[Future[tuple[int, list[dict[str, Any]]]]] = set()
+        pool = ThreadPoolExecutor(max_workers=window, thread_name_prefix="panda-jobs")
+        try:
+            next_task = iter(queue)
+            while True:
+                if stop.is_set() or client_abort.is_set():
+                    raise ServiceError("the PanDA job queries were abandoned")
+                # Refill to `window`: a reply taken by the caller frees a slot for the next query.
+                for task_id in next_task:
+                    pending.add(pool.submit(one, task_id))
+                    if len(pending) >= window:
+                        break
+                if not pending:
+                    break
+                finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    pending.discard(future)
+                    reply = future.result()
+                    del future
+                    done += 1
+                    if progress is not None:
+                        progress(done, total)
+                    yield reply
+                    del reply  # the caller has it; keep no reference while the next is fetched
+                del finished
+        except BaseException:
+            # One query failed for good, or the caller gave up: stop the others now instead
+            # of letting each run its own retries before the failure can be reported.
+            stop.set()
+            raise
+        finally:
+            for future in pending:
+                future.cancel()
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _retry_after(value: str | None) -> float | None:
