@@ -191,3 +191,20 @@ def test_batch_is_all_or_nothing_where_the_tracker_has_transactions(tracker: Tra
         raise RuntimeError("interrupted")
     left = tracker.search(summaries=["inside a failing batch"])
     assert [i.summary for i in left] == ([] if tracker.transactional else ["inside a failing batch"])
+
+
+def test_local_reads_do_not_wait_for_a_writer(tmp_path: Path) -> None:
+    import sqlite3
+    import threading
+
+    LocalTracker(tmp_path).create_issue("an issue")
+    writer = sqlite3.connect(tmp_path / "tracker.sqlite3", isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")  # another process in the middle of a write
+    writer.execute("UPDATE issues SET summary = 'changing'")
+    seen: list[str] = []
+    reader = threading.Thread(target=lambda: seen.append(LocalTracker(tmp_path).get_issue("DRP-1").summary))
+    reader.start()
+    reader.join(timeout=10)
+    writer.execute("ROLLBACK")
+    writer.close()
+    assert not reader.is_alive() and seen == ["an issue"]

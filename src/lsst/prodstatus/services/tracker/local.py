@@ -97,19 +97,32 @@ class LocalTracker:
             self._db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA foreign_keys=ON")
-            with self._write() as db:
-                for statement in _SCHEMA.split(";"):
-                    if statement.strip():
-                        db.execute(statement)
-                db.execute(
-                    "INSERT OR IGNORE INTO meta(name, value) VALUES ('schema_version', ?)",
-                    (str(_SCHEMA_VERSION),),
-                )
+            # A database that has its schema needs no write: readers (show, tree) must not
+            # wait for another process's write lock (WAL lets them read meanwhile).
+            if not self._has_schema():
+                self._create_schema()
         except sqlite3.DatabaseError as exc:
             raise InputError(
                 f"cannot open the local tracker database {self.path}: {exc}",
                 "check --home, or move the damaged file aside",
             ) from exc
+
+    def _has_schema(self) -> bool:
+        try:
+            row = self._db.execute("SELECT value FROM meta WHERE name = 'schema_version'").fetchone()
+        except sqlite3.OperationalError:
+            return False
+        return row is not None and row[0] == str(_SCHEMA_VERSION)
+
+    def _create_schema(self) -> None:
+        with self._write() as db:
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    db.execute(statement)
+            db.execute(
+                "INSERT OR IGNORE INTO meta(name, value) VALUES ('schema_version', ?)",
+                (str(_SCHEMA_VERSION),),
+            )
 
     # -- plumbing -------------------------------------------------------------------
     @contextmanager
