@@ -86,6 +86,12 @@ SETTING_SPECS: tuple[SettingSpec, ...] = (
         "panda_timeout", ("PRODSTAT_PANDA_TIMEOUT",), 120.0, help="seconds per PanDA monitor request"
     ),
     SettingSpec("panda_retries", ("PRODSTAT_PANDA_RETRIES",), 4, help="retries on PanDA 429/5xx/timeouts"),
+    SettingSpec(
+        "summary_issues",
+        ("PRODSTAT_SUMMARY_ISSUES",),
+        None,
+        help="add-job-to-summary's issues: ALL,STEP1 keys (e.g. DRP-53,DRP-55); local tracker: made on first use",
+    ),
 )
 _SPECS_BY_NAME = {spec.name: spec for spec in SETTING_SPECS}
 
@@ -103,6 +109,8 @@ class Setting:
         """Return the value as ``prodstat config`` prints it (secrets masked)."""
         if self.value is None:
             return ""
+        if isinstance(self.value, tuple):
+            return ",".join(map(str, self.value))
         if self.secret:
             text = str(self.value)
             return "****" + text[-2:] if len(text) > 8 else "****"
@@ -267,7 +275,24 @@ def _coerce(name: str, value: Any, source: str) -> Any:
         return _normalise_url(str(value), name, source)
     if name == "home":
         return str(Path(str(value)).expanduser())
+    if name == "summary_issues":
+        return _summary_issues(value, source)
     return value
+
+
+def _summary_issues(value: Any, source: str) -> tuple[str, str]:
+    """Two issue keys, the all-workflows summary then the step1 one, from "A,B" or a list."""
+    from .core.ids import is_issue_key
+
+    items = value if isinstance(value, list | tuple) else str(value).replace(",", " ").split()
+    keys = [str(item).strip().upper() for item in items]
+    if len(keys) != 2 or not all(is_issue_key(k) for k in keys) or keys[0] == keys[1]:
+        raise ConfigError(
+            f"summary_issues {value!r} (from {source}) must be two different issue keys: "
+            "the all-workflows summary, then the step1 one",
+            "give e.g. DRP-53,DRP-55",
+        )
+    return keys[0], keys[1]
 
 
 def _normalise_url(value: str, name: str, source: str) -> str:

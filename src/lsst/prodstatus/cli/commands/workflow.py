@@ -13,7 +13,6 @@ from ..options import (
     pass_app,
     timestamp_type,
 )
-from ._pending import not_implemented_yet
 
 __all__ = ["COMMANDS"]
 
@@ -207,18 +206,63 @@ def update_stat(
         [
             "prodstat add-job-to-summary PREOPS-1248 DRP-486",
             "prodstat add-job-to-summary PREOPS-1248 DRP-486 --remove",
+            "PRODSTAT_SUMMARY_ISSUES=DRP-53,DRP-55 prodstat add-job-to-summary PREOPS-973 DRP-486 --reset",
         ]
     ),
 )
 @click.argument("production_issue", metavar="PRODUCTION_ISSUE")
 @click.argument("drp_issue", type=issue_key_type, metavar="DRP_ISSUE")
-@click.option("--reset", is_flag=True, help="Start the summary from empty (also accepts --reset True).")
+@click.option(
+    "--reset", is_flag=True, help="Rebuild the summary with this workflow only (also accepts --reset True)."
+)
 @click.option("--remove", is_flag=True, help="Remove this workflow from the summary (also --remove True).")
 @output_options
 @pass_app
 def add_job_to_summary(app: App, production_issue: str, drp_issue: str, reset: bool, remove: bool) -> None:
-    """Add (or remove) workflow DRP_ISSUE to the summary issues' tables."""
-    not_implemented_yet("add-job-to-summary")
+    """Add workflow DRP_ISSUE (of production PRODUCTION_ISSUE) to the summary issues' tables.
+
+    Two summary issues hold REF tables: every workflow, and the step1 workflows only
+    (date, production issue, workflow issue, (T,Q,D,Fa,Sf) coloured by status, PanDA
+    link, step and data range). They are named by the summary_issues setting
+    (ALL,STEP1 keys; config file or PRODSTAT_SUMMARY_ISSUES); on the local tracker they
+    are created on first use. The state is a JSON attachment of the all-workflows
+    issue. Re-adding a workflow replaces its row; --remove drops it; --reset starts the
+    summary afresh with this workflow.
+    """
+    from ...script.summary import RESET_AND_REMOVE, browse_prefix
+    from ...script.summary import add_job_to_summary as add_to_summary
+
+    if reset and remove:
+        raise click.UsageError(RESET_AND_REMOVE)
+    tracker = app.tracker
+    result = add_to_summary(
+        tracker,
+        production_issue,
+        drp_issue,
+        summary_issues=app.settings["summary_issues"],
+        browse=browse_prefix(tracker, app.settings["jira_url"]),
+        project=app.settings.project,
+        reset=reset,
+        remove=remove,
+        dry_run=app.dry_run,
+    )
+    entry = result.entry
+    verb = "removed" if remove else ("reset the summary to" if reset else "added")
+    keys = result.keys
+    issues = f"{keys['all'] or 'a new issue'} (all workflows), {keys['step1'] or 'a new issue'} (step1)"
+    noun = "workflow" if result.entries == 1 else "workflows"
+    if app.dry_run:
+        lines = [f"dry run: would have {verb} {entry.key} ({entry.entry_id}) in {issues}", "plan:"]
+        lines += ["  " + line for line in result.plan]
+    else:
+        lines = [
+            f"{verb} {entry.key} ({entry.entry_id}, {entry.what}, "
+            f"{','.join(map(str, entry.counts))}): {result.entries} {noun} in the summary",
+            f"summary issues: {issues}",
+        ]
+        if result.merges > 1:
+            app.note(f"prodstat: merged again {result.merges - 1} time(s) after concurrent runs' writes")
+    app.emit(lines, result.to_dict(), issue_key=keys["all"])
 
 
 update_issue.name = "update-issue"

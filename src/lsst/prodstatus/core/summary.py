@@ -1,0 +1,232 @@
+"""Summary issues of ``add-job-to-summary``: the state (one entry per workflow) and the REF tables.
+
+The original kept the state as a JSON object in an issue's description (reference §6.1)::
+
+    {"PREOPS-973#20220127T205042Z": ["PREOPS-973", "DRP-486", [3, 212, 3, 0, 0], "<panda link>", "step1(1472,1502)"]}
+
+prodstat keeps the same object in an attachment (`STATE_FILENAME`), so Jira's description
+limit is never reached, and renders two REF tables from it: every workflow, and step1
+only. Pure functions, no I/O.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from ..errors import InputError
+from .bps import parse_data_range, parse_summary
+from .maps import status_counts
+
+__all__ = [
+    "ALL_HEADER",
+    "ALL_LABEL",
+    "STATE_FILENAME",
+    "STEP1_LABEL",
+    "SUMMARY_SECTION",
+    "SummaryEntry",
+    "entry_from_issue",
+    "load_state",
+    "merge_entry",
+    "panda_link_of",
+    "summary_colour",
+    "summary_table",
+]
+
+STATE_FILENAME = "prodstat-summary.json"
+"""Attachment of the all-workflows summary issue that holds the state (REF JSON object)."""
+
+SUMMARY_SECTION = "summary"
+"""Managed section of a summary issue holding its table."""
+
+ALL_LABEL = "prodstat_summary_all"
+"""Identity label of the all-workflows summary issue (the original's DRP-53)."""
+
+STEP1_LABEL = "prodstat_summary_step1"
+"""Identity label of the step1-only summary issue (the original's DRP-55)."""
+
+ALL_HEADER = "||Date||PREOPS||STATS||(T,Q,D,Fa,Sf)||PANDA||DESCRIP||"
+"""REF header of both summary tables (STATS holds the workflow issue key, as in the original)."""
+
+_LINK_RE = re.compile(r"PanDA.*link:(.*)")
+
+
+@dataclass(frozen=True)
+class SummaryEntry:
+    """One workflow in the summary: the REF list ``[production, key, counts, link, what]``."""
+
+    production: str
+    key: str
+    counts: tuple[int, int, int, int, int]
+    panda_link: str
+    what: str
+    timestamp: str
+
+    @property
+    def entry_id(self) -> str:
+        """The REF dictionary key ``<production>#<timestamp>``."""
+        return f"{self.production}#{self.timestamp}"
+
+    def to_json(self) -> list[object]:
+        """The REF JSON list."""
+        return [self.production, self.key, list(self.counts), self.panda_link, self.what]
+
+    @classmethod
+    def from_json(cls, entry_id: str, value: object) -> SummaryEntry:
+        """Read one REF entry back; `ValueError` when it has not the REF shape."""
+        if not isinstance(value, list) or len(value) != 5 or not isinstance(value[2], list):
+            raise ValueError(f"entry {entry_id!r} is not [production, key, [T,Q,D,Fa,Sf], link, what]")
+        counts = tuple(int(n) for n in value[2])
+        if len(counts) != 5:
+            raise ValueError(f"entry {entry_id!r} has {len(counts)} counts, not 5")
+        timestamp = entry_id.rpartition("#")[2]
+        return cls(str(value[0]), str(value[1]), counts, str(value[3]), str(value[4]), timestamp)
+
+
+def panda_link_of(description: str) -> str:
+    """The REF PanDA link of a workflow description (the last ``PanDA…link:`` line), or ``""``."""
+    link = ""
+    for line in description.splitlines():
+        if match := _LINK_RE.search(line):
+            link = match.group(1).strip()
+    return link
+
+
+def entry_from_issue(production: str, key: str, summary: str, description: str) -> SummaryEntry:
+    """The summary entry of workflow issue ``key`` (its summary and description, as the REF parser reads them).
+
+    Raises
+    ------
+    InputError
+        The summary is not a workflow summary ``<step>#<campaign>/<TIMESTAMP>``.
+    """
+    parsed = parse_summary(summary)
+    if parsed is None:
+        raise InputError(
+            f"{key} is not a workflow issue: its summary {summary!r} has no <step>#<campaign>/<TIMESTAMP>",
+            "give the key update-issue printed for the workflow",
+        )
+    step, _campaign, timestamp = parsed
+    return SummaryEntry(
+        production,
+        key,
+        status_counts(description),
+        panda_link_of(description),
+        step + parse_data_range(description),
+        timestamp,
+    )
+
+
+def load_state(data: bytes | None, where: str) -> dict[str, SummaryEntry]:
+    """Read the state attachment (`None`: no state yet, an empty summary).
+
+    Raises
+    ------
+    InputError
+        The attachment is not the REF JSON object (the message says how to start afresh).
+    """
+    if data is None or not data.strip():
+        return {}
+    try:
+        raw = json.loads(data.decode("utf-8"))
+        if not isinstance(raw, dict):
+            raise ValueError("not a JSON object")
+        return {str(k): SummaryEntry.from_json(str(k), v) for k, v in raw.items()}
+    except (UnicodeDecodeError, ValueError, TypeError) as exc:
+        raise InputError(
+            f"the summary state {where} is damaged: {exc}",
+            "fix or delete that attachment, or rebuild the summary with --reset",
+        ) from exc
+
+
+def dump_state(state: Mapping[str, SummaryEntry]) -> bytes:
+    """The state attachment's bytes (entries in key order, so a re-run writes the same bytes)."""
+    return (
+        json.dumps({k: state[k].to_json() for k in sorted(state)}, indent=1, ensure_ascii=False) + "\n"
+    ).encode("utf-8")
+
+
+def merge_entry(
+    state: Mapping[str, SummaryEntry], entry: SummaryEntry, *, remove: bool = False
+) -> dict[str, SummaryEntry]:
+    """Return ``state`` with ``entry`` added or replaced, or (``remove``) without the workflow.
+
+    An entry is replaced per workflow: the same ``<production>#<timestamp>``, or the same
+    workflow issue recorded under another production key. ``remove`` drops every entry of
+    this workflow issue under this production key (the original dropped only the first).
+    """
+    merged = {
+        k: v
+        for k, v in state.items()
+        if not (v.key == entry.key and (remove is False or v.production == entry.production))
+    }
+    if remove:
+        return merged
+    merged[entry.entry_id] = entry
+    return merged
+
+
+def summary_colour(counts: Iterable[int], step1_only: bool = False) -> str:
+    """The REF colour of a status (rules in order, last match wins); the step1 table omits the last rule.
+
+    black; red if Fa > 0; black if T == D+Sf; green if T == D; blue if Fa == 0 and
+    Q == 0; (all-workflows table only) blue if T > D+Fa+Sf.
+    """
+    t, q, d, fa, sf = counts
+    colour = "black"
+    if fa > 0:
+        colour = "red"
+    if t == d + sf:
+        colour = "black"
+    if t == d:
+        colour = "green"
+    if fa == 0 and q == 0:
+        colour = "blue"
+    if not step1_only and t > d + fa + sf:
+        colour = "blue"
+    return colour
+
+
+def _date(timestamp: str) -> str:
+    return f"{timestamp[0:4]}-{timestamp[4:6]}-{timestamp[6:8]}"
+
+
+def _sort_key(entry: SummaryEntry) -> tuple[str, int, str]:
+    # The original sorted "PREOPS-NNN#TS" strings descending (PREOPS-99 after PREOPS-100):
+    # here the production key's number counts as a number; newest first within it.
+    head, _, number = entry.production.rpartition("-")
+    return (head, int(number) if number.isdigit() else -1, entry.timestamp)
+
+
+def summary_table(state: Mapping[str, SummaryEntry], browse_url: str, *, step1_only: bool = False) -> str:
+    """The REF summary table of every workflow, or of the step1 workflows only.
+
+    ``browse_url`` is the tracker's browse prefix (``https://…/browse/``) of the production
+    issues' links. Rows are newest production first, newest run first.
+    """
+    rows = [ALL_HEADER]
+    entries = sorted(state.values(), key=_sort_key, reverse=True)
+    for e in entries:
+        if step1_only and not e.what.startswith("step1"):
+            continue
+        counts = ",".join(str(n) for n in e.counts)
+        colour = summary_colour(e.counts, step1_only)
+        production = f"[{e.production}|{browse_url}{e.production}]"
+        panda = f"[pDa|{e.panda_link}]" if e.panda_link else " "
+        if step1_only:
+            rows.append(
+                f"| {_date(e.timestamp)} | {production} | {e.key}|{{color:{colour}}}{counts}{{color}} | "
+                f"{panda} |{e.what[:25]}|"
+            )
+        else:
+            rows.append(
+                f"| {_date(e.timestamp)} | {production} | {e.key}|{{color:{colour}}}{counts}{{color}}| "
+                f"{panda} |{e.what[:28]}|"
+            )
+    if len(rows) == 1:
+        rows.append(
+            "(no workflows yet: add them with 'prodstat add-job-to-summary PRODUCTION_ISSUE DRP_ISSUE')"
+        )
+    return "\n".join(rows)
