@@ -8,7 +8,6 @@ from typing import Any
 import click
 
 from ..options import App, ProdstatCommand, format_examples, legacy_option, output_options, pass_app
-from ._pending import not_implemented_yet
 
 __all__ = ["COMMANDS"]
 
@@ -94,17 +93,91 @@ get_butler_stat = _param_command(
 )(_get_butler_stat)
 
 
-def _pending_command(name: str, summary: str) -> click.Command:
-    def callback(app: App, param_file: str) -> None:
-        not_implemented_yet(name)
+def _report_to_jira(app: App, param_file: str) -> None:
+    from ...script.report_to_jira import read_report_params, report_to_jira
 
-    return _param_command(name, summary, [f"prodstat {name} params.yaml"])(callback)
+    params = read_report_params(param_file)
+    result = report_to_jira(app.tracker, params, dry_run=app.dry_run)
+    if app.dry_run:
+        lines = ["dry run: plan:", *("  " + line for line in result.plan)]
+    else:
+        lines = [f"attached {name}" for name in result.attached] + result.comments
+        if not lines:
+            lines = [f"{result.key} already holds these comments and attachments (unchanged)"]
+    app.emit(lines, result.to_dict(), issue_key=result.key)
 
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+def _prep_timing_data(app: App, param_file: str) -> None:
+    from ...script.timing import prep_timing_data, read_timing_params
+    from ..options import progress_factory
+
+    params = read_timing_params(param_file, for_plot=False)
+    result = prep_timing_data(
+        params,
+        app.settings.home,
+        pandamon_url=app.settings["pandamon_url"],
+        panda_token=app.settings["panda_token"],
+        progress=progress_factory(),
+        panda_timeout=app.settings["panda_timeout"],
+        panda_retries=app.settings["panda_retries"],
+    )
+    lines = [f"selected {_plural(len(result.workflows), 'workflow')}: {', '.join(result.workflows)}"]
+    for name, path in zip(params.job_names, result.files, strict=True):
+        lines.append(f"wrote {path}: {_plural(result.jobs[name], 'job')}")
+        if not result.jobs[name]:
+            app.note(f"prodstat: no started job of {name} in the selected workflows (its file has no rows)")
+    if result.not_started:
+        app.note(f"prodstat: {_plural(result.not_started, 'job')} never started: not counted")
+    app.emit(lines, result.to_dict())
+
+
+def _plot_data(app: App, param_file: str) -> None:
+    from ...script.timing import plot_data, read_timing_params
+
+    params = read_timing_params(param_file, for_plot=True)
+    result = plot_data(params, app.settings.home)
+    for name, count in result.jobs.items():
+        if count == 0:
+            app.note(f"prodstat: no timing data with jobs for {name}: not drawn")
+    drawn = zip(result.peaks, result.files, strict=True)
+    lines = [f"wrote {path} (peak: {result.peaks[name]} running)" for name, path in drawn]
+    app.emit(lines, result.to_dict())
+
+
+_TIMING_KEYS = (
+    "Keys: Jira (production issue, a token of the workflow names), collType (another token), "
+    "job_names (parts of task labels), start_date and stop_date (YYYY-MM-DD, the workflows' "
+    "submission dates, inclusive), bin_width (seconds), start_at and stop_at (optional plot "
+    "window, hours since the first job start)."
+)
 
 COMMANDS = [
     get_panda_stat,
     get_butler_stat,
-    _pending_command("report-to-jira", "Post the comments and attachments listed in PARAM_FILE."),
-    _pending_command("prep-timing-data", "Collect PanDA job timing series for PARAM_FILE."),
-    _pending_command("plot-data", "Plot running jobs over time from the timing data of PARAM_FILE."),
+    _param_command(
+        "report-to-jira",
+        "Post the comment files and attachments of PARAM_FILE to its Jira issue.\n\n"
+        "Keys: Jira (the issue), comments (a list of {file, tokens}: the first comment holding all "
+        "tokens is replaced in place, else one is added), attachments (a list of files: each replaces "
+        "the attachment of the same file name, uploaded only when it changed). ~ and $VAR in paths are "
+        "expanded; relative paths are relative to the current directory. Every file must exist: "
+        "otherwise nothing is written.",
+        ["prodstat report-to-jira report.yaml", "prodstat --dry-run report-to-jira report.yaml"],
+    )(_report_to_jira),
+    _param_command(
+        "prep-timing-data",
+        "Query PanDA for the start and end of every job of PARAM_FILE's job names and write "
+        "<home>/timing/<Jira>/panda_time_series_<job>.csv for each.\n\n" + _TIMING_KEYS,
+        ["prodstat prep-timing-data timing.yaml"],
+    )(_prep_timing_data),
+    _param_command(
+        "plot-data",
+        "Plot the number of running jobs over time from the CSV files of prep-timing-data (no PanDA "
+        "query): <home>/timing/<Jira>/timing_<job>.png.\n\n" + _TIMING_KEYS,
+        ["prodstat plot-data timing.yaml"],
+    )(_plot_data),
 ]
