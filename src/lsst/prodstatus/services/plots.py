@@ -18,7 +18,9 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from ..core.timeline import Timeline
 
-__all__ = ["DISTRIBUTION_METRICS", "distributions_png", "running_jobs_png"]
+__all__ = ["DISTRIBUTION_METRICS", "bars_png", "distributions_png", "running_jobs_png"]
+
+_COLOURS = {"green": "#1a7f37", "red": "#cf222e", "blue": "#0969da", "black": "#57606a"}
 
 DISTRIBUTION_METRICS: tuple[tuple[str, str], ...] = (
     ("wall_hours", "Wall time per job (h)"),
@@ -111,4 +113,20 @@ def distributions_png(samples: Mapping[str, Mapping[str, Sequence[float]]], titl
         ax.grid(True, axis="x", alpha=0.3)
     axes[0].set_ylabel("Label")
     fig.suptitle(title)
+    return _png(fig)
+
+
+def bars_png(
+    names: Sequence[str], values: Sequence[float], colours: Sequence[str], *, title: str, xlabel: str
+) -> bytes:
+    """Horizontal bars, one per name, coloured by REF colour name (green, red, blue, black)."""
+    plt = _pyplot()
+    height = max(2.5, 0.32 * len(names) + 1.4)
+    fig, ax = plt.subplots(figsize=(10, height), layout="constrained")
+    positions = list(range(len(names)))[::-1]
+    ax.barh(positions, values, color=[_COLOURS.get(c, c) for c in colours])
+    ax.set_yticks(positions, [n if len(n) <= 48 else n[:47] + "…" for n in names], fontsize="small")
+    ax.set_xlabel(xlabel)
+    ax.set_title(title)
+    ax.grid(True, axis="x", alpha=0.3)
     return _png(fig)

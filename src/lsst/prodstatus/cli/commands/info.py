@@ -7,7 +7,6 @@ import sys
 import click
 
 from ..options import App, ProdstatCommand, format_examples, issue_key_type, json_option, pass_app
-from ._pending import not_implemented_yet
 
 __all__ = ["COMMANDS"]
 
@@ -59,16 +58,44 @@ def show(app: App, key: str, raw: bool) -> None:
 
 
 @click.command(
-    cls=ProdstatCommand, epilog=format_examples(["prodstat report DRP-491 --html campaign-491.html"])
+    cls=ProdstatCommand,
+    epilog=format_examples(
+        [
+            "prodstat report DRP-491 --html campaign-491.html",
+            "prodstat report PREOPS-1248 --html preops-1248.html",
+        ]
+    ),
 )
 @click.argument("key", type=issue_key_type)
 @click.option(
     "--html", "html_file", required=True, type=click.Path(dir_okay=False), help="HTML file to write."
 )
+@json_option
 @pass_app
 def report(app: App, key: str, html_file: str) -> None:
-    """Write a self-contained HTML report of a campaign, step or workflow issue."""
-    not_implemented_yet("report")
+    """Write a self-contained HTML report of a campaign, step, workflow or production issue.
+
+    One file, readable offline in any browser: the hierarchy with status colours, a
+    sortable table of the workflows, each issue's statistics tables and PNG
+    attachments, charts of core-hours, and links to the tracker and to PanDA. A
+    production issue (PREOPS-…) lists the workflow issues that record it, whether or
+    not it is in the tracker itself.
+    """
+    from pathlib import Path
+
+    from ...script.report import write_report
+
+    result = write_report(
+        app.tracker,
+        key,
+        Path(html_file),
+        home=app.settings.home,
+        jira_url=app.settings["jira_url"],
+        project=app.settings.project,
+    )
+    noun = "issue" if result.issues == 1 else "issues"
+    lines = [f"wrote {result.path}: {result.kind} {result.key}, {result.issues} {noun}"]
+    app.emit(lines, result.to_dict())
 
 
 @click.command(
