@@ -7,7 +7,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.prodstat-installed
 
-.PHONY: venv demo test lint typecheck docs unit bench clean
+.PHONY: venv demo test lint typecheck docs unit bench clean browser
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "prodstat needs Python >= 3.11 (set PYTHON=...)")'
@@ -34,7 +34,15 @@ docs: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/pytest -q
 
-test: lint typecheck docs unit
+# The report's browser test renders pages in headless Chromium: installed here where we may
+# (root with apt-get); elsewhere that test is skipped and says why.
+browser:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
+	  { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null 2>&1; } || \
+	  echo "chromium is not installed and cannot be here: the report's browser test will be skipped"
+
+test: lint typecheck docs browser unit
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/cli_startup.py

@@ -12,6 +12,8 @@ mkdir -p "$demo"
 export PRODSTAT_HOME="$demo/home" PRODSTAT_TRACKER=local
 unset PRODSTAT_CONFIG PRODSTAT_JIRA_URL PANDABASEURL
 export XDG_CONFIG_HOME="$demo/config" NETRC="$demo/no-netrc"
+# An XDG_CONFIG_HOME that does not exist makes astropy (under the Butler) warn on every run.
+mkdir -p "$XDG_CONFIG_HOME"
 
 say() { printf '\n\033[1m$ %s\033[0m\n' "$*"; }
 run() { say "$*"; "$@"; }
@@ -76,9 +78,12 @@ say "# beyond the original: the campaign table computed from the workflows' stat
 run prodstat map-drp-steps --auto "$campaign"
 run prodstat tree "$campaign"
 run prodstat show "$step1"
+say "# the campaign as a page to share: self-contained HTML (tables, charts, links)"
+run prodstat report "$campaign" --html "$demo/report-$campaign.html"
 
 cat <<NOTE
 
 The local tracker of this demo is $demo/home/tracker.sqlite3; look around with
   PRODSTAT_HOME=$demo/home prodstat show $campaign
+The campaign report: $demo/report-$campaign.html
 NOTE

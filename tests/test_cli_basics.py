@@ -224,12 +224,18 @@ def test_home_not_writable(run_cli: RunCli, tmp_path: Path) -> None:
     assert blocker.read_text() == "not a directory"
 
 
-def test_pending_command_says_so(run_cli: RunCli) -> None:
+def test_no_command_is_a_stub(run_cli: RunCli) -> None:
+    from lsst.prodstatus.cli.commands import _pending
+    from lsst.prodstatus.errors import NotImplementedYetError
+
+    # Every command of the original is implemented; the helper stays for commands to come.
     result = run_cli("report", "DRP-1", "--html", "r.html")
-    assert result.exit_code == 1
-    assert result.stderr == (
-        "prodstat: error: 'prodstat report' is not implemented yet in this version; "
-        "it is planned; see doc/commands.rst for the status of each command\n"
+    assert "not implemented" not in result.stderr
+    with pytest.raises(NotImplementedYetError) as info:
+        _pending.not_implemented_yet("watch")
+    assert info.value.one_line() == (
+        "'prodstat watch' is not implemented yet in this version; "
+        "it is planned; 'prodstat --help' lists the commands this version has"
     )
 
 

@@ -57,7 +57,8 @@ def test_get_panda_stat_on_recorded_data(
     result = run_cli("get-panda-stat", params(tmp_path), env=env)
     assert result.exit_code == 0, result.stderr
     assert (
-        result.stdout.splitlines()[0] == "selected 1: 2.2i_all_band_1_v23_0_0_rc5_preops-973_20220127t205042z"
+        result.stdout.splitlines()[0]
+        == "selected 1 workflow: 2.2i_all_band_1_v23_0_0_rc5_preops-973_20220127t205042z"
     )
     wf = read_csv(prodstat_env / "pandaWfStat-PREOPS-973.csv")
     assert wf == {

@@ -54,6 +54,7 @@ def _date(value: object, name: str, path: Path) -> date:
 
 
 def read_params(param_file: str, need_butler: bool = False) -> StatParams:
+    command = "get-butler-stat" if need_butler else "get-panda-stat"
     """Read and check a parameter file.
 
     Raises
@@ -66,7 +67,7 @@ def read_params(param_file: str, need_butler: bool = False) -> StatParams:
     path = Path(param_file)
     if not path.is_file():
         raise InputError(
-            f"parameter file {param_file} does not exist", "see 'prodstat get-panda-stat --help'"
+            f"parameter file {param_file} does not exist", f"see 'prodstat {command} --help' for the keys"
         )
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -79,7 +80,7 @@ def read_params(param_file: str, need_butler: bool = False) -> StatParams:
     if missing:
         raise InputError(
             f"parameter file {path} lacks {', '.join(missing)}",
-            "see doc/commands/get-panda-stat.rst for the keys",
+            f"see 'prodstat {command} --help' for the keys",
         )
     coll_types = data["collTypes"]
     if isinstance(coll_types, str):

@@ -13,5 +13,5 @@ def not_implemented_yet(command: str) -> NoReturn:
     """Raise the one-line "not implemented yet" error (exit code 1) for ``command``."""
     raise NotImplementedYetError(
         f"'prodstat {command}' is not implemented yet in this version",
-        "it is planned; see doc/commands.rst for the status of each command",
+        "it is planned; 'prodstat --help' lists the commands this version has",
     )

@@ -198,7 +198,8 @@ def make_prod_groups(
         lines.append(f"{verb} {path}  {_describe(group)}")
     first, last = plan.groups[0].number, plan.groups[-1].number
     summary = (
-        f"{verb} {len(targets)} files: groups {first}-{last} of {plan.total} "
+        f"{verb} {len(targets)} {'file' if len(targets) == 1 else 'files'}: "
+        f"{'group ' + str(first) if first == last else f'groups {first}-{last}'} of {plan.total} "
         f"(band {band}, {len(selection.ids)} ids, group size {groupsize})"
     )
     if dry_run:

@@ -28,9 +28,9 @@ def _param_command(
     return decorate
 
 
-def _report(app: App, result: Any) -> None:
-    lines = [f"selected {len(result.workflows)}: {', '.join(result.workflows)}"]
-    lines += [f"wrote {t.csv} (+ .html, .txt): {t.rows} rows" for t in result.tables]
+def _report(app: App, result: Any, noun: str) -> None:
+    lines = [f"selected {_plural(len(result.workflows), noun)}: {', '.join(result.workflows)}"]
+    lines += [f"wrote {t.csv} (+ .html, .txt): {_plural(t.rows, 'row')}" for t in result.tables]
     data = {
         **result.summary,
         "selected": result.workflows,
@@ -57,7 +57,7 @@ def _get_panda_stat(app: App, param_file: str, clean_history: bool) -> None:
         panda_timeout=app.settings["panda_timeout"],
         panda_retries=app.settings["panda_retries"],
     )
-    _report(app, result)
+    _report(app, result, "workflow")
 
 
 @legacy_option("--clean_history", is_flag=True, help=_CLEAN_HELP)
@@ -69,7 +69,7 @@ def _get_butler_stat(app: App, param_file: str, clean_history: bool) -> None:
     params = read_params(param_file, need_butler=True)
     home = ensure_writable_dir(app.settings.home, "prodstat home")
     result = get_butler_stat(params, home, clean_history=clean_history, progress=progress_factory())
-    _report(app, result)
+    _report(app, result, "RUN collection")
 
 
 get_panda_stat = _param_command(
@@ -85,7 +85,10 @@ get_panda_stat = _param_command(
 get_butler_stat = _param_command(
     "get-butler-stat",
     "Write Butler statistics tables (butlerStat-<Jira>: .csv, .html, .txt) to the data dir for the RUN "
-    "collections of PARAM_FILE's Butler repo selected like get-panda-stat's workflows.",
+    "collections of PARAM_FILE's Butler repo selected like get-panda-stat's workflows.\n\n"
+    "Keys: Butler (the repo), Jira (a token of the RUN names), collTypes (a list: one must be in the "
+    "name), start_date and stop_date (YYYY-MM-DD, the runs' timestamps, inclusive), maxtask (optional: "
+    "metadata read per label at most).",
     [
         "prodstat get-butler-stat butler_params.yaml",
         "prodstat get-butler-stat butler_params.yaml --clean-history",
