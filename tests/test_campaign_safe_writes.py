@@ -59,7 +59,8 @@ def test_map_description_failure_after_upload(seed: Seed) -> None:
         )
     before = setup.snapshot()
     failed = seed.run("map-drp-steps", "step1map.yaml", "DRP-489", "0")
-    assert failed.exit_code != 0 and failed.stdout == ""
+    assert failed.exit_code == 3 and failed.stdout == "", failed.stderr
+    assert failed.stderr.count("\n") == 1, failed.stderr
     if setup.emulator is not None:
         # The map yaml was attached (and the links made): the message names the issue and
         # that its description is not updated.
@@ -111,7 +112,8 @@ def test_update_campaign_failing_midway(
         _fail_locally(setup.home, trigger)
     before = setup.snapshot()
     failed = run_cli("update-campaign", "step12test.yaml", env=setup.env)
-    assert failed.exit_code != 0 and failed.stdout == ""
+    assert failed.exit_code == 3 and failed.stdout == "", failed.stderr
+    assert failed.stderr.count("\n") == 1, failed.stderr
     assert (campaign_seeded / "step12test.yaml").read_bytes() == text
     if setup.emulator is None:
         assert setup.snapshot() == before

@@ -18,7 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from ..core.bps import expand_placeholders, parse_bps_block, parse_summary, uniq_proc_name
+from ..core.failures import FAILURE_HEADERS, ErrorGroup, FailureSummary, failures_section, unexplained_share
 from ..core.ids import issue_kind, kind_phrase
+from ..core.markup import DESCRIPTION_LIMIT as MARKUP_DESCRIPTION_LIMIT
 from ..core.markup import DamagedSectionError, check_markers, read_section, replace_sections, wiki_table
 from ..core.plan import Action, IssuePlan, PlannedAttachment
 from ..core.stats import PandaLabelStats, PandaStats, fmt_number, fmt_time, status_line
@@ -38,7 +40,7 @@ __all__ = [
     "workflow_ref",
 ]
 
-DESCRIPTION_LIMIT = 32_000
+DESCRIPTION_LIMIT = MARKUP_DESCRIPTION_LIMIT
 """Characters Jira keeps in a description (32,767, with room for a person's notes)."""
 
 SECTIONS = STATISTICS_SECTIONS
@@ -274,6 +276,22 @@ class UpdateStatResult:
     files: list[Path] = field(default_factory=list)
     attached: list[str] = field(default_factory=list)
     plan: list[str] = field(default_factory=list)
+    failures: list[ErrorGroup] | None = None
+    """Failed jobs per label and error (`None` without PanDA statistics)."""
+
+    def failures_dict(self) -> dict[str, Any] | None:
+        """The failure summary as JSON (also saved as ``failures.json``)."""
+        if self.failures is None:
+            return None
+        share = unexplained_share(self.failures)
+        return {
+            "uniqProcName": self.ref.uniq_proc_name,
+            "timestamp": self.ref.timestamp,
+            "failed_jobs": sum(g.jobs for g in self.failures),
+            "failed_attempts": sum(g.attempts for g in self.failures),
+            "unexplained_share": share,
+            "groups": [g.to_dict() for g in self.failures],
+        }
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form (``--json``)."""
@@ -303,7 +321,32 @@ class UpdateStatResult:
             }
         if self.butler is not None:
             data["butler"] = self.butler.to_dict()
+        failures = self.failures_dict()
+        if failures is not None:
+            data["failures"] = failures
         return data
+
+
+def _failures_csv(groups: Sequence[ErrorGroup]) -> bytes:
+    """The failures table as CSV (plain text cells, every row)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(FAILURE_HEADERS)
+    for g in groups:
+        rule = g.rule
+        writer.writerow(
+            [
+                g.label,
+                g.error,
+                g.jobs,
+                g.attempts,
+                f"{rule.flavour} ({rule.name})" if rule else "unexplained",
+                " ".join(x for x in (rule.action, rule.ticket) if x) if rule else "",
+                g.diag,
+                " ".join(map(str, g.examples)),
+            ]
+        )
+    return out.getvalue().encode()
 
 
 def _numeric_csv(records: Sequence[dict[str, Any]]) -> bytes:
@@ -334,8 +377,12 @@ def update_workflow_stats(
     max_workers: int = 8,
     panda_timeout: float = 120.0,
     panda_retries: int = 4,
+    error_rules: str | Path | None = None,
 ) -> UpdateStatResult:
     """Compute the workflow's statistics and write them into its issue.
+
+    With PanDA statistics, the failures section holds the failed jobs per label and
+    error, classified by the rules of ``error_rules`` (a yaml file) and the shipped ones.
 
     Raises
     ------
@@ -366,6 +413,10 @@ def update_workflow_stats(
         check_markers(issue.description)
     except DamagedSectionError as exc:
         raise exc.for_issue(issue.key) from None
+    from .error_rules import load_rules
+
+    # Read before any query: a broken rules file must not waste minutes of PanDA work.
+    rules = load_rules(error_rules) if use_panda else []
     repo = butler_repo or ref.butler_config
     if use_butler and not repo:
         raise InputError(
@@ -376,6 +427,7 @@ def update_workflow_stats(
     panda_stats: PandaStats | None = None
     butler_stats: Any = None
     # Both sides at once: PanDA in a background thread, started before the Butler is read.
+    summary = FailureSummary() if use_panda else None
     panda_stats, butler_stats = gather_statistics(
         ref,
         repo if use_butler else None,
@@ -386,9 +438,13 @@ def update_workflow_stats(
         max_workers=max_workers,
         panda_timeout=panda_timeout,
         panda_retries=panda_retries,
+        failures=summary,
     )
 
-    names = {"panda": f"panda-{key}.csv", "butler": f"butler-{key}.csv"}
+    groups: list[ErrorGroup] | None = None
+    if summary is not None and panda_stats is not None:
+        groups = summary.groups(rules, [s.label for s in panda_stats.labels])
+    names = {"panda": f"panda-{key}.csv", "butler": f"butler-{key}.csv", "failures": f"failures-{key}.csv"}
     sections: dict[str, str] = {}
     tables: dict[str, bytes] = {}
     if butler_stats is not None:
@@ -398,6 +454,9 @@ def update_workflow_stats(
         sections["panda"] = panda_section(panda_stats, pandamon_url, attachment=names["panda"])
         sections["status"] = status_line(panda_stats.workflow)
         tables["panda"] = _csv(PANDA_HEADERS, panda_rows(panda_stats))
+    if groups is not None:
+        sections["failures"] = failures_section(groups, pandamon_url)
+        tables["failures"] = _failures_csv(groups)
 
     description = replace_sections(issue.description, sections)
     attach: list[str] = []
@@ -408,6 +467,8 @@ def update_workflow_stats(
                 sections["butler"] = butler_section(butler_stats, max_rows, names["butler"])
             if panda_stats is not None:
                 sections["panda"] = panda_section(panda_stats, pandamon_url, max_rows, names["panda"])
+            if groups is not None:
+                sections["failures"] = failures_section(groups, pandamon_url, max_rows, names["failures"])
             description = replace_sections(issue.description, sections)
             if len(description) <= DESCRIPTION_LIMIT:
                 break
@@ -436,6 +497,7 @@ def update_workflow_stats(
         panda_stats,
         butler_stats,
     )
+    result.failures = groups
     result.attached = [names[name] for name in attach]
     result.plan = plan.lines()
     if dry_run:
@@ -449,6 +511,11 @@ def update_workflow_stats(
     records = {
         "panda": (data["panda"]["labels"] + [data["panda"]["workflow"]]) if "panda" in data else [],
         "butler": data["butler"]["labels"] if "butler" in data else [],
+        "failures": (
+            [{**g, "examples": " ".join(map(str, g["examples"]))} for g in data["failures"]["groups"]]
+            if "failures" in data
+            else []
+        ),
     }
     for name in tables:
         csv_path = stats_dir / f"{name}.csv"

@@ -151,11 +151,26 @@ class LocalTracker:
             ) from exc
         try:
             yield self._db
+        except sqlite3.DatabaseError as exc:
+            self._db.execute("ROLLBACK")
+            # Disk full, I/O error, a damaged file: the database's fault, not the input's.
+            raise ServiceError(
+                f"the local tracker {self.path} failed: {exc}; nothing was written",
+                "check the disk and the file (PRAGMA integrity_check), then re-run",
+            ) from exc
         except BaseException:
             self._db.execute("ROLLBACK")
             raise
         else:
-            self._db.execute("COMMIT")
+            try:
+                self._db.execute("COMMIT")
+            except sqlite3.DatabaseError as exc:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                raise ServiceError(
+                    f"the local tracker {self.path} could not commit: {exc}; nothing was written",
+                    "check the disk and the file (PRAGMA integrity_check), then re-run",
+                ) from exc
 
     def _require(self, db: sqlite3.Connection, key: str) -> sqlite3.Row | tuple:
         key = check_issue_key(key)
