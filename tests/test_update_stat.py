@@ -164,6 +164,8 @@ def test_statistics_written_correct_and_idempotent(
     assert sorted(p.name for p in stats_dir.iterdir()) == [
         "butler.csv",
         "butler.json",
+        "failures.csv",
+        "failures.json",
         "panda.csv",
         "panda.json",
     ]

@@ -324,6 +324,10 @@ class PandaEmulator:
         self._version = 0
         self._cache: OrderedDict[Any, bytes] = OrderedDict()
         self._cache_size = 0
+        # Workflows that progress: (stage start times, stages, index of the stage served).
+        self._progressions: list[
+            tuple[list[datetime], list[SyntheticWorkflow | dict[str, Any]], list[int]]
+        ] = []
 
     # -- lifecycle ---------------------------------------------------------------------------------
     @property
@@ -455,6 +459,43 @@ class PandaEmulator:
                 entry.index_jobs()
                 self._tasks[entry.jeditaskid] = entry
             self._changed()
+
+    def add_progression(
+        self, stages: Sequence[tuple[datetime, SyntheticWorkflow | Mapping[str, Any]]]
+    ) -> None:
+        """Serve a workflow that progresses with the clock: each stage from its time on.
+
+        A stage is a `SyntheticWorkflow` (its wfprogress entry, tasks and jobs replace the
+        previous stage's: generate the stages with the same ``request_id`` so task ids
+        match) or a bare wfprogress entry (a request PanDA has no tasks for yet). Stages
+        switch when a request arrives at or after their time on the emulator's clock
+        (`now`), so a test advances a workflow by setting ``now``.
+        """
+        ordered = sorted(stages, key=lambda item: item[0])
+        if not ordered:
+            raise ValueError("a progression needs at least one stage")
+        times = [t.astimezone(UTC).replace(tzinfo=None) if t.tzinfo else t for t, _ in ordered]
+        items = [stage if isinstance(stage, SyntheticWorkflow) else dict(stage) for _, stage in ordered]
+        with self._lock:
+            self._progressions.append((times, items, [-1]))
+        self._advance()
+
+    def _advance(self) -> None:
+        """Serve the due stage of every progression (called before each request)."""
+        if not self._progressions:
+            return
+        now = self._clock()
+        with self._lock:
+            for times, items, current in self._progressions:
+                due = max((i for i, t in enumerate(times) if t <= now), default=0)
+                if due == current[0]:
+                    continue
+                current[0] = due
+                stage = items[due]
+                if isinstance(stage, SyntheticWorkflow):
+                    self.add_workflow(stage)
+                else:
+                    self.add_wfprogress([stage])
 
     def add_wfprogress(self, entries: Iterable[Mapping[str, Any]]) -> None:
         """Serve wfprogress entries as given (any shape), replacing same ``request_id``."""
@@ -649,6 +690,7 @@ class PandaEmulator:
                 handler.send(reply)
                 return
         try:
+            self._advance()
             reply = self._dispatch(handler.command, parts.path, parts.query, query, handler.headers)
         except Exception:  # the emulator must answer, and tests must see why it failed
             error = traceback.format_exc()
@@ -884,6 +926,9 @@ class PandaEmulator:
             for _, _, job, entry in selected:
                 if entry.workflow is None:
                     parts.append(_DUMPS(job))
+                elif len(job) != len(CORE_JOB_KEYS):
+                    # Error fields beyond the core ones (planted failures) override the template's.
+                    parts.append(_DUMPS(entry.workflow.full_job(job)))
                 else:
                     # Core + derived fields, spliced with the task's pre-serialised constants.
                     head = _DUMPS({**derived_job_fields(job), **job})

@@ -33,6 +33,7 @@ __all__ = [
     "CORE_JOB_KEYS",
     "FINAL_JOB_STATES",
     "JOB_KEYS",
+    "REALISTIC_FAILURES",
     "SyntheticWorkflow",
     "all_jobs",
     "make_benchmark_workflow",
@@ -142,6 +143,44 @@ _FAILURES = (
     ("piloterrorcode", 1361, "piloterrordiag", "Pilot has timed out: payload wall time exceeded"),
     ("transexitcode", 137, "", ""),
 )
+REALISTIC_FAILURES: tuple[dict[str, Any], ...] = (
+    {
+        "exeerrorcode": 1,
+        "exeerrordiag": "Payload execution error: pipetask exited with code 1",
+        "transexitcode": "1",
+    },
+    {
+        "piloterrorcode": 1305,
+        "piloterrordiag": "Failed to execute payload:/bin/bash: line 1:  2718 Killed  pipetask --long-log run-qbb",
+        "transexitcode": "137",
+    },
+    {
+        "piloterrorcode": 1099,
+        "piloterrordiag": "Failed to stage-in file: [Errno 5] Input/output error: '/sdf/group/rubin/repo/main'",
+    },
+    {"piloterrorcode": 1150, "piloterrordiag": "Looping job killed by pilot (no output for 7200 s)"},
+    {
+        "ddmerrorcode": 200,
+        "ddmerrordiag": "Could not add files to dataset: rucio.common.exception.DataIdentifierNotFound",
+    },
+    {"superrorcode": 9000, "superrordiag": "Worker lost heartbeat: batch job 4711 vanished"},
+    {
+        "taskbuffererrorcode": 102,
+        "taskbuffererrordiag": "expired in pending. status unchanged since 2024-01-15 14:02:11",
+    },
+    {
+        "exeerrorcode": 65,
+        "exeerrordiag": "lsst.daf.butler.registry.MissingCollectionError: collection {u/ops/x} not found "
+        "| see *log* [here]",
+    },
+    {"transexitcode": "139"},
+    {"exeerrorcode": 8, "exeerrordiag": "payload returned an unexpected status"},
+)
+"""Failures as a real deployment reports them (error fields of a failed attempt), for ``failures=``.
+
+Codes and diagnostics after the PanDA pilot's error codes and Rubin jobs at USDF; the
+last one is deliberately one no shipped classification rule explains.
+"""
 _ACTIVE_MIX = (("running", 0.6), ("starting", 0.1), ("activated", 0.2), ("defined", 0.1))
 _PROCESSING_STATUS = {"done": "Finished", "finished": "SubFinished", "failed": "Failed"}
 
@@ -365,6 +404,7 @@ def make_workflow(
     first_jeditaskid: int | None = None,
     first_pandaid: int | None = None,
     first_transform_id: int | None = None,
+    failures: Sequence[Mapping[str, Any]] | None = None,
 ) -> SyntheticWorkflow:
     """Generate a workflow's wfprogress entry, tasks and jobs.
 
@@ -418,6 +458,9 @@ def make_workflow(
         wfprogress ``username`` ("Not set" as in most 2022 entries).
     first_jeditaskid, first_pandaid, first_transform_id : `int`, optional
         Id bases (defaults derive from ``request_id`` so workflows do not collide).
+    failures : `list` [`dict`], optional
+        Error fields of failed attempts, one drawn per failed attempt (e.g.
+        `REALISTIC_FAILURES`); default: four simple exe/pilot/transexitcode failures.
 
     Returns
     -------
@@ -564,7 +607,10 @@ def make_workflow(
             else:
                 rec["start"] = created + wait
                 rec["end"] = created + wait + duration
-            rec["failure"] = rng.choice(_FAILURES) if state == "failed" else None
+            if state != "failed":
+                rec["failure"] = None
+            else:
+                rec["failure"] = rng.choice(failures) if failures else rng.choice(_FAILURES)
             rec["rss"] = prof.rss_kb * rng.lognormvariate(0, 0.15)
             rec["pss_ratio"] = rng.uniform(0.45, 0.9)
             rec["cores"] = rng.choice((1, 2, 3, 3, 4)) if cpu_mode == "bogus" else prof.corecount
@@ -664,7 +710,9 @@ def make_workflow(
             "taskbuffererrorcode": 0,
             "taskbuffererrordiag": "",
         }
-        if failure is not None:
+        if isinstance(failure, Mapping):
+            job.update(failure)
+        elif failure is not None:
             code_field, code, diag_field, diag = failure
             job[code_field] = str(code) if code_field == "transexitcode" else code
             if diag_field:

@@ -92,6 +92,31 @@ SETTING_SPECS: tuple[SettingSpec, ...] = (
         None,
         help="add-job-to-summary's issues: ALL,STEP1 keys (e.g. DRP-53,DRP-55); local tracker: made on first use",
     ),
+    SettingSpec(
+        "error_rules",
+        ("PRODSTAT_ERROR_RULES",),
+        None,
+        help="yaml file of failure classification rules, tried before the shipped ones",
+    ),
+    SettingSpec(
+        "notify_url",
+        ("PRODSTAT_NOTIFY_URL",),
+        None,
+        secret=True,
+        help='webhook for watch\'s messages (Slack-style JSON POST {"text": ...})',
+    ),
+    SettingSpec(
+        "status_transitions",
+        ("PRODSTAT_STATUS_TRANSITIONS",),
+        None,
+        help="watch's Jira transitions, e.g. running=Start Progress,done=Done,failed=Failed",
+    ),
+    SettingSpec(
+        "failure_alert_share",
+        ("PRODSTAT_FAILURE_ALERT_SHARE",),
+        0.1,
+        help="watch comments once when a workflow's failed share of jobs passes this",
+    ),
 )
 _SPECS_BY_NAME = {spec.name: spec for spec in SETTING_SPECS}
 
@@ -277,6 +302,23 @@ def _coerce(name: str, value: Any, source: str) -> Any:
         return str(Path(str(value)).expanduser())
     if name == "summary_issues":
         return _summary_issues(value, source)
+    if name == "error_rules":
+        return str(Path(str(value)).expanduser())
+    if name == "notify_url":
+        return _normalise_url(str(value), name, source)
+    if name == "status_transitions":
+        return _status_transitions(value, source)
+    if name == "failure_alert_share":
+        try:
+            share = float(value)
+        except (TypeError, ValueError):
+            share = -1.0
+        if not 0 < share <= 1:
+            raise ConfigError(
+                f"failure_alert_share must be a number in (0, 1], not {value!r} (from {source})",
+                "give e.g. 0.1",
+            )
+        return share
     return value
 
 
@@ -293,6 +335,37 @@ def _summary_issues(value: Any, source: str) -> tuple[str, str]:
             "give e.g. DRP-53,DRP-55",
         )
     return keys[0], keys[1]
+
+
+WATCH_STATES = ("running", "done", "failed")
+"""The workflow states watch may move an issue's status for (``status_transitions``)."""
+
+
+def _status_transitions(value: Any, source: str) -> dict[str, str]:
+    """``{state: transition name}`` from a mapping or ``running=Start Progress,done=Done``."""
+    if isinstance(value, Mapping):
+        pairs = [(str(k), str(v)) for k, v in value.items()]
+    else:
+        pairs = []
+        for item in str(value).split(","):
+            if not item.strip():
+                continue
+            state, sep, name = item.partition("=")
+            if not sep:
+                pairs.append(("", item))
+                continue
+            pairs.append((state, name))
+    out: dict[str, str] = {}
+    for state, name in pairs:
+        state, name = state.strip().lower(), name.strip()
+        if state not in WATCH_STATES or not name:
+            raise ConfigError(
+                f"status_transitions {value!r} (from {source}) must map {', '.join(WATCH_STATES)} to Jira "
+                "transition names",
+                "give e.g. running=Start Progress,done=Done,failed=Done",
+            )
+        out[state] = name
+    return out
 
 
 def _normalise_url(value: str, name: str, source: str) -> str:

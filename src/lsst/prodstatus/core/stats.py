@@ -285,6 +285,10 @@ class LabelFigures:
         partial = self._per_task.setdefault(task_id, PandaLabelStats(label))
         _add_jobs(partial, jobs)
 
+    def failed_task_ids(self) -> list[int]:
+        """The tasks with at least one failed job record (in the order their replies came)."""
+        return [task_id for task_id, partial in self._per_task.items() if partial.failed]
+
     def stats(self, task_labels: Sequence[tuple[int, str]]) -> tuple[list[PandaLabelStats], PandaLabelStats]:
         """Return the label figures (first-start order) and the total, for ``(task id, label)`` in task order."""
         per_label: dict[str, PandaLabelStats] = {}
@@ -354,6 +358,10 @@ class PandaAggregator:
         label = self._label_of[task_id]
         for accumulator in self.accumulators:
             accumulator.add_task(task_id, label, jobs)
+
+    def label_of(self, task_id: int) -> str:
+        """The pipeline label of task ``task_id``."""
+        return self._label_of[task_id]
 
     def consume(self, replies: Iterable[tuple[int, Sequence[Mapping[str, Any]]]]) -> PandaStats:
         """Fold every ``(task id, jobs)`` reply in as it comes; return the statistics."""

@@ -32,7 +32,7 @@ __all__ = [
     "uniq_label",
 ]
 
-STATISTICS_SECTIONS = ("butler", "panda", "status")
+STATISTICS_SECTIONS = ("butler", "panda", "status", "failures")
 """Managed sections update-stat writes, in the order they are first added; they describe one run."""
 
 PRODUCTION_SECTION = "production"

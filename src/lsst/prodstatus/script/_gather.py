@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from ..core.stats import PandaAggregator, PandaStats
+from ..core.stats import JobAccumulator, PandaAggregator, PandaStats
 from ..errors import ServiceError
 
 if TYPE_CHECKING:
@@ -36,6 +36,7 @@ def gather_statistics(
     max_workers: int = 8,
     panda_timeout: float = 120.0,
     panda_retries: int = 4,
+    failures: JobAccumulator | None = None,
 ) -> tuple[PandaStats | None, Any]:
     """Return the PanDA and Butler statistics of a workflow (`None` for a side not asked for).
 
@@ -49,6 +50,9 @@ def gather_statistics(
         PanDA monitor; `None`: no PanDA statistics.
     panda_token, sample, progress, max_workers, panda_timeout, panda_retries
         As for ``update_workflow_stats``.
+    failures : `JobAccumulator`, optional
+        Fed the failed records (every attempt) of each task that has failures, queried
+        after the statistics with a second, small query per such task.
 
     Raises
     ------
@@ -66,6 +70,7 @@ def gather_statistics(
             max_workers=max_workers,
             timeout=panda_timeout,
             retries=panda_retries,
+            failures=failures,
         )
         panda_side.start()  # before the Butler is even imported
     panda_stats: PandaStats | None = None
@@ -119,8 +124,10 @@ class _PandaSide:
         max_workers: int,
         timeout: float,
         retries: int,
+        failures: JobAccumulator | None = None,
     ) -> None:
         self.ref = ref
+        self.failures = failures
         self.settings = (pandamon_url, panda_token, max_workers, timeout, retries)
         self.failed = threading.Event()
         self.abort = threading.Event()
@@ -166,6 +173,15 @@ class _PandaSide:
                     aggregator.task_ids, days, progress=self._report, fields=aggregator.fields
                 )
                 self.stats = aggregator.consume(replies)
+                if self.failures is not None:
+                    # Only tasks that have failures, and only their failed records: a few
+                    # small replies instead of every job's error fields in the big ones.
+                    failed = client.iter_failed_jobs(
+                        aggregator.figures.failed_task_ids(), days, fields=self.failures.fields
+                    )
+                    for task_id, jobs in failed:
+                        self.failures.add_task(task_id, aggregator.label_of(task_id), jobs)
+                        del jobs
             finally:
                 client.close()
         except BaseException as exc:

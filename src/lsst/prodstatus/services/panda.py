@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
+from ..core.failures import FINAL_KEY
 from ..core.panda import PandaWorkflow, parse_panda_time
 from ..core.stats import STAT_JOB_FIELDS
 from ..errors import AuthenticationError, InputError, ServiceError, short_reason
@@ -290,32 +291,80 @@ class PandaClient:
             A job query failed after retries, or was abandoned (exit 3).
         """
         field_list = ",".join(dict.fromkeys(fields))
+
+        def one(task_id: int, stop: threading.Event) -> tuple[int, list[dict[str, Any]]]:
+            return task_id, self._job_query(task_id, days, field_list, stop)
+
+        return self._stream(task_ids, one, progress, abort)
+
+    def _job_query(
+        self,
+        task_id: int,
+        days: int,
+        field_list: str,
+        stop: threading.Event,
+        *,
+        jobstatus: str | None = None,
+        nodrop: bool = True,
+    ) -> list[dict[str, Any]]:
+        """One ``/jobs/`` query of one task: its job dicts."""
+        params: dict[str, object] = {"jeditaskid": task_id, "days": days, "limit": JOB_LIMIT}
+        if nodrop:
+            params["mode"] = "nodrop"
+        if jobstatus is not None:
+            params["jobstatus"] = jobstatus
+        params.update({"fields": field_list, "outputs": "jobs"})
+        reply = self.get_json("jobs/", params, stop)
+        jobs = reply.get("jobs", []) if isinstance(reply, dict) else []
+        if len(jobs) >= JOB_LIMIT:
+            _log.warning(
+                "PanDA task %s: %d jobs returned, the query limit; counts may be low", task_id, len(jobs)
+            )
+        return jobs
+
+    def iter_failed_jobs(
+        self,
+        task_ids: Iterable[int],
+        days: int,
+        *,
+        fields: Iterable[str],
+        progress: Callable[[int, int], None] | None = None,
+        abort: threading.Event | None = None,
+    ) -> Iterator[tuple[int, list[dict[str, Any]]]]:
+        """Yield ``(task id, failed job records)`` of each task, every attempt, with ``fields``.
+
+        Two small queries per task: the failed records of every attempt (``mode=nodrop``),
+        and the pandaids of the failed jobs no retry superseded (the monitor's default
+        drop mode); each record gets ``FINAL_KEY`` (`True` for the latter).
+        """
+        field_list = ",".join(dict.fromkeys(["pandaid", *fields]))
+
+        def one(task_id: int, stop: threading.Event) -> tuple[int, list[dict[str, Any]]]:
+            final = {
+                j.get("pandaid")
+                for j in self._job_query(task_id, days, "pandaid", stop, jobstatus="failed", nodrop=False)
+            }
+            jobs = self._job_query(task_id, days, field_list, stop, jobstatus="failed")
+            for job in jobs:
+                job[FINAL_KEY] = job.get("pandaid") in final
+            return task_id, jobs
+
+        return self._stream(task_ids, one, progress, abort)
+
+    def _stream(
+        self,
+        task_ids: Iterable[int],
+        one: Callable[[int, threading.Event], tuple[int, list[dict[str, Any]]]],
+        progress: Callable[[int, int], None] | None,
+        abort: threading.Event | None,
+    ) -> Iterator[tuple[int, list[dict[str, Any]]]]:
+        """Run ``one`` for each task with at most ``max_workers`` in flight; yield as they finish."""
         queue = list(dict.fromkeys(task_ids))
         total = len(queue)
         if not total:
             return
         stop = abort or threading.Event()
         client_abort = self.abort
-
-        def one(task_id: int) -> tuple[int, list[dict[str, Any]]]:
-            reply = self.get_json(
-                "jobs/",
-                {
-                    "jeditaskid": task_id,
-                    "days": days,
-                    "limit": JOB_LIMIT,
-                    "mode": "nodrop",
-                    "fields": field_list,
-                    "outputs": "jobs",
-                },
-                stop,
-            )
-            jobs = reply.get("jobs", []) if isinstance(reply, dict) else []
-            if len(jobs) >= JOB_LIMIT:
-                _log.warning(
-                    "PanDA task %s: %d jobs returned, the query limit; counts may be low", task_id, len(jobs)
-                )
-            return task_id, jobs
 
         done = 0
         window = min(self.max_workers, total)
@@ -328,7 +377,7 @@ class PandaClient:
                     raise ServiceError("the PanDA job queries were abandoned")
                 # Refill to `window`: a reply taken by the caller frees a slot for the next query.
                 for task_id in next_task:
-                    pending.add(pool.submit(one, task_id))
+                    pending.add(pool.submit(one, task_id, stop))
                     if len(pending) >= window:
                         break
                 if not pending:

@@ -140,9 +140,11 @@ def update_stat(
 
     The workflow is identified from the issue (summary timestamp, BPS block): PanDA's
     request is found by uniqProcName, the Butler RUN is <output>/<timestamp> in the
-    issue's butlerConfig repo. The butler, panda and status sections of the issue are
-    replaced in place; text outside them is kept, and an issue whose section markers
-    were damaged by hand is refused untouched. PRODUCTION_ISSUE is optional and not
+    issue's butlerConfig repo. The butler, panda, status and failures sections of the
+    issue are replaced in place; text outside them is kept, and an issue whose section
+    markers were damaged by hand is refused untouched. The failures section groups the
+    failed jobs per label and PanDA error, classified by the rules of the error_rules
+    setting's yaml file, then the shipped ones. PRODUCTION_ISSUE is optional and not
     used (the original's command line passed it; any text is accepted).
     """
     from ...script.update_stat import update_workflow_stats
@@ -167,6 +169,7 @@ def update_stat(
         progress=progress_factory(),
         panda_timeout=app.settings["panda_timeout"],
         panda_retries=app.settings["panda_retries"],
+        error_rules=app.settings["error_rules"],
     )
     lines = [f"workflow {result.ref.uniq_proc_name} (RUN {result.ref.output_run})"]
     if result.panda is not None:
@@ -175,6 +178,12 @@ def update_stat(
             f"PanDA request {wf.request_id}: {wf.status}, {total.tasks} tasks, {total.jobs} jobs "
             f"({total.finished} finished, {total.failed} failed, {total.retried} retried), "
             f"{total.core_hours:.2f} core h"
+        )
+    failures = result.failures_dict()
+    if failures is not None and failures["failed_attempts"]:
+        lines.append(
+            f"failures: {failures['failed_jobs']} failed jobs, {failures['failed_attempts']} failed attempts "
+            f"in {len(failures['groups'])} label/error groups, {failures['unexplained_share']:.0%} unexplained"
         )
     if result.butler is not None:
         unreadable = sum(label.n_unreadable for label in result.butler.labels)

@@ -1,0 +1,239 @@
+"""Failure triage in ``update-stat``: the ``failures`` section against the raw jobs.
+
+A synthetic workflow with planted, realistic PanDA failures (retried and final) is served
+by the loopback monitor emulator; the section's counts per label and error must equal a
+computation straight from the generated job records, on both trackers.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from lsst.prodstatus.core.failures import FailureSummary, escape_diag, job_error, trim_diag
+from lsst.prodstatus.core.markup import read_section, split_wiki_row
+from tests.conftest import CliResult
+from tests.support.panda_emulator import PandaEmulator
+from tests.support.panda_workflows import REALISTIC_FAILURES, SyntheticWorkflow, make_workflow
+from tests.support.trackers import TrackerSetup
+
+RunCli = Callable[..., CliResult]
+TS = "20240115T120000Z"
+OUTPUT = "LSSTCam/runs/DRP/w_2024_03/DM-42000"
+UNIQ = f"{OUTPUT.replace('/', '_')}_{TS}"
+CODE_FIELDS = (
+    ("pilot", "piloterrorcode"),
+    ("exe", "exeerrorcode"),
+    ("sup", "superrorcode"),
+    ("ddm", "ddmerrorcode"),
+    ("taskbuffer", "taskbuffererrorcode"),
+    ("brokerage", "brokerageerrorcode"),
+    ("jobdispatcher", "jobdispatchererrorcode"),
+    ("trans", "transexitcode"),
+)
+
+
+def planted_workflow(request_id: int = 4242, uniq: str = UNIQ, **kwargs: Any) -> SyntheticWorkflow:
+    """Five labels, 40 quanta each; 15 % of quanta end failed, 20 % retried (their earlier attempts failed)."""
+    params: dict[str, Any] = {
+        "labels": ["pipetaskInit", "isr", "calibrate", "makeWarp", "finalJob"],
+        "jobs_per_task": 40,
+        "failed_fraction": 0.15,
+        "retry_fraction": 0.2,
+        "cancelled_fraction": 0.02,
+        "failures": REALISTIC_FAILURES,
+        "naming": "current",
+        "shape": "2023",
+        "seed": 7,
+    }
+    params.update(kwargs)
+    return make_workflow(uniq, request_id, **params)
+
+
+def workflow_description(uniq: str = UNIQ, output: str = OUTPUT, ts: str = TS) -> str:
+    return (
+        "BPS Submit Keywords:\n{code}\n"
+        f"output:{output}\nuniqProcName:{uniq}\noutputRun:{output}/{ts}\n"
+        "{code}\n"
+    )
+
+
+def truth(workflow: SyntheticWorkflow) -> dict[tuple[str, str], tuple[int, int, list[int]]]:
+    """(label, source:code) -> (failed jobs, failed attempts, lowest 3 pandaids), from the raw records."""
+    superseded = workflow.superseded()
+    jobs: Counter[tuple[str, str]] = Counter()
+    attempts: Counter[tuple[str, str]] = Counter()
+    ids: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for task_id, records in workflow.jobs.items():
+        for raw in records:
+            job = workflow.full_job(raw)
+            if job["jobstatus"] != "failed":
+                continue
+            error = "unknown:0"
+            for source, name in CODE_FIELDS:
+                if str(job.get(name) or "0").strip() not in ("0", ""):
+                    error = f"{source}:{int(job[name])}"
+                    break
+            key = (workflow.task_labels[task_id], error)
+            attempts[key] += 1
+            jobs[key] += job["pandaid"] not in superseded
+            ids[key].append(job["pandaid"])
+    return {key: (jobs[key], attempts[key], sorted(ids[key])[:3]) for key in attempts}
+
+
+def table(section: str) -> tuple[list[str], list[list[str]]]:
+    rows = [split_wiki_row(line) for line in section.splitlines() if line.startswith("|")]
+    return rows[0][1], [cells for _, cells in rows[1:]]
+
+
+@pytest.fixture
+def panda() -> Iterator[PandaEmulator]:
+    with PandaEmulator() as emulator:
+        yield emulator
+
+
+# -- the accumulator alone ---------------------------------------------------------------------
+
+
+def test_summary_equals_raw_counts_in_any_reply_order() -> None:
+    workflow = planted_workflow()
+    superseded = workflow.superseded()
+    expected = truth(workflow)
+    for order in (list(workflow.jobs), list(reversed(workflow.jobs))):
+        summary = FailureSummary()
+        for task_id in order:
+            records = [
+                {**workflow.full_job(j), "prodstat_final": j["pandaid"] not in superseded}
+                for j in workflow.jobs[task_id]
+            ]
+            # Half a reply at a time, newest first, as the monitor orders them.
+            records.sort(key=lambda j: -j["pandaid"])
+            summary.add_task(task_id, workflow.task_labels[task_id], records[: len(records) // 2])
+            summary.add_task(task_id, workflow.task_labels[task_id], records[len(records) // 2 :])
+        got = {(g.label, g.error): (g.jobs, g.attempts, g.examples) for g in summary.groups()}
+        assert got == expected
+    assert sum(j for j, _, _ in expected.values()) > 0
+    assert any(j < a for j, a, _ in expected.values())  # retried attempts are not failed jobs
+
+
+def test_job_error_takes_the_first_code_and_markup_is_inert() -> None:
+    assert job_error({"piloterrorcode": 1305, "transexitcode": "137", "piloterrordiag": "x"}) == (
+        "pilot",
+        1305,
+        "x",
+    )
+    assert job_error({"piloterrorcode": 0, "transexitcode": "139"}) == ("trans", 139, "")
+    assert job_error({"piloterrorcode": "", "exeerrorcode": None}) == ("unknown", 0, "")
+    text = "MissingCollectionError: {code} [x|y] *b* _i_ \\\\ end"
+    escaped = escape_diag(text)
+    assert "{code}" not in escaped and "[x" not in escaped.replace("\\[", "")
+    assert "\\|" in escaped and "\\{code\\}" in escaped
+    long = "word " * 100
+    assert len(trim_diag(long)) == 150 and trim_diag(long).endswith("…")
+
+
+# -- update-stat end to end ------------------------------------------------------------------------
+
+
+def test_failure_section_equals_raw_jobs(
+    run_cli: RunCli, setup: TrackerSetup, panda: PandaEmulator, prodstat_env: Path
+) -> None:
+    workflow = planted_workflow()
+    panda.add_workflow(workflow)
+    setup.seed("DRP-1", f"step1#w_2024_03/{TS}", workflow_description())
+    env = {**setup.env, "PANDAMON_URL": panda.url}
+    result = run_cli("update-stat", "DRP-1", "--no-butler", env=env)
+    assert result.exit_code == 0, result.stderr
+    assert "failures:" in result.stdout and "unexplained" in result.stdout
+
+    issue = setup.open().get_issue("DRP-1")
+    section = read_section(issue.description, "failures")
+    assert section is not None and section.startswith("h3. PanDA failures")
+    header, rows = table(section)
+    assert header == [
+        "Label",
+        "Error",
+        "Failed jobs",
+        "Failed attempts",
+        "Class",
+        "Action",
+        "First diagnostic",
+        "Examples",
+    ]
+    expected = truth(workflow)
+    got: dict[tuple[str, str], tuple[int, int, list[int]]] = {}
+    for cells in rows:
+        row = dict(zip(header, cells, strict=True))
+        examples = [int(link.split("|")[0].strip("[")) for link in row["Examples"].split()]
+        for pandaid, link in zip(examples, row["Examples"].split(), strict=True):
+            assert link == f"[{pandaid}|{panda.url}job?pandaid={pandaid}]"
+        got[(row["Label"], row["Error"])] = (int(row["Failed jobs"]), int(row["Failed attempts"]), examples)
+    assert got == expected
+
+    # Classes: the shipped rules explain all but the planted "unexpected status" (exe:8).
+    classes = {
+        (dict(zip(header, c, strict=True))["Error"], dict(zip(header, c, strict=True))["Class"]) for c in rows
+    }
+    assert ("pilot:1099", "infrastructure (stage-in)") in classes
+    assert ("exe:1", "pipelines (payload-exit)") in classes
+    assert ("trans:139", "pipelines (segfault)") in classes
+    assert {cls for error, cls in classes if error == "exe:8"} == {"unexplained"}
+    unexplained = sum(a for (_, error), (_, a, _) in expected.items() if error == "exe:8")
+    total = sum(a for _, a, _ in expected.values())
+    assert f"no rule explains {unexplained / total:.0%} of the failed attempts" in section
+    # A diagnostic with wiki markup is escaped, not rendered.
+    assert "\\{u/ops/x\\} not found \\| see \\*log\\* \\[here\\]" in section
+
+    # Saved and --json: the same groups.
+    saved = json.loads((prodstat_env / "stats" / "DRP-1" / "failures.json").read_text())
+    assert saved["failed_attempts"] == total
+    assert {(g["label"], f"{g['source']}:{g['code']}"): g["attempts"] for g in saved["groups"]} == {
+        k: a for k, (_, a, _) in expected.items()
+    }
+    assert (
+        (prodstat_env / "stats" / "DRP-1" / "failures.csv")
+        .read_text()
+        .startswith("label,source,code,jobs,attempts,diag,examples,flavour")
+    )
+    as_json = run_cli("--json", "--dry-run", "update-stat", "DRP-1", "--no-butler", env=env)
+    assert as_json.exit_code == 0, as_json.stderr
+    assert json.loads(as_json.stdout)["failures"]["groups"] == saved["groups"]
+
+    # Idempotent: the same jobs give the same section whatever order the replies came in.
+    again = run_cli("update-stat", "DRP-1", "--no-butler", env=env)
+    assert again.exit_code == 0, again.stderr
+    assert read_section(setup.open().get_issue("DRP-1").description, "failures") == section
+
+
+def test_failure_queries_are_small_and_only_where_needed(
+    run_cli: RunCli, setup: TrackerSetup, panda: PandaEmulator
+) -> None:
+    workflow = planted_workflow()
+    panda.add_workflow(workflow)
+    setup.seed("DRP-1", f"step1#w_2024_03/{TS}", workflow_description())
+    panda.clear_log()
+    result = run_cli("update-stat", "DRP-1", "--no-butler", env={**setup.env, "PANDAMON_URL": panda.url})
+    assert result.exit_code == 0, result.stderr
+    job_queries = [r for r in panda.requests if r.path == "/jobs/"]
+    with_failures = {t for t, jobs in workflow.jobs.items() if any(j["jobstatus"] == "failed" for j in jobs)}
+    main = [r for r in job_queries if "jobstatus" not in r.query]
+    failed = [r for r in job_queries if r.query.get("jobstatus") == "failed"]
+    assert len(main) == len(workflow.tasks)
+    assert "piloterrordiag" not in main[0].query["fields"]  # the big replies stay trimmed
+    assert len(failed) == 2 * len(with_failures) < 2 * len(workflow.tasks)
+    assert {int(r.query["jeditaskid"]) for r in failed} == with_failures
+
+
+def test_no_failures_says_so(run_cli: RunCli, setup: TrackerSetup, panda: PandaEmulator) -> None:
+    panda.add_workflow(planted_workflow(failed_fraction=0.0, retry_fraction=0.0, cancelled_fraction=0.0))
+    setup.seed("DRP-1", f"step1#w_2024_03/{TS}", workflow_description())
+    result = run_cli("update-stat", "DRP-1", "--no-butler", env={**setup.env, "PANDAMON_URL": panda.url})
+    assert result.exit_code == 0, result.stderr
+    section = read_section(setup.open().get_issue("DRP-1").description, "failures")
+    assert section == "h3. PanDA failures\nNo failed jobs."
+    assert panda.count("/jobs/") == len(planted_workflow().tasks)
