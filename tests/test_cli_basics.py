@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -126,11 +127,13 @@ def test_show_local_issue(run_cli: RunCli, prodstat_env: Path) -> None:
     out = result.stdout
     assert out.startswith("DRP-1  step1#u/ops/PREOPS-1248/20220728T192631Z\n")
     assert "labels: prodstat_20220728T192631Z" in out
-    assert "    project: dp02" in out and "{code}" not in out and "{anchor" not in out
-    assert "Task  nJobs" in out
+    # The BPS block aligned for display (stored as REF key:value lines), sections titled.
+    assert re.search(r"^project +dp02$", out, re.M) and "{code}" not in out and "{anchor" not in out
+    assert "\nBPS Submit Keywords\n" in out
+    assert re.search(r"^ *Task +nJobs", out, re.M)
     assert "Relates <- PREOPS-1  Campaign request PREOPS-1248" in out
     assert "step1_1248.yaml  (12 bytes)" in out
-    assert "Comments: 1" in out
+    assert "\nComments (1)\n" in out
     raw = run_cli("show", "drp-1", "--raw").stdout
     assert "{anchor:prodstat-panda}" in raw
     data = json.loads(run_cli("--json", "show", "DRP-1").stdout)
@@ -247,7 +250,7 @@ def test_internal_error_is_one_line_without_traceback(
     def boom(*_a: object, **_k: object) -> str:
         raise ZeroDivisionError("bug")
 
-    monkeypatch.setattr("lsst.prodstatus.core.markup.render_for_terminal", boom)
+    monkeypatch.setattr("lsst.prodstatus.cli.show_render.render_issue", boom)
     result = run_cli("show", "DRP-1")
     assert result.exit_code == 1
     assert result.stderr == (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import socket
 from collections.abc import Callable, Iterator
 
@@ -46,7 +47,7 @@ def test_show_from_jira_cloud(run_cli: RunCli, cloud: JiraEmulator) -> None:
     assert result.exit_code == 0, result.stderr
     assert result.stdout.startswith("DRP-486  step1#u/ops/PREOPS-1248/20220728T192631Z\n")
     assert f"url: {cloud.url}/browse/DRP-486" in result.stdout
-    assert "Task  nJobs" in result.stdout and "{anchor" not in result.stdout
+    assert re.search(r"^ *Task +nJobs", result.stdout, re.M) and "{anchor" not in result.stdout
     data = json.loads(run_cli("--json", "show", "DRP-486", env=jira_env(cloud)).stdout)
     assert data["labels"] == ["prodstat_20220728T192631Z"]
     # login (serverInfo + myself) and one issue read per run; no /field or reloads

@@ -21,39 +21,17 @@ __all__ = ["COMMANDS"]
 @pass_app
 def show(app: App, key: str, raw: bool) -> None:
     """Print issue KEY: summary, description rendered for a terminal, links, attachments."""
-    from ...core.markup import render_for_terminal
+    from ..show_render import render_issue
 
     issue = app.tracker.get_issue(key)
     if app.json:
         app.emit([], issue.to_dict())
         return
-    color = sys.stdout.isatty()
-    lines = [f"{issue.key}  {issue.summary}"]
-    details = [f"url: {issue.url}"]
-    if issue.status:
-        details.append(f"status: {issue.status}")
-    if issue.labels:
-        details.append("labels: " + ", ".join(issue.labels))
-    lines.append("  ".join(details))
-    lines.append("")
-    body = issue.description if raw else render_for_terminal(issue.description, color=color)
-    lines.extend(body.rstrip("\n").splitlines() or ["(no description)"])
-    if issue.links:
-        lines.append("")
-        lines.append("Links:")
-        for link in issue.links:
-            arrow = "->" if link.direction == "outward" else "<-"
-            lines.append(f"  {link.link_type} {arrow} {link.other_key}  {link.other_summary}".rstrip())
-    if issue.attachments:
-        lines.append("")
-        lines.append("Attachments:")
-        lines.extend(f"  {a.filename}  ({a.size} bytes)" for a in issue.attachments)
-    if issue.comments:
-        lines.append("")
-        lines.append(f"Comments: {len(issue.comments)}")
-        for comment in issue.comments:
-            first = (comment.body.strip().splitlines() or [""])[0]
-            lines.append(f"  [{comment.created[:16]}] {first[:100]}")
+    if raw:
+        lines = [f"{issue.key}  {issue.summary}", ""]
+        lines.extend(issue.description.rstrip("\n").splitlines() or ["(no description)"])
+    else:
+        lines = render_issue(issue, color=sys.stdout.isatty())
     app.emit(lines, None)
 
 
