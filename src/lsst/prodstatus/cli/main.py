@@ -148,9 +148,9 @@ def cli(
 
 
 def _register() -> None:
-    from .commands import campaign, groups, info, maps, stats, workflow
+    from .commands import campaign, groups, info, maps, stats, watch, workflow
 
-    for module in (groups, workflow, campaign, maps, stats, info):
+    for module in (groups, workflow, campaign, maps, stats, info, watch):
         for command in module.COMMANDS:
             cli.add_command(command)
 

@@ -14,6 +14,7 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from ..core.panda import PandaWorkflow
 from ..core.stats import JobAccumulator, PandaAggregator, PandaStats
 from ..errors import ServiceError
 
@@ -37,6 +38,7 @@ def gather_statistics(
     panda_timeout: float = 120.0,
     panda_retries: int = 4,
     failures: JobAccumulator | None = None,
+    found: tuple[PandaWorkflow, int] | None = None,
 ) -> tuple[PandaStats | None, Any]:
     """Return the PanDA and Butler statistics of a workflow (`None` for a side not asked for).
 
@@ -53,6 +55,9 @@ def gather_statistics(
     failures : `JobAccumulator`, optional
         Fed the failed records (every attempt) of each task that has failures, queried
         after the statistics with a second, small query per such task.
+    found : `tuple` [`PandaWorkflow`, `int`], optional
+        The workflow's request and ``days`` window, when the caller has just read them
+        (``watch`` asks for every workflow at once): no wfprogress query then.
 
     Raises
     ------
@@ -71,6 +76,7 @@ def gather_statistics(
             timeout=panda_timeout,
             retries=panda_retries,
             failures=failures,
+            found=found,
         )
         panda_side.start()  # before the Butler is even imported
     panda_stats: PandaStats | None = None
@@ -125,9 +131,11 @@ class _PandaSide:
         timeout: float,
         retries: int,
         failures: JobAccumulator | None = None,
+        found: tuple[PandaWorkflow, int] | None = None,
     ) -> None:
         self.ref = ref
         self.failures = failures
+        self.found = found
         self.settings = (pandamon_url, panda_token, max_workers, timeout, retries)
         self.failed = threading.Event()
         self.abort = threading.Event()
@@ -163,7 +171,7 @@ class _PandaSide:
         try:
             client = self._client
             try:
-                workflow, days = client.find_workflow(
+                workflow, days = self.found or client.find_workflow(
                     self.ref.uniq_proc_name, self.ref.timestamp, request_id=self.ref.request_id
                 )
                 tasks = client.tasks(workflow.request_id, self.ref.uniq_proc_name, days)

@@ -378,11 +378,14 @@ def update_workflow_stats(
     panda_timeout: float = 120.0,
     panda_retries: int = 4,
     error_rules: str | Path | None = None,
+    panda_found: tuple[Any, int] | None = None,
 ) -> UpdateStatResult:
     """Compute the workflow's statistics and write them into its issue.
 
     With PanDA statistics, the failures section holds the failed jobs per label and
     error, classified by the rules of ``error_rules`` (a yaml file) and the shipped ones.
+    ``panda_found`` is the workflow's PanDA request and ``days`` window when the caller
+    has just read them (no wfprogress query then).
 
     Raises
     ------
@@ -439,6 +442,7 @@ def update_workflow_stats(
         panda_timeout=panda_timeout,
         panda_retries=panda_retries,
         failures=summary,
+        found=panda_found,
     )
 
     groups: list[ErrorGroup] | None = None

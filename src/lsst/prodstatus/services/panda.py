@@ -242,6 +242,31 @@ class PandaClient:
         matches.sort(key=lambda w: int(w.get("request_id", 0)))
         return PandaWorkflow.from_reply(matches[-1]), days
 
+    def find_workflows(self, uniq_proc_names: Iterable[str], days: int) -> dict[str, PandaWorkflow]:
+        """Find several workflows with one wfprogress query: uniqProcName → request (absent: not found).
+
+        ``days`` must reach back to the oldest of them; a name that several requests
+        carry gives the newest.
+        """
+        reply = self.get_json("idds/wfprogress/", {"days": days})
+        if not isinstance(reply, list):
+            raise ServiceError(
+                f"the PanDA monitor at {self.base_url} answered an unexpected wfprogress reply "
+                f"({type(reply).__name__})"
+            )
+        wanted = {name.lower(): name for name in uniq_proc_names}
+        found: dict[str, PandaWorkflow] = {}
+        for entry in reply:
+            if not isinstance(entry, dict):
+                continue
+            name = wanted.get(str(entry.get("r_name", "")).lower())
+            if name is None:
+                continue
+            workflow = PandaWorkflow.from_reply(entry)
+            if name not in found or workflow.request_id > found[name].request_id:
+                found[name] = workflow
+        return found
+
     def tasks(self, request_id: int, uniq_proc_name: str, days: int) -> list[dict[str, Any]]:
         """Return the JEDI tasks of request ``request_id`` (fallback: by task-name wildcard)."""
         reply = self.get_json("tasks/", {"reqid": request_id, "days": days, "limit": 100000})
