@@ -252,3 +252,16 @@ def test_bad_input(seed_fixture: Seed) -> None:
     assert fast.exit_code == 2 and "--interval" in fast.stderr
     dry = sd.run("--dry-run", "watch", "DRP-491")
     assert dry.exit_code == 2 and "no --dry-run" in dry.stderr
+
+
+def test_report_kept_current(
+    campaign: tuple[Seed, PandaEmulator, dict[str, SyntheticWorkflow]],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    sd, panda, _ = campaign
+    page = tmp_path_factory.mktemp("report") / "campaign.html"
+    result = run_watch(sd, panda, report_file=page)
+    assert result.finished
+    assert [c.report for c in result.cycles] == [str(page)] * 3
+    text = page.read_text()
+    assert "DRP-491" in text and "DRP-487" in text
