@@ -208,3 +208,11 @@ def test_local_reads_do_not_wait_for_a_writer(tmp_path: Path) -> None:
     writer.execute("ROLLBACK")
     writer.close()
     assert not reader.is_alive() and seen == ["an issue"]
+
+
+def test_search_by_text_in_the_description(tracker: Tracker) -> None:
+    tracker.create_issue("a", "BPS block\nPanDA PREOPS: PREOPS-1248 link:https://x\n")
+    tracker.create_issue("b", "PanDA PREOPS: PREOPS-12480 link:https://y\n")
+    tracker.create_issue("c", "nothing here")
+    found = tracker.search(texts=["PanDA PREOPS: PREOPS-1248 "])
+    assert [i.summary for i in found] == ["a"]

@@ -62,6 +62,9 @@ def test_real_testdrp_tree_creates_then_updates(run_cli: RunCli, setup: TrackerS
     assert sorted(issue["labels"]) == [
         "prodstat_2.2i_all_band_1_v23_0_0_rc5_PREOPS-973_20220127T205042Z",
         "prodstat_20220127T205042Z",
+        # Workflows are found under their production issue by this label (it often lives
+        # in another Jira project).
+        "prodstat_production_PREOPS-973",
     ]
     assert [a["filename"] for a in issue["attachments"]] == ["clusttest_all_1.yaml"]
     before = setup.snapshot()

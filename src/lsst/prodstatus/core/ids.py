@@ -19,6 +19,7 @@ __all__ = [
     "DUPLICATE_LABEL",
     "ISSUE_KEY_RE",
     "ISSUE_KINDS",
+    "PRODUCTION_LABEL_PREFIX",
     "STEP_LABEL_PREFIX",
     "SUMMARY_RE",
     "TIMESTAMP_PATTERN",
@@ -32,6 +33,7 @@ __all__ = [
     "issue_kind",
     "issue_number",
     "kind_phrase",
+    "production_label",
     "uniq_label",
     "workflow_label",
     "workflow_labels_of",
@@ -58,6 +60,8 @@ WORKFLOW_LABEL_PREFIX = "prodstat_"
 """Prefix of the two workflow labels: ``prodstat_<TS>`` and ``prodstat_<uniqProcName>``."""
 CAMPAIGN_LABEL_PREFIX = "prodstat_campaign_"
 STEP_LABEL_PREFIX = "prodstat_step_"
+PRODUCTION_LABEL_PREFIX = "prodstat_production_"
+"""Prefix of the label naming the production issue a workflow issue records."""
 DUPLICATE_LABEL = "prodstat_duplicate"
 """Given to an issue a concurrent run created twice when the tracker refuses its deletion."""
 
@@ -139,6 +143,15 @@ def uniq_label(uniq_proc_name: str) -> str:
     return WORKFLOW_LABEL_PREFIX + _UNSAFE_LABEL_CHARS.sub("_", uniq_proc_name)[:240]
 
 
+def production_label(key: str) -> str:
+    """The label of the workflow issues recorded under production issue ``key``.
+
+    ``prodstat_production_<KEY>``: the production issue often lives in another Jira
+    project (or another Jira), so its workflows are found by this label, not by links.
+    """
+    return PRODUCTION_LABEL_PREFIX + _UNSAFE_LABEL_CHARS.sub("_", key.strip().upper())[:230]
+
+
 def workflow_labels_of(labels: Iterable[str]) -> list[str]:
     """The labels among ``labels`` that name a workflow (``prodstat_<TS>``, ``prodstat_<uniq>``).
 
@@ -148,7 +161,7 @@ def workflow_labels_of(labels: Iterable[str]) -> list[str]:
         label
         for label in labels
         if label.startswith(WORKFLOW_LABEL_PREFIX)
-        and not label.startswith((CAMPAIGN_LABEL_PREFIX, STEP_LABEL_PREFIX))
+        and not label.startswith((CAMPAIGN_LABEL_PREFIX, STEP_LABEL_PREFIX, PRODUCTION_LABEL_PREFIX))
         and label != DUPLICATE_LABEL
     ]
 

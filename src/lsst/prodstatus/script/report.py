@@ -17,17 +17,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ..core.ids import issue_kind, kind_phrase
+from ..core.ids import issue_kind, kind_phrase, production_label
 from ..core.markup import read_section
 from ..core.report_html import Report, ReportImage, ReportNode, ReportTable, cells_of_section, render_report
 from ..core.summary import panda_link_of, summary_colour
-from ..errors import InputError, IssueNotFoundError, ServiceError
+from ..errors import InputError, IssueNotFoundError
 from ..services.tracker.base import Issue, Tracker, check_issue_key
 
 __all__ = [
     "NOT_A_REPORT_KEY",
     "ReportResult",
-    "production_label",
     "production_workflows",
     "write_report",
 ]
@@ -49,40 +48,6 @@ _LINK_RE = re.compile(r"\[(wfprogress|tasks)\|([^\]]+)\]")
 _MAX_IMAGES = 12
 
 
-def production_label(key: str) -> str:
-    """A label naming the production issue a workflow issue records (``prodstat_production_<KEY>``)."""
-    return f"prodstat_production_{key}"
-
-
-def _text_search_local(tracker: Tracker, phrase: str) -> list[str]:
-    import sqlite3
-
-    path = getattr(tracker, "path", None)
-    if path is None:
-        return []
-    # A read-only connection of its own: the tracker's connection is the tracker's.
-    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
-        rows = db.execute("SELECT key FROM issues WHERE instr(description, ?) > 0", (phrase,)).fetchall()
-    return [str(r[0]) for r in rows]
-
-
-def _text_search_jira(tracker: Tracker, phrase: str) -> list[str]:
-    client = getattr(tracker, "client", None)
-    if client is None:
-        return []
-    from jira.exceptions import JIRAError
-
-    jql = 'text ~ "\\"' + phrase.replace('"', "") + '\\""'
-    try:
-        found = client.search_issues(jql, maxResults=False, fields="summary", json_result=False)
-    except JIRAError as exc:
-        raise ServiceError(
-            f"Jira search for workflows of a production failed (HTTP {exc.status_code}): {exc.text}",
-            "retry later",
-        ) from exc
-    return [str(i.key) for i in found]
-
-
 def production_workflows(tracker: Tracker, key: str) -> list[Issue]:
     """Workflow issues whose ``production`` section records production issue ``key``.
 
@@ -90,10 +55,7 @@ def production_workflows(tracker: Tracker, key: str) -> list[Issue]:
     written before the label, or by the original tool), then checked line by line.
     """
     phrase = f"PanDA PREOPS: {key}"
-    keys = (
-        _text_search_local(tracker, phrase) if tracker.transactional else _text_search_jira(tracker, phrase)
-    )
-    found = tracker.search(keys=keys, labels=[production_label(key)])
+    found = tracker.search(labels=[production_label(key)], texts=[phrase])
     pattern = re.compile(_PRODUCTION_RE.format(key=re.escape(key)), re.M)
     workflows = [
         i for i in found if issue_kind(i.summary, i.labels) == "workflow" and pattern.search(i.description)

@@ -16,11 +16,13 @@ from typing import Any
 from ..core.bps import render_bps_block
 from ..core.ids import (
     DUPLICATE_LABEL,
+    PRODUCTION_LABEL_PREFIX,
     WorkflowId,
     check_issue_key,
     is_issue_key,
     issue_kind,
     kind_phrase,
+    production_label,
     workflow_labels_of,
 )
 from ..core.markup import split_head
@@ -66,6 +68,8 @@ class UpdateIssueResult:
     notes: list[str] = field(default_factory=list)
     removed_labels: list[str] = field(default_factory=list)
     """Labels of the workflow an explicit DRP_ISSUE recorded before ``--force`` re-pointed it."""
+    repointed: bool = False
+    """An explicit DRP_ISSUE of another workflow was re-pointed at this one (``--force``)."""
     plan: list[str] = field(default_factory=list)
     """The writes, in words (``--dry-run``)."""
     duplicates_removed: list[str] = field(default_factory=list)
@@ -88,6 +92,7 @@ class UpdateIssueResult:
             "linked_now": self.linked_now,
             "production_in_tracker": self.production_in_tracker,
             "removed_labels": self.removed_labels,
+            "repointed": self.repointed,
             "duplicates_removed": self.duplicates_removed,
             "plan": self.plan,
             "description": self.description,
@@ -209,9 +214,19 @@ def plan_workflow_issue(
             tracker.browse_url(production.key) if production is not None else None,
         )
     }
-    if stale_labels:
+    repointed = bool(stale_labels)
+    if repointed:
         # Statistics of the issue's former workflow describe another run.
         sections.update(dict.fromkeys(STATISTICS_SECTIONS))
+    labels = list(wid.labels)
+    if production_key is not None:
+        labels.append(production_label(production_key))
+    # A workflow recorded under another production issue before: that label is stale.
+    stale_labels += [
+        label
+        for label in (target.labels if target is not None else [])
+        if label.startswith(PRODUCTION_LABEL_PREFIX) and label not in labels
+    ]
     head = block if target is None else replace_bps_block(split_head(target.description)[0], block)
     plan = IssuePlan(
         what=f"workflow issue of {run.yaml_path.name}",
@@ -219,7 +234,7 @@ def plan_workflow_issue(
         summary=wid.summary,
         sections=sections,
         head=head,
-        add_labels=wid.labels,
+        add_labels=labels,
         remove_labels=stale_labels,
         identity_label=wid.identity_label,
         project=project,
@@ -239,6 +254,7 @@ def plan_workflow_issue(
         linked_from=production.key if production is not None else None,
         production_in_tracker=production is not None,
         removed_labels=stale_labels,
+        repointed=repointed,
         plan=plan.lines(),
     )
     if production is None:

@@ -97,7 +97,7 @@ def update_issue(
         lines.append(f"{result.action} {result.key}: {result.summary}")
         if result.linked_now:
             lines.append(f"linked from {result.linked_from}")
-        if result.removed_labels:
+        if result.repointed:
             lines.append(f"removed labels {', '.join(result.removed_labels)} and the former statistics")
         for key in result.duplicates_removed:
             app.note(f"prodstat: {key} was a duplicate made by a concurrent run for this workflow: removed")

@@ -217,10 +217,12 @@ class Tracker(Protocol):
         labels: Sequence[str] = (),
         summaries: Sequence[str] = (),
         project: str | None = None,
+        texts: Sequence[str] = (),
     ) -> list[Issue]:
-        """Return, in one query, issues matching any of ``keys``, ``labels`` or exact ``summaries``.
+        """Return, in one query, issues matching any of ``keys``, ``labels``, exact ``summaries``
+        or whose description holds one of ``texts`` word for word.
 
-        Unknown keys are ignored. ``project`` restricts label and summary matches.
+        Unknown keys are ignored. ``project`` restricts label, summary and text matches.
         """
         ...
 

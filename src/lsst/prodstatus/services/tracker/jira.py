@@ -335,14 +335,18 @@ class JiraTracker:
         labels: Sequence[str] = (),
         summaries: Sequence[str] = (),
         project: str | None = None,
+        texts: Sequence[str] = (),
     ) -> list[Issue]:
-        """Return issues matching any of ``keys``, ``labels`` or exact ``summaries`` (one JQL search)."""
+        """Return issues matching any of ``keys``, ``labels``, exact ``summaries`` or ``texts`` (one JQL search)."""
         keys = [check_issue_key(k) for k in keys]
         scoped: list[str] = []
         if labels:
             scoped.append(f"labels in ({', '.join(_jql_string(check_label(lb)) for lb in labels)})")
         # JQL "~" is a tokenised text match: filter to exact summaries below.
         scoped.extend(f"summary ~ {_jql_string(_fuzzy_phrase(s))}" for s in summaries)
+        # Jira's text search is tokenised: ask for the text's most distinctive term and
+        # check the exact text below.
+        scoped.extend(f"description ~ {_jql_string(_distinctive_term(t))}" for t in texts)
         scope = None
         if scoped:
             scope = " OR ".join(scoped)
@@ -353,7 +357,10 @@ class JiraTracker:
         return [
             i
             for i in issues
-            if i.key in keys or wanted_labels.intersection(i.labels) or i.summary in wanted_summaries
+            if i.key in keys
+            or wanted_labels.intersection(i.labels)
+            or i.summary in wanted_summaries
+            or any(t in i.description for t in texts)
         ]
 
     def _search_jql(self, keys: list[str], scope: str | None) -> list[Issue]:
@@ -704,6 +711,12 @@ class _TransientError(Exception):
 
 
 _MISSING_KEY_RE = re.compile(r"An issue with key '([A-Z][A-Z0-9_]*-\d+)' does not exist")
+
+
+def _distinctive_term(text: str) -> str:
+    """The longest run of ``text`` made of letters, digits, ``_.-`` (an issue key, a timestamp)."""
+    runs = re.findall(r"[A-Za-z0-9_.\-]+", text)
+    return max(runs, key=len) if runs else text
 
 
 def _fuzzy_phrase(summary: str) -> str:

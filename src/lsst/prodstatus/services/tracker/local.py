@@ -250,8 +250,9 @@ class LocalTracker:
         labels: Sequence[str] = (),
         summaries: Sequence[str] = (),
         project: str | None = None,
+        texts: Sequence[str] = (),
     ) -> list[Issue]:
-        """Return issues matching any of ``keys``, ``labels`` or exact ``summaries``, in one query."""
+        """Return issues matching any of ``keys``, ``labels``, exact ``summaries`` or ``texts``, in one query."""
         clauses: list[str] = []
         params: list[str] = []
         if keys:
@@ -267,6 +268,9 @@ class LocalTracker:
         if summaries:
             scoped.append(f"summary IN ({','.join('?' * len(summaries))})")
             scoped_params.extend(summaries)
+        for text in texts:
+            scoped.append("instr(description, ?) > 0")
+            scoped_params.append(text)
         if scoped:
             scope = " OR ".join(scoped)
             if project:
