@@ -598,7 +598,9 @@ class JiraTracker:
         return new
 
     def _delete_attachment(self, attachment_id: str, filename: str, key: str) -> None:
-        self._call(lambda: self.client.delete_attachment(attachment_id), f"replace {filename}", key)
+        # Gone already (a concurrent run replaced the same file first) is what we wanted.
+        with suppress(IssueNotFoundError):
+            self._call(lambda: self.client.delete_attachment(attachment_id), f"replace {filename}", key)
 
     def delete_issue(self, key: str) -> None:
         """Delete issue ``key`` (one request; Jira removes its links and attachments)."""
