@@ -78,6 +78,16 @@ def test_sibling_yaml_without_a_run_of_its_own_is_refused(
     assert "give --ts TIMESTAMP" in result.stderr
     assert result.stderr.count("\n") == 1
     assert setup.snapshot() == before
+    # b's yaml moved away after its submission: its run is still not c's.
+    (step1 / "done").mkdir()
+    (step1 / "step1_1248_b.yaml").rename(step1 / "done" / "step1_1248_b.yaml")
+    moved = update_issue(run_cli, setup, "step1_1248_c.yaml", "PREOPS-1248", "DRP0")
+    assert moved.exit_code == 1 and "no run of step1_1248_c.yaml" in moved.stderr
+    # --ts naming b's run finds b's issue, which records b's yaml: refused without --force.
+    named = update_issue(run_cli, setup, "step1_1248_c.yaml", "PREOPS-1248", "DRP0", "--ts", TS_B)
+    assert named.exit_code == 1
+    assert named.stderr.startswith("prodstat: error: DRP-1 records step1_1248_b.yaml, not step1_1248_c.yaml")
+    assert setup.snapshot() == before
 
 
 # -- 2. an explicit DRP_ISSUE of the wrong kind ---------------------------------------------------
@@ -399,3 +409,168 @@ def test_placeholder_production_issue_is_recorded_not_linked(
 def test_empty_production_issue_is_refused(run_cli: RunCli, setup: TrackerSetup, step1: Path) -> None:
     result = update_issue(run_cli, setup, "step1_1248.yaml", " ", "DRP0")
     assert result.exit_code == 1 and result.stderr.startswith("prodstat: error: PRODUCTION_ISSUE is empty")
+
+
+# -- review round: the paths a first review found open --------------------------------------------
+
+
+def test_explicit_issue_about_something_else_or_second_issue_is_refused(
+    run_cli: RunCli, setup: TrackerSetup, step1: Path
+) -> None:
+    setup.seed("DRP-1", "New task", "")  # new and empty: becomes the workflow's issue
+    setup.seed("DRP-2", "Some unrelated ticket", "a person's text")
+    before = setup.snapshot()
+    other = update_issue(run_cli, setup, "step1_1248.yaml", "PREOPS-1248", "DRP-2")
+    assert other.exit_code == 1
+    assert other.stderr.startswith("prodstat: error: DRP-2 (Some unrelated ticket) is not a workflow issue")
+    assert setup.snapshot() == before
+    assert update_issue(run_cli, setup, "step1_1248.yaml", "PREOPS-1248", "DRP-1").exit_code == 0
+    # The workflow has its issue now: a second explicit one is refused even with --force.
+    second = update_issue(run_cli, setup, "step1_1248.yaml", "PREOPS-1248", "DRP-2", "--force")
+    assert second.exit_code == 1
+    assert "this workflow is recorded in DRP-1 already" in second.stderr
+    assert show(run_cli, setup, "DRP-2")["description"] == "a person's text"
+
+
+@pytest.mark.parametrize("setup", ["jira"], indirect=True)
+def test_text_added_while_statistics_are_computed_survives(setup: TrackerSetup, step1: Path) -> None:
+    from lsst.prodstatus.script.update_issue import plan_workflow_issue
+    from lsst.prodstatus.services.submit import find_run
+
+    tracker = setup.open()
+    run = find_run("step1_1248.yaml")
+    plan, _, target, _ = plan_workflow_issue(
+        tracker, run, "PREOPS-1248", "DRP0", project="DRP", pandamon_url="x"
+    )
+    apply_plan(tracker, plan)
+    # Read, then (minutes of PanDA and Butler work later) write: a person edits in between.
+    plan, _, target, _ = plan_workflow_issue(
+        tracker, run, "PREOPS-9", "DRP0", project="DRP", pandamon_url="x"
+    )
+    assert target is not None
+    target.read_at -= 60  # the statistics took a minute
+    tracker.update_issue(
+        "DRP-1", description=tracker.get_issue("DRP-1").description + "a note added meanwhile\n"
+    )
+    apply_plan(tracker, plan, current=target)
+    description = tracker.get_issue("DRP-1").description
+    tracker.close()
+    assert "a note added meanwhile\n" in description and "PanDA PREOPS: PREOPS-9 " in description
+
+
+@pytest.mark.parametrize("setup", ["jira"], indirect=True)
+def test_create_still_running_when_its_reply_times_out(
+    run_cli: RunCli, setup: TrackerSetup, step1: Path
+) -> None:
+    assert setup.emulator is not None
+    setup.emulator.inject(0, delay=2.5, path=r"^/rest/api/2/issue$", method="POST")
+    result = run_cli(
+        "update-issue",
+        "step1_1248.yaml",
+        "PREOPS-1248",
+        "DRP0",
+        env={**setup.env, "PRODSTAT_JIRA_TIMEOUT": "1"},
+    )
+    assert result.exit_code == 0, result.stderr
+    assert setup.emulator.wait_idle()
+    assert keys_with_label(setup, f"prodstat_{UNIQ_A}") == ["DRP-1"]
+    assert [a["filename"] for a in show(run_cli, setup, "DRP-1")["attachments"]] == ["step1_1248.yaml"]
+
+
+@pytest.mark.parametrize("setup", ["jira"], indirect=True)
+@pytest.mark.parametrize("can_delete", [True, False])
+def test_a_later_run_removes_duplicates_left_behind(
+    run_cli: RunCli, setup: TrackerSetup, step1: Path, can_delete: bool
+) -> None:
+    assert setup.emulator is not None
+    labels = (f"prodstat_{TS_A}", f"prodstat_{UNIQ_A}")
+    summary = f"step1#w_2022_27/PREOPS-1248/{TS_A}"
+    setup.seed("DRP-1", summary, "", labels=labels)
+    setup.seed("DRP-2", summary, "", labels=labels)
+    if not can_delete:
+        setup.emulator.inject(403, times=5, path=r"^/rest/api/2/issue/DRP-2$", method="DELETE")
+    result = update_issue(run_cli, setup, "step1_1248.yaml", "PREOPS-1248", "DRP0")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == "issue:DRP-1"
+    assert keys_with_label(setup, f"prodstat_{UNIQ_A}") == ["DRP-1"]
+    issues = setup.emulator.snapshot()["issues"]
+    assert ("DRP-2" in issues) is not can_delete
+    if not can_delete:
+        assert issues["DRP-2"]["labels"] == [DUPLICATE_LABEL]
+
+
+@pytest.mark.parametrize("setup", ["jira"], indirect=True)
+@pytest.mark.parametrize("slow", ["attachments", "issueLink"])
+def test_parallel_runs_leave_one_attachment_and_one_link(setup: TrackerSetup, step1: Path, slow: str) -> None:
+    assert setup.emulator is not None
+    setup.seed("PREOPS-1248", "request")
+    setup.seed("DRP-1", f"step1#w_2022_27/PREOPS-1248/{TS_A}", "", labels=(f"prodstat_{UNIQ_A}",))
+    setup.emulator.inject(0, times=8, delay=1.0, path=rf"/{slow}$", method="POST")
+    results = _parallel_update_issue(setup, step1, 6)
+    assert all(r.returncode == 0 for r in results), [r.stderr for r in results]
+    tracker = setup.open()
+    issue = tracker.get_issue("DRP-1")
+    production = tracker.get_issue("PREOPS-1248")
+    tracker.close()
+    assert [a.filename for a in issue.attachments] == ["step1_1248.yaml"]
+    assert production.linked_keys() == ["DRP-1"]
+
+
+@pytest.mark.parametrize("setup", ["jira"], indirect=True)
+def test_back_to_back_runs_despite_search_lag(run_cli: RunCli, setup: TrackerSetup, step1: Path) -> None:
+    """Jira Cloud's search lags behind writes: the second run reads the first one's issue by key."""
+    from tests.support.fault_proxy import FaultProxy
+
+    assert setup.emulator is not None
+    with FaultProxy(setup.emulator.url, search_lag=30) as proxy:
+        env = {**setup.env, "PRODSTAT_JIRA_URL": proxy.url}
+        first = run_cli("update-issue", "step1_1248.yaml", "PREOPS-1248", "DRP0", env=env)
+        second = run_cli("update-issue", "step1_1248.yaml", "PREOPS-1248", "DRP0", "--ts", TS_A, env=env)
+    assert first.exit_code == 0 and second.exit_code == 0, (first.stderr, second.stderr)
+    assert first.stdout.splitlines()[-1] == second.stdout.splitlines()[-1] == "issue:DRP-1"
+    assert sorted(setup.emulator.snapshot()["issues"]) == ["DRP-1"]
+
+
+@pytest.mark.parametrize("setup", ["jira"], indirect=True)
+def test_replies_cut_off_or_swallowed_by_an_intermediary(
+    run_cli: RunCli, setup: TrackerSetup, step1: Path
+) -> None:
+    from tests.support.fault_proxy import FaultProxy
+
+    assert setup.emulator is not None
+    with FaultProxy(setup.emulator.url) as proxy:
+        env = {**setup.env, "PRODSTAT_JIRA_URL": proxy.url}
+        # The create's reply is cut off mid-body after Jira made the issue: adopted, not re-made.
+        proxy.inject("truncate", r"/rest/api/2/issue$", method="POST")
+        # A read cut off is simply read again.
+        proxy.inject("truncate", r"/rest/api/2/search", method="GET")
+        made = run_cli("update-issue", "step1_1248.yaml", "PREOPS-1248", "DRP0", env=env)
+        assert made.exit_code == 0, made.stderr
+        assert sorted(setup.emulator.snapshot()["issues"]) == ["DRP-1"]
+        # An edit answered 200 with JSON by something in between is read back: not done.
+        before = show(run_cli, setup, "DRP-1")["description"]
+        proxy.inject("replace", r"/rest/api/2/issue/DRP-1$", method="PUT", status=200, body="{}")
+        swallowed = run_cli("update-issue", "step1_1248.yaml", "PREOPS-XXX", "DRP-1", env=env)
+        assert swallowed.exit_code == 3
+        assert "answered the update of DRP-1 but did not make it" in swallowed.stderr
+        assert show(run_cli, setup, "DRP-1")["description"] == before
+        # A 504 from a gateway after Jira linked: checked, not linked twice.
+        proxy.inject("after", r"/rest/api/2/issueLink$", method="POST", status=504, body="<html>504</html>")
+        setup.seed("PREOPS-1248", "request")
+        linked = run_cli("update-issue", "step1_1248.yaml", "PREOPS-1248", "DRP-1", env=env)
+        assert linked.exit_code == 0, linked.stderr
+    tracker = setup.open()
+    assert tracker.get_issue("PREOPS-1248").linked_keys() == ["DRP-1"]
+    tracker.close()
+
+
+def test_long_uniq_proc_names_keep_distinct_labels() -> None:
+    from lsst.prodstatus.core.ids import WorkflowId, issue_kind
+
+    output = "u/" + "x" * 260
+    first = WorkflowId(output, TS_A, WorkflowId.default_uniq_proc_name(output, TS_A))
+    second = WorkflowId(output, TS_B, WorkflowId.default_uniq_proc_name(output, TS_B))
+    assert first.identity_label != second.identity_label
+    assert len(first.identity_label) <= 255 and first.identity_label.endswith(TS_A)
+    assert first.records("s", second.labels) is False
+    assert issue_kind(f"step1#c/{TS_A}", [DUPLICATE_LABEL]) == "other"

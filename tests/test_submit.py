@@ -197,18 +197,22 @@ def test_shared_output_prefers_own_run(tmp_path: Path) -> None:
     assert find_run("step1_1248.yaml", "20220729T001725Z", cwd=step1).timestamp == "20220729T001725Z"
 
 
-def test_no_own_copy_takes_newest_with_warning(tmp_path: Path) -> None:
+def test_a_run_without_a_copy_of_the_yaml_is_not_its_run(tmp_path: Path) -> None:
     make_submit_tree(tmp_path, "a.yaml", timestamps=["20220728T192631Z"])
     make_submit_tree(tmp_path, "b.yaml", timestamps=["20220729T001725Z"], missing={"yaml_copy"})
-    run = find_run("b.yaml", cwd=tmp_path)
-    assert run.timestamp == "20220729T001725Z"
-    assert run.yaml_copy is None
-    assert run.warnings and "has no copy of b.yaml" in run.warnings[0]
-    # A yaml with no run of its own at all still gets the newest run, with a warning.
+    with pytest.raises(InputError) as info:
+        find_run("b.yaml", cwd=tmp_path)
+    message = info.value.one_line()
+    assert message.startswith("no run of b.yaml under ")
+    assert "runs there: 20220728T192631Z (a.yaml), 20220729T001725Z (no submit yaml copy)" in message
+    assert "give --ts TIMESTAMP" in message
+    # --ts names the run: taken as given.
+    run = find_run("b.yaml", "20220729T001725Z", cwd=tmp_path)
+    assert run.timestamp == "20220729T001725Z" and run.yaml_copy is None
+    # A yaml with no run of its own at all is refused the same way.
     make_submit_tree(tmp_path, "c.yaml", timestamps=[])
-    run = find_run("c.yaml", cwd=tmp_path)
-    assert run.timestamp == "20220729T001725Z"
-    assert "c.yaml" in run.warnings[0]
+    with pytest.raises(InputError, match=r"no run of c\.yaml"):
+        find_run("c.yaml", cwd=tmp_path)
 
 
 def test_sample_campaign(tmp_path: Path) -> None:
@@ -336,7 +340,8 @@ def test_time_falls_back_to_yaml_copy(tmp_path: Path) -> None:
 )
 def test_missing_optional_files(tmp_path: Path, missing: set[str], absent: set[str]) -> None:
     make_submit_tree(tmp_path, missing=missing)
-    run = find_run("step1_1248.yaml", cwd=tmp_path)
+    # Without its yaml copy a run is only this yaml's when --ts names it.
+    run = find_run("step1_1248.yaml", "20220728T192631Z" if "yaml_copy" in missing else None, cwd=tmp_path)
     full = {
         "operator",
         "cluster",
@@ -483,6 +488,7 @@ def test_output_placeholders_recursive(tmp_path: Path) -> None:
     )
     root = tmp_path / "submit" / "2.2i/runs/test-med-1/w_2022_27/PREOPS-1248/x" / "20220728T192631Z"
     root.mkdir(parents=True)
+    (root / "step1_1248.yaml").write_text((tmp_path / "step1_1248.yaml").read_text())
     run = find_run("step1_1248.yaml", cwd=tmp_path)
     assert run.output == "2.2i/runs/test-med-1/w_2022_27/PREOPS-1248/x"
     assert lines(run)["output"] == "output:{payloadName}/{stage}"  # raw in the block
@@ -492,7 +498,9 @@ def test_output_placeholders_recursive(tmp_path: Path) -> None:
 def test_output_operator_defaults_to_login(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(submit.getpass, "getuser", lambda: "jdoe")
     make_submit_tree(tmp_path, output_template="u/{operator}/{payloadName}", timestamps=[])
-    (tmp_path / "submit" / "u/jdoe/2.2i/runs/test-med-1" / "20220728T192631Z").mkdir(parents=True)
+    run_dir = tmp_path / "submit" / "u/jdoe/2.2i/runs/test-med-1" / "20220728T192631Z"
+    run_dir.mkdir(parents=True)
+    (run_dir / "step1_1248.yaml").write_text((tmp_path / "step1_1248.yaml").read_text())
     assert find_run("step1_1248.yaml", cwd=tmp_path).output == "u/jdoe/2.2i/runs/test-med-1"
 
 

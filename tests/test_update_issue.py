@@ -145,7 +145,10 @@ def test_explicit_key_replaces_only_prodstat_parts(
     setup.seed("DRP-1", "placeholder", "")
     # An issue opened by hand for this workflow (no prodstat labels, no workflow summary yet).
     setup.seed("DRP-2", "testdrp processing", original)
-    result = run_cli("update-issue", "clusttest_all_1.yaml", "PREOPS-973", "DRP-2", env=setup.env)
+    # An issue about something else is taken only when asked (a new, empty one is taken as is).
+    refused = run_cli("update-issue", "clusttest_all_1.yaml", "PREOPS-973", "DRP-2", env=setup.env)
+    assert refused.exit_code == 1 and "is not a workflow issue and has a description" in refused.stderr
+    result = run_cli("update-issue", "clusttest_all_1.yaml", "PREOPS-973", "DRP-2", "--force", env=setup.env)
     assert result.exit_code == 0, result.stderr
     assert result.stdout.splitlines()[-1] == "issue:DRP-2"
     issue = issue_json(run_cli, setup, "DRP-2")
@@ -311,7 +314,7 @@ def test_discovery_ignores_runs_of_other_yamls(
     tracker.close()
     assert found["step1_1248_b"].issue is not None and found["step1_1248_b"].issue.key == "DRP-1"
     assert found["step1_1248_c"].run is None and found["step1_1248_c"].issue is None
-    assert "belong to other submit yamls" in (found["step1_1248_c"].problem or "")
+    assert "no run there holds a copy of step1_1248_c.yaml" in (found["step1_1248_c"].problem or "")
     assert found["step1_1248"].issue is None  # submitted, but not recorded yet
 
 

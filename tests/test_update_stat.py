@@ -429,8 +429,9 @@ def test_jira_round_trips(
         ).exit_code
         == 0
     )
-    # one read and one write of the issue after login
-    assert setup.reads_after_login() == 2
+    # After login: a read, a read again right before writing when the statistics took more
+    # than two seconds (an edit made meanwhile must survive), and one write (at most 3).
+    assert setup.reads_after_login() in (2, 3)
     assert setup.writes() == 1
 
 

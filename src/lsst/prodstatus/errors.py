@@ -99,7 +99,12 @@ class AmbiguousWriteError(ServiceError):
     Raised for a request that is not safe to repeat (a POST that creates an issue, an
     attachment or a link) when the connection dropped, the reply timed out or a 5xx came
     back. The caller finds out what happened (a search, a read-back) instead of re-sending.
+    ``pending`` says the service may still be working on it (the reply timed out).
     """
+
+    def __init__(self, message: str, hint: str | None = None, *, pending: bool = False) -> None:
+        super().__init__(message, hint)
+        self.pending = pending
 
 
 class IncompleteWriteError(ServiceError):

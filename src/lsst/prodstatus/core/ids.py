@@ -7,6 +7,7 @@ or builds a label itself. Pure functions, no I/O, nothing imported from services
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -138,9 +139,21 @@ def workflow_label(timestamp: str) -> str:
     return f"{WORKFLOW_LABEL_PREFIX}{timestamp.upper()}"
 
 
+_MAX_LABEL_NAME = 240
+
+
 def uniq_label(uniq_proc_name: str) -> str:
-    """Return the label that identifies a workflow by its bps ``uniqProcName``."""
-    return WORKFLOW_LABEL_PREFIX + _UNSAFE_LABEL_CHARS.sub("_", uniq_proc_name)[:240]
+    """Return the label that identifies a workflow by its bps ``uniqProcName``.
+
+    Jira labels hold at most 255 characters. A longer name keeps its end (the timestamp
+    that tells runs apart) and gets the first 8 hex digits of its SHA-1, so two long
+    names never share a label.
+    """
+    safe = _UNSAFE_LABEL_CHARS.sub("_", uniq_proc_name)
+    if len(safe) <= _MAX_LABEL_NAME:
+        return WORKFLOW_LABEL_PREFIX + safe
+    digest = hashlib.sha1(uniq_proc_name.encode("utf-8")).hexdigest()[:8]
+    return f"{WORKFLOW_LABEL_PREFIX}{digest}_{safe[-(_MAX_LABEL_NAME - 9) :]}"
 
 
 def production_label(key: str) -> str:
@@ -176,6 +189,8 @@ def issue_kind(summary: str, labels: Iterable[str]) -> str:
     ``Campaign <name>`` and ``Step <name>``. Anything else is ``other``.
     """
     labels = list(labels)
+    if DUPLICATE_LABEL in labels:
+        return "other"  # a retired duplicate no longer records anything
     if any(label.startswith(CAMPAIGN_LABEL_PREFIX) for label in labels):
         return "campaign"
     if any(label.startswith(STEP_LABEL_PREFIX) for label in labels):

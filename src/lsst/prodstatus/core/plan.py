@@ -79,6 +79,13 @@ class IssuePlan:
     """Write the description after attachments and links (when it refers to attachments)."""
     name: str = ""
     """How later plans of the same batch refer to this one (`plan_ref`)."""
+    settle: bool = True
+    """On a tracker without transactions, read the issue back after uploading or linking and
+    keep one of anything concurrent runs made twice (one request; `False` saves it where
+    concurrent runs of the command on one issue are not expected)."""
+    retire: list[str] = field(default_factory=list)
+    """Duplicates of this issue that a lost or concurrent create left behind: removed
+    (deleted, or labelled ``prodstat_duplicate`` where deleting is not permitted)."""
 
     @property
     def creates(self) -> bool:
@@ -121,6 +128,7 @@ class IssuePlan:
         out.extend(
             f"  link {_show(link.from_key, target)} → {_show(link.to_key, target)}" for link in self.links
         )
+        out.extend(f"  remove {key}, a duplicate of this issue" for key in self.retire)
         return out
 
 

@@ -36,6 +36,7 @@ from ..errors import (
     AmbiguousWriteError,
     AuthenticationError,
     IncompleteWriteError,
+    IssueNotFoundError,
     ProdstatError,
     ServiceError,
 )
@@ -123,8 +124,18 @@ def _apply(
     if plan.creates:
         return _apply_create(tracker, plan, done)
     assert plan.key is not None
-    issue = current if current is not None and not tracker.transactional else tracker.get_issue(plan.key)
-    return _apply_update(tracker, plan, issue, done)
+    if current is not None and not tracker.transactional:
+        # Read earlier (update-stat: minutes earlier): re-read before writing the description.
+        return _apply_update(tracker, plan, current, done, fresh=_is_fresh(current))
+    return _apply_update(tracker, plan, tracker.get_issue(plan.key), done)
+
+
+FRESH_SECONDS = 2.0
+"""A copy of an issue read longer ago than this is read again before its description is written."""
+
+
+def _is_fresh(issue: Issue) -> bool:
+    return time.monotonic() - issue.read_at <= FRESH_SECONDS
 
 
 # -- create ---------------------------------------------------------------------------------------
@@ -145,7 +156,14 @@ def _apply_create(tracker: Tracker, plan: IssuePlan, done: dict[str, str]) -> Ap
         existing = _identity_matches(tracker, plan)
         if existing:
             return _adopt(tracker, plan, existing[0], done)
+    else:
+        recorded = _recorded_by_this_machine(tracker, plan)
+        if recorded is not None:
+            return _adopt(tracker, plan, recorded, done)
     issue, adopted = _create(tracker, plan)
+    journal = getattr(tracker, "journal", None)
+    if journal is not None:
+        journal.record(plan.identity_label, issue.key)
     if adopted:
         return _adopt(tracker, plan, issue, done)
     result = _complete(tracker, plan, issue, done)
@@ -164,9 +182,7 @@ def _check_concurrent_runs(
     links just made (concurrent runs may each have made the same link: one is kept).
     """
     assert plan.identity_label is not None
-    sources = [
-        s for s in dict.fromkeys(_resolve(li, result.key, done) for li in plan.links) if s != result.key
-    ]
+    sources = _link_sources(plan, result.key, done)
     found = tracker.search(keys=sources, labels=[plan.identity_label], project=plan.project)
     matches = sorted((i for i in found if plan.identity_label in i.labels), key=lambda i: issue_number(i.key))
     if matches and issue_number(matches[0].key) < issue_number(result.key):
@@ -182,10 +198,51 @@ def _check_concurrent_runs(
         adopted = _adopt(tracker, plan, winner, done)
         adopted.duplicates_removed = [result.key]
         return adopted
-    for source in found:
-        if source.key in sources:
-            _drop_duplicate_links(tracker, source, result.key)
+    _settle(tracker, result.key, found, sources)
     return result
+
+
+def _link_sources(plan: IssuePlan, key: str, done: dict[str, str]) -> list[str]:
+    """The other issues that planned links start from (their links are read back)."""
+    return [s for s in dict.fromkeys(_resolve(li, key, done) for li in plan.links) if s != key]
+
+
+def _settle(tracker: Tracker, key: str, found: Sequence[Issue], sources: Sequence[str]) -> None:
+    """Keep one of each attachment name and of each link that concurrent runs made twice."""
+    for issue in found:
+        if issue.key == key:
+            for other in dict.fromkeys(li.other_key for li in issue.links if li.direction == "outward"):
+                _drop_duplicate_links(tracker, issue, other)
+            by_name: dict[str, list[str]] = {}
+            for att in issue.attachments:
+                by_name.setdefault(att.filename, []).append(att.attachment_id)
+            for ids in by_name.values():
+                # Every run keeps the newest copy, so runs that settle at once agree.
+                for extra in sorted(ids, key=_id_order)[:-1]:
+                    tracker.delete_attachment(key, extra)
+        if issue.key in sources:
+            _drop_duplicate_links(tracker, issue, key)
+
+
+def _id_order(value: str) -> tuple[int, str]:
+    return (int(value), value) if value.isdigit() else (0, value)
+
+
+def _retire_all(tracker: Tracker, plan: IssuePlan, result: Applied) -> None:
+    """Remove the duplicates the script found (left by a lost or concurrent create)."""
+    for key in plan.retire:
+        if key == result.key:
+            continue
+        try:
+            _retire(tracker, tracker.get_issue(key), result.issue, [])
+        except IssueNotFoundError:
+            continue  # removed by a concurrent run already
+        except ProdstatError as exc:
+            raise IncompleteWriteError(
+                f"{key} is a duplicate of {result.key} ({plan.what}) and could not be removed: {exc.message}",
+                "re-run the same command to remove it",
+            ) from exc
+        result.duplicates_removed.append(key)
 
 
 def _retire(tracker: Tracker, mine: Issue, winner: Issue, sources: Sequence[Issue]) -> None:
@@ -211,6 +268,35 @@ def _retire(tracker: Tracker, mine: Issue, winner: Issue, sources: Sequence[Issu
     tracker.link(mine.key, winner.key, current=fresh)
 
 
+def _pending_waits(timeout: float) -> list[float]:
+    """Waits before each search after a timed-out create: 0, 1, 2, 4 … s, about ``timeout`` in all."""
+    waits, total, step = [0.0], 0.0, 1.0
+    while total + step <= max(timeout, 1.0):
+        waits.append(step)
+        total += step
+        step *= 2
+    return waits
+
+
+def _recorded_by_this_machine(tracker: Tracker, plan: IssuePlan) -> Issue | None:
+    """An issue this machine created for the same identity label, read by key.
+
+    Jira Cloud's search lags behind writes; reading by key does not, so a create made a
+    moment ago by the previous command is found here even when the script's search missed it.
+    """
+    journal = getattr(tracker, "journal", None)
+    if journal is None or plan.identity_label is None:
+        return None
+    for key in journal.keys(plan.identity_label):
+        try:
+            issue = tracker.get_issue(key)
+        except IssueNotFoundError:
+            continue  # deleted since (a duplicate removed, or by hand)
+        if plan.identity_label in issue.labels:
+            return issue
+    return None
+
+
 def _create(tracker: Tracker, plan: IssuePlan) -> tuple[Issue, bool]:
     """Create the issue; after a lost reply, adopt it if the search finds it."""
     assert plan.summary is not None
@@ -227,9 +313,14 @@ def _create(tracker: Tracker, plan: IssuePlan) -> tuple[Issue, bool]:
         except AmbiguousWriteError as exc:
             last = exc
             _log.info("create of %s may have been lost (%s); searching by label", plan.what, exc.message)
-            found = _identity_matches(tracker, plan)
-            if found:
-                return found[0], True
+            # A reply that timed out may belong to a create Jira is still making: look a few
+            # times, over about as long as the request was given, before creating again.
+            waits = _pending_waits(getattr(tracker, "timeout", 30.0)) if exc.pending else [0.0]
+            for wait in waits:
+                time.sleep(wait)
+                found = _identity_matches(tracker, plan)
+                if found:
+                    return found[0], True
             time.sleep(min(0.5 * 2**attempt, 4.0))
     assert last is not None
     raise AmbiguousWriteError(
@@ -256,7 +347,13 @@ def _description(plan: IssuePlan, current: str, key: str | None = None) -> str:
 
 
 def _apply_update(
-    tracker: Tracker, plan: IssuePlan, issue: Issue, done: dict[str, str], *, adopted: bool = False
+    tracker: Tracker,
+    plan: IssuePlan,
+    issue: Issue,
+    done: dict[str, str],
+    *,
+    adopted: bool = False,
+    fresh: bool = True,
 ) -> Applied:
     description = _description(plan, issue.description, issue.key)
     labels_after = [lb for lb in issue.labels if lb not in plan.remove_labels or lb in plan.add_labels]
@@ -270,6 +367,10 @@ def _apply_update(
     result = Applied(issue.key, Action.UNCHANGED, issue, adopted=adopted)
 
     def write_fields() -> None:
+        # Jira has no conditional update: the description is written whole, so it is built
+        # from the issue as it is now, not as read before the statistics were computed
+        # (a person's note added meanwhile must survive).
+        current = issue if fresh else tracker.get_issue(issue.key)
         written = tracker.update_sections(
             issue.key,
             plan.sections,
@@ -277,7 +378,7 @@ def _apply_update(
             head=plan.head,
             add_labels=wanted,
             remove_labels=plan.remove_labels,
-            current=issue,
+            current=current,
         )
         result.issue = written
         result.action = Action.UPDATED
@@ -290,6 +391,11 @@ def _apply_update(
         _attachments_and_links(tracker, plan, result, done)
         if fields_change and plan.description_last:
             write_fields()
+        if not tracker.transactional and plan.settle and (result.attached or result.linked):
+            # Concurrent runs of the same command may each have uploaded or linked.
+            sources = _link_sources(plan, issue.key, done)
+            _settle(tracker, issue.key, tracker.search(keys=[issue.key, *sources]), sources)
+        _retire_all(tracker, plan, result)
     except ProdstatError as exc:
         if tracker.transactional or not (steps_done or result.attached or result.linked):
             raise
@@ -302,6 +408,7 @@ def _complete(tracker: Tracker, plan: IssuePlan, issue: Issue, done: dict[str, s
     result = Applied(issue.key, Action.CREATED, issue)
     try:
         _attachments_and_links(tracker, plan, result, done)
+        _retire_all(tracker, plan, result)
     except ProdstatError as exc:
         if tracker.transactional:
             raise

@@ -268,6 +268,9 @@ def _write(
         # The section names the attached map (and the attached full table).
         description_last=True,
         name=MAP_TAG,
+        # Operators map a step from one place: no read-back for concurrent runs of the same map
+        # (keeps map-drp-steps within its request budget); the map yaml is replaced by name.
+        settle=False,
     )
     # The action is the section's (the map's attachment and links are reported apart); known
     # before applying, which brings ``target`` up to date.

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..core.bps import render_bps_block
+from ..core.bps import parse_bps_block, render_bps_block
 from ..core.ids import (
     DUPLICATE_LABEL,
     PRODUCTION_LABEL_PREFIX,
@@ -122,7 +122,8 @@ def _check_explicit_target(target: Issue, wid: WorkflowId, force: bool) -> list[
     Raises
     ------
     InputError
-        ``target`` is a step or campaign issue, or records another workflow (without ``force``).
+        ``target`` is a step or campaign issue, records another workflow, or is another
+        kind of issue with text of its own (the last two without ``force``).
     """
     kind = issue_kind(target.summary, target.labels)
     if kind in ("campaign", "step"):
@@ -130,6 +131,9 @@ def _check_explicit_target(target: Issue, wid: WorkflowId, force: bool) -> list[
             MSG_WRONG_KIND.format(key=target.key, kind=kind_phrase(kind), summary=target.summary),
             HINT_WRONG_KIND,
         )
+    if kind == "other" and target.description.strip() and not force:
+        # Only a new, empty issue becomes a workflow issue unasked: this one is about something.
+        raise InputError(MSG_NOT_EMPTY.format(key=target.key, summary=target.summary), HINT_NOT_EMPTY)
     if wid.records(target.summary, target.labels) is False:
         if not force:
             raise InputError(
@@ -140,6 +144,27 @@ def _check_explicit_target(target: Issue, wid: WorkflowId, force: bool) -> list[
     return []
 
 
+def _check_same_yaml(target: Issue, yaml_name: str, force: bool) -> None:
+    """Refuse an issue recording the run of another submit yaml (same output and timestamp)."""
+    recorded = parse_bps_block(target.description).get("bps_submit_yaml_file", "").strip()
+    # The original tool stored the path as typed: compare file names.
+    name = recorded.replace("\\", "/").rsplit("/", 1)[-1]
+    if name and name != yaml_name and not force:
+        raise InputError(
+            MSG_OTHER_YAML.format(key=target.key, other=name, yaml=yaml_name),
+            HINT_OTHER_YAML.format(key=target.key, yaml=yaml_name),
+        )
+
+
+MSG_OTHER_YAML = "{key} records {other}, not {yaml} (the run found belongs to {other})"
+HINT_OTHER_YAML = (
+    "check --ts: a run holding a copy of another yaml is that yaml's run; to make {key} record {yaml} "
+    "anyway add --force"
+)
+MSG_NOT_EMPTY = "{key} ({summary}) is not a workflow issue and has a description of its own"
+HINT_NOT_EMPTY = "give DRP0 to create this workflow's issue, or add --force to make it this workflow's issue"
+MSG_ALREADY_RECORDED = "this workflow is recorded in {other} already; {key} would be a second issue for it"
+HINT_ALREADY_RECORDED = "give {other} (or DRP0) instead"
 MSG_WRONG_KIND = "{key} is {kind} ({summary}), not a workflow issue"
 HINT_WRONG_KIND = "give DRP0 to create this workflow's issue (or find it), or the key of its workflow issue"
 MSG_OTHER_WORKFLOW = "{key} records another workflow ({summary}), not {mine}"
@@ -176,7 +201,7 @@ def plan_workflow_issue(
     wid = run.workflow_id
     found = tracker.search(
         keys=([production_key] if production_key else []) + ([explicit] if explicit else []),
-        labels=[] if explicit else wid.labels,
+        labels=wid.labels,
         summaries=[] if explicit else [wid.summary],
         project=project,
     )
@@ -184,6 +209,7 @@ def plan_workflow_issue(
     production = by_key.get(production_key) if production_key else None
     found_by: str | None = None
     stale_labels: list[str] = []
+    duplicates: list[str] = []
     if explicit:
         target = by_key.get(explicit)
         if target is None:
@@ -191,6 +217,16 @@ def plan_workflow_issue(
                 explicit, tracker.name, "give an existing workflow issue, or DRP0 to create one"
             )
         stale_labels = _check_explicit_target(target, wid, force)
+        others = [
+            i.key
+            for i in found
+            if i.key != explicit and wid.identity_label in i.labels and DUPLICATE_LABEL not in i.labels
+        ]
+        if others:
+            raise InputError(
+                MSG_ALREADY_RECORDED.format(other=others[0], key=explicit),
+                HINT_ALREADY_RECORDED.format(other=others[0]),
+            )
     else:
         candidates = [
             i
@@ -205,6 +241,10 @@ def plan_workflow_issue(
         )
         if target is not None:
             found_by = "label" if set(wid.labels) & set(target.labels) else "summary"
+            # Issues a lost or concurrent create left behind (Jira has no transactions).
+            duplicates = [i.key for i in candidates if i.key != target.key and wid.identity_label in i.labels]
+    if target is not None:
+        _check_same_yaml(target, run.yaml_path.name, force)
 
     block = render_bps_block(line for _name, line in run.keywords)
     sections: dict[str, str | None] = {
@@ -240,6 +280,7 @@ def plan_workflow_issue(
         project=project,
         attachments=[PlannedAttachment(run.yaml_path.name, run.yaml_path.read_bytes())],
         links=[PlannedLink(production.key, SELF)] if production is not None else [],
+        retire=duplicates,
     )
     description = plan.new_description("" if target is None else target.description)
     result = UpdateIssueResult(

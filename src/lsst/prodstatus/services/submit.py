@@ -78,9 +78,10 @@ MSG_NO_RUN = "no bps run found for {given}: searched {searched}; timestamps ther
 HINT_NO_RUN = "check payload.output of the yaml, or that 'bps submit' made its submit directory"
 MSG_TS_NOT_FOUND = "no bps run {ts} for {given}: searched {searched}; timestamps there: {found}"
 MSG_NOT_OWN_RUN = (
-    "no run of {yaml} under {root}: the runs there belong to other submit yamls with the same output: {runs}"
+    "no run of {yaml} under {root}: no run there holds a copy of {yaml} (several submit yamls can share "
+    "one output); runs there: {runs}"
 )
-HINT_NOT_OWN_RUN = "give --ts TIMESTAMP if one of them is the run of {yaml}, or submit {yaml} first"
+HINT_NOT_OWN_RUN = "submit {yaml} first, or give --ts TIMESTAMP if you know one of them is its run"
 HINT_TS_NOT_FOUND = "give one of the timestamps listed, or leave off --ts to take the newest run"
 
 TOP_KEYWORDS = ("campaign", "project", "payload", "pipelineYaml", "extraQgraphOptions")
@@ -342,7 +343,7 @@ def _pick_run(
     root: Path, given: str, yaml_path: Path, timestamp: str | None, searched: list[str]
 ) -> tuple[str, list[str], list[str]]:
     """Return (timestamp, all timestamps, warnings) of the run to use."""
-    yaml_name, yaml_dir = yaml_path.name, yaml_path.parent
+    yaml_name = yaml_path.name
     timestamps = _run_timestamps(root)
     found = ", ".join(timestamps) if timestamps else "none"
     if timestamp is not None:
@@ -356,34 +357,23 @@ def _pick_run(
         raise InputError(
             MSG_NO_RUN.format(given=given, searched=", ".join(searched), found=found), HINT_NO_RUN
         )
-    # Several submit yamls can share one output: a run holding a copy of this yaml is its own,
-    # one holding a copy of another yaml of this directory is that yaml's (never this one's).
+    # Several submit yamls can share one output: only a run holding a copy of this yaml
+    # (bps copies the submit yaml into its run directory) is this yaml's run.
     own = [ts for ts in timestamps if (root / ts / yaml_name).is_file()]
     if own:
         return own[-1], timestamps, []
-    claimed = {ts: _sibling_copies(root / ts, yaml_dir, yaml_name) for ts in timestamps}
-    free = [ts for ts in timestamps if not claimed[ts]]
-    if not free:
-        runs = ", ".join(f"{ts} ({', '.join(claimed[ts])})" for ts in timestamps)
-        raise InputError(
-            MSG_NOT_OWN_RUN.format(yaml=yaml_name, root=root, runs=runs),
-            HINT_NOT_OWN_RUN.format(yaml=yaml_name),
-        )
-    chosen = free[-1]
-    warning = (
-        f"run {chosen} has no copy of {yaml_name} (nor of another yaml here); it is taken as this yaml's "
-        f"run (use --ts to choose another)"
+    runs = ", ".join(f"{ts} ({_run_owner(root / ts, yaml_name)})" for ts in timestamps)
+    raise InputError(
+        MSG_NOT_OWN_RUN.format(yaml=yaml_name, root=root, runs=runs), HINT_NOT_OWN_RUN.format(yaml=yaml_name)
     )
-    return chosen, timestamps, [warning]
 
 
-def _sibling_copies(run_dir: Path, yaml_dir: Path, yaml_name: str) -> list[str]:
-    """Names of the other submit yamls of ``yaml_dir`` that bps copied into ``run_dir``."""
-    return sorted(
-        p.name
-        for p in run_dir.glob("*.yaml")
-        if p.name != yaml_name and not p.name.endswith("_config.yaml") and (yaml_dir / p.name).is_file()
+def _run_owner(run_dir: Path, yaml_name: str) -> str:
+    """Which submit yaml a run directory holds a copy of, in words."""
+    copies = sorted(
+        p.name for p in run_dir.glob("*.yaml") if p.name != yaml_name and not p.name.endswith("_config.yaml")
     )
+    return ", ".join(copies) if copies else "no submit yaml copy"
 
 
 def _flow(value: object) -> str:

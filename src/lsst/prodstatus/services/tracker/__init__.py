@@ -30,7 +30,7 @@ def open_tracker(settings: Settings) -> Tracker:
             raise ConfigError(
                 "--tracker jira needs a Jira URL", "set PRODSTAT_JIRA_URL or jira_url in the config file"
             )
-        return JiraTracker(
+        tracker = JiraTracker(
             settings["jira_url"],
             settings["jira_user"],
             settings["jira_token"],
@@ -40,6 +40,15 @@ def open_tracker(settings: Settings) -> Tracker:
             timeout=settings["jira_timeout"],
             max_retries=settings["jira_retries"],
         )
+        try:
+            settings.home.mkdir(parents=True, exist_ok=True)
+        except OSError:
+            pass  # no journal then: it only narrows the window of Jira Cloud's search lag
+        else:
+            from .journal import CreatedJournal
+
+            tracker.journal = CreatedJournal(settings.home, tracker.url)
+        return tracker
     from ...config import ensure_writable_dir
     from .local import LocalTracker
 

@@ -7,6 +7,7 @@ contract tests. Command modules only ever see these types.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -87,6 +88,8 @@ class Issue:
     url: str = ""
     created: str = ""
     updated: str = ""
+    read_at: float = field(default_factory=time.monotonic, compare=False, repr=False)
+    """When this copy was read (`time.monotonic`): the executor re-reads an old copy before writing."""
 
     def attachment(self, filename: str) -> Attachment | None:
         """Return the newest attachment called ``filename``, or `None`."""
@@ -148,6 +151,10 @@ class Tracker(Protocol):
 
     def delete_issue(self, key: str) -> None:
         """Delete issue ``key`` (used only for an issue this run created twice)."""
+        ...
+
+    def delete_attachment(self, key: str, attachment_id: str) -> None:
+        """Delete one attachment of ``key`` (a copy concurrent runs uploaded twice); gone already is fine."""
         ...
 
     def delete_link(self, link_id: str) -> None:

@@ -36,6 +36,8 @@ from .base import ISSUE_KEY_RE, Attachment, Comment, Issue, IssueLink, check_iss
 if TYPE_CHECKING:
     from jira import JIRA
 
+    from .journal import CreatedJournal
+
 __all__ = ["ISSUE_FIELDS", "JiraTracker"]
 
 _log = logging.getLogger(__name__)
@@ -79,7 +81,8 @@ class JiraTracker:
     retry_backoff = 0.5
     """First wait (s) before retrying an idempotent request; doubled each time, at most 8 s."""
     retry_budget = 90.0
-    """Total seconds spent waiting between retries of one request."""
+    """No retry starts once this many seconds have passed since the first try of a request
+    (so one request gives up after at most this plus one time-out)."""
 
     def __init__(
         self,
@@ -106,6 +109,8 @@ class JiraTracker:
                 "set PRODSTAT_JIRA_TOKEN (and PRODSTAT_JIRA_USER for Jira Cloud), add a netrc entry, "
                 "or use --tracker local",
             )
+        # Set by open_tracker: the issues this machine created (Cloud search lags behind).
+        self.journal: CreatedJournal | None = None
         # No retries while connecting: an unreachable URL must fail at once.
         self.max_retries = 0
         self.client = self._connect(token, max_retries)
@@ -152,7 +157,7 @@ class JiraTracker:
         429, which says it was not processed; if its reply is lost or a 5xx comes back,
         `AmbiguousWriteError` tells the caller to find out what happened instead.
         """
-        waited = 0.0
+        started = time.monotonic()
         attempt = 0
         while True:
             try:
@@ -165,13 +170,20 @@ class JiraTracker:
                     else (min(self.retry_backoff * 2 ** (attempt - 1), 8.0))
                 )
                 may_repeat = idempotent or transient.status == 429
-                if not may_repeat or attempt > self.max_retries or waited + delay > self.retry_budget:
+                if (
+                    not may_repeat
+                    or attempt > self.max_retries
+                    or self._spent(started) + delay > self.retry_budget
+                ):
                     if attempt > 1:
-                        raise transient.after_retries(attempt - 1, waited) from transient.cause
+                        raise transient.after_retries(attempt - 1, self._spent(started)) from transient.cause
                     raise transient.error from transient.cause
                 _log.info("Jira %s: %s; retry %d in %.1f s", what, transient.error.message, attempt, delay)
                 time.sleep(delay)
-                waited += delay
+
+    @staticmethod
+    def _spent(started: float) -> float:
+        return time.monotonic() - started
 
     def _call_once(self, func: Callable[[], T], what: str, key: str | None, idempotent: bool) -> T:
         import requests
@@ -201,7 +213,16 @@ class JiraTracker:
                 "retry later or raise PRODSTAT_JIRA_TIMEOUT",
             )
             if sent and not idempotent:
-                error = self._ambiguous(what, f"no reply within {self.timeout:g} s")
+                error = self._ambiguous(what, f"no reply within {self.timeout:g} s", pending=True)
+            raise _TransientError(error, None, None, exc) from exc
+        except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError) as exc:
+            # The reply was cut off mid-body: the request arrived and was (probably) done.
+            error = ServiceError(
+                f"Jira at {self.url} sent an incomplete reply ({what}): the connection was closed mid-reply",
+                "retry later; check for a proxy in front of Jira",
+            )
+            if not idempotent:
+                error = self._ambiguous(what, "the reply was cut off")
             raise _TransientError(error, None, None, exc) from exc
         except requests.exceptions.ConnectionError as exc:
             error = ServiceError(
@@ -215,17 +236,20 @@ class JiraTracker:
             raise _TransientError(error, None, None, exc) from exc
         except requests.exceptions.RequestException as exc:
             raise ServiceError(f"Jira request failed ({what}): {exc}") from exc
-        except ValueError as exc:
+        except (ValueError, KeyError, TypeError, AttributeError, NotImplementedError) as exc:
             # The client decodes JSON itself; a reply of the wrong shape surfaces here.
+            if not idempotent:
+                raise self._ambiguous(what, "its reply cannot be read") from exc
             raise ServiceError(
                 f"Jira at {self.url} sent a reply prodstat cannot read ({what}): {short_reason(exc)}",
                 "check PRODSTAT_JIRA_URL; retry later",
             ) from exc
 
-    def _ambiguous(self, what: str, reason: str) -> AmbiguousWriteError:
+    def _ambiguous(self, what: str, reason: str, *, pending: bool = False) -> AmbiguousWriteError:
         return AmbiguousWriteError(
             f"Jira at {self.url} may or may not have done it ({what}): {reason}",
             "re-run the same command: it finds what was made and completes it",
+            pending=pending,
         )
 
     def _translate(self, exc: Any, what: str, key: str | None) -> Exception:
@@ -274,6 +298,15 @@ class JiraTracker:
         return f"{self.url}/rest/api/2/{path}"
 
     # -- conversion -------------------------------------------------------------------
+    def _issues_from_raw(self, raws: Sequence[Any], what: str) -> list[Issue]:
+        try:
+            return [self._issue_from_raw(raw) for raw in raws]
+        except (KeyError, TypeError, AttributeError, ValueError) as exc:
+            raise ServiceError(
+                f"Jira at {self.url} sent an issue prodstat cannot read ({what}): {type(exc).__name__}: {exc}",
+                "check PRODSTAT_JIRA_URL and any proxy in front of Jira; retry later",
+            ) from exc
+
     def _issue_from_raw(self, raw: Mapping[str, Any]) -> Issue:
         fields = raw.get("fields") or {}
         links: list[IssueLink] = []
@@ -326,7 +359,7 @@ class JiraTracker:
         """Return issue ``key`` (one request)."""
         key = check_issue_key(key)
         issue = self._call(lambda: self.client.issue(key, fields=ISSUE_FIELDS), f"read {key}", key)
-        return self._issue_from_raw(issue.raw)
+        return self._issues_from_raw([issue.raw], f"read {key}")[0]
 
     def search(
         self,
@@ -390,7 +423,7 @@ class JiraTracker:
                     raise
                 missing |= named
                 continue
-            return [self._issue_from_raw(i.raw) for i in found]
+            return self._issues_from_raw([i.raw for i in found], "search")
 
     def read_attachment(self, key: str, filename: str, *, current: Issue | None = None) -> bytes | None:
         """Return the bytes of the newest attachment ``filename`` of ``key``, or `None`."""
@@ -448,7 +481,7 @@ class JiraTracker:
             f"update {key}",
             key,
         )
-        if response.status_code == 204 or _is_json(response):
+        if response.status_code == 204:
             return
         # Jira answers an edit with 204 and no body; anything else may come from something in
         # between that did not pass the edit on, so read the issue back before calling it done.
@@ -607,6 +640,10 @@ class JiraTracker:
         key = check_issue_key(key)
         self._call(lambda: self.client._session.delete(self._rest(f"issue/{key}")), f"delete {key}", key)
 
+    def delete_attachment(self, key: str, attachment_id: str) -> None:
+        """Delete one attachment (one request); an attachment already gone is not an error."""
+        self._delete_attachment(attachment_id, f"attachment {attachment_id}", key)
+
     def delete_link(self, link_id: str) -> None:
         """Delete one issue link (one request); a link already gone is not an error."""
         with suppress(IssueNotFoundError):
@@ -666,14 +703,6 @@ def _refuse_html(response: Any, *args: Any, **kwargs: Any) -> None:
     head = response.content[:200].lstrip().lower() if response.content else b""
     if "html" in ctype or head.startswith((b"<!doctype html", b"<html")):
         raise _HtmlReplyError(response.status_code)
-
-
-def _is_json(response: Any) -> bool:
-    try:
-        response.json()
-    except ValueError:
-        return False
-    return True
 
 
 def _never_sent(exc: BaseException) -> bool:

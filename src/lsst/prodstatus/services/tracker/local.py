@@ -435,6 +435,13 @@ class LocalTracker:
             db.execute("DELETE FROM comments WHERE issue_key = ?", (issue_key,))
             db.execute("DELETE FROM issues WHERE key = ?", (issue_key,))
 
+    def delete_attachment(self, key: str, attachment_id: str) -> None:
+        """Delete attachment ``attachment_id`` of ``key`` (no error when it is gone)."""
+        with self._write() as db:
+            db.execute(
+                "DELETE FROM attachments WHERE id = ? AND issue_key = ?", (int(attachment_id), key.upper())
+            )
+
     def delete_link(self, link_id: str) -> None:
         """Delete link ``link_id`` (no error when it is gone)."""
         with self._write() as db:
