@@ -9,6 +9,7 @@ from __future__ import annotations
 
 __all__ = [
     "EXIT_BAD_INPUT",
+    "EXIT_INTERNAL",
     "EXIT_SERVICE",
     "EXIT_USAGE",
     "AmbiguousWriteError",
@@ -31,6 +32,9 @@ EXIT_USAGE = 2
 
 EXIT_SERVICE = 3
 """Exit code for an external service (tracker, PanDA, Butler) failing after retries."""
+
+EXIT_INTERNAL = 4
+"""Exit code for an internal error: a bug in prodstat, to be reported."""
 
 
 class ProdstatError(Exception):

@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from ..errors import EXIT_BAD_INPUT, ProdstatError
+from ..errors import EXIT_INTERNAL, ProdstatError
 from ..version import __version__
 from .options import App, format_examples
 
@@ -53,7 +53,7 @@ class ProdstatGroup(click.Group):
             _fail(
                 ctx,
                 f"internal error: {type(exc).__name__}: {exc}; rerun with --log-level DEBUG and report it",
-                EXIT_BAD_INPUT,
+                EXIT_INTERNAL,
                 exc,
             )
         finally:
