@@ -110,6 +110,8 @@ def test_explicit_step_or_campaign_issue_is_refused(
 def test_issue_of_another_workflow_needs_force_and_is_then_repointed_completely(
     run_cli: RunCli, setup: TrackerSetup, step1: Path
 ) -> None:
+    setup.seed("PREOPS-7", "request B")
+    setup.seed("PREOPS-1248", "request A")
     assert update_issue(run_cli, setup, "step1_1248.yaml", "PREOPS-1248", "DRP0").exit_code == 0
     tracker = setup.open()
     tracker.update_sections("DRP-1", {"butler": "|| Label ||\n| isr |", "panda": "old run's jobs"})
@@ -121,7 +123,7 @@ def test_issue_of_another_workflow_needs_force_and_is_then_repointed_completely(
     assert "add --force" in refused.stderr
     assert setup.snapshot() == before
 
-    forced = update_issue(run_cli, setup, "step1_1248_b.yaml", "PREOPS-1248", "DRP-1", "--force")
+    forced = update_issue(run_cli, setup, "step1_1248_b.yaml", "PREOPS-7", "DRP-1", "--force")
     assert forced.exit_code == 0, forced.stderr
     issue = show(run_cli, setup, "DRP-1")
     assert TS_B in issue["summary"]
@@ -130,6 +132,9 @@ def test_issue_of_another_workflow_needs_force_and_is_then_repointed_completely(
     # The statistics described the other run: gone.
     assert read_section(issue["description"], "butler") is None
     assert read_section(issue["description"], "panda") is None
+    # So are the other workflow's yaml and its link from its production issue.
+    assert [a["filename"] for a in issue["attachments"]] == ["step1_1248_b.yaml"]
+    assert [li["key"] for li in issue["links"]] == ["PREOPS-7"]
     # The old workflow no longer finds the re-pointed issue: it gets its own.
     again = update_issue(run_cli, setup, "step1_1248.yaml", "PREOPS-1248", "DRP0")
     assert again.exit_code == 0, again.stderr
@@ -273,7 +278,7 @@ def test_failed_upload_after_the_create_is_named_and_completed_by_a_rerun(
     assert failed.exit_code == 3
     assert failed.stderr.startswith(
         "prodstat: error: workflow issue of step1_1248.yaml DRP-1 was created but is not complete "
-        "(attachment(s) step1_1248.yaml may be missing; links may be missing)"
+        "(attachment(s) step1_1248.yaml may be missing; 1 of 1 links may be missing)"
     )
     assert failed.stderr.rstrip().endswith("re-run the same command to complete DRP-1")
     setup.emulator.clear_faults()

@@ -83,6 +83,10 @@ class IssuePlan:
     """On a tracker without transactions, read the issue back after uploading or linking and
     keep one of anything concurrent runs made twice (one request; `False` saves it where
     concurrent runs of the command on one issue are not expected)."""
+    remove_attachments: list[str] = field(default_factory=list)
+    """Attachments (every copy of these names) that no longer belong to the issue."""
+    remove_links: list[str] = field(default_factory=list)
+    """Links (by id) that no longer belong to the issue."""
     retire: list[str] = field(default_factory=list)
     """Duplicates of this issue that a lost or concurrent create left behind: removed
     (deleted, or labelled ``prodstat_duplicate`` where deleting is not permitted)."""
@@ -128,6 +132,8 @@ class IssuePlan:
         out.extend(
             f"  link {_show(link.from_key, target)} → {_show(link.to_key, target)}" for link in self.links
         )
+        out.extend(f"  remove attachment {name}" for name in self.remove_attachments)
+        out.extend(f"  remove link {link_id}" for link_id in self.remove_links)
         out.extend(f"  remove {key}, a duplicate of this issue" for key in self.retire)
         return out
 

@@ -62,6 +62,11 @@ class Applied:
     adopted: bool = False
     """The issue was found by its identity label (a lost create's, or a concurrent run's)."""
     duplicates_removed: list[str] = field(default_factory=list)
+    removed_attachments: list[str] = field(default_factory=list)
+    attachments_done: int = 0
+    """Planned attachments found in place or uploaded (for the message when a later step fails)."""
+    links_done: int = 0
+    description_written: bool = False
 
 
 def attachment_unchanged(tracker: Tracker, issue: Issue, filename: str, data: bytes) -> bool:
@@ -382,6 +387,7 @@ def _apply_update(
         )
         result.issue = written
         result.action = Action.UPDATED
+        result.description_written = True
 
     steps_done: list[str] = []
     try:
@@ -420,6 +426,14 @@ def _attachments_and_links(tracker: Tracker, plan: IssuePlan, result: Applied, d
     issue = result.issue
     for att in plan.attachments:
         _put_attachment(tracker, issue, att, result)
+        result.attachments_done += 1
+    for old in issue.attachments:
+        if old.filename in plan.remove_attachments:
+            tracker.delete_attachment(issue.key, old.attachment_id)
+            result.removed_attachments.append(old.filename)
+            result.action = Action.UPDATED if result.action == Action.UNCHANGED else result.action
+    for link_id in plan.remove_links:
+        tracker.delete_link(link_id)
     for link in plan.links:
         from_key, to_key = _resolve(link, issue.key, done), _resolve_to(link, issue.key, done)
         current = issue if from_key == issue.key else getattr(done, "issues", {}).get(from_key)
@@ -430,6 +444,7 @@ def _attachments_and_links(tracker: Tracker, plan: IssuePlan, result: Applied, d
             if not tracker.transactional and result.adopted:
                 # Concurrent runs of the same command may each have linked: keep one.
                 _drop_duplicate_links(tracker, tracker.get_issue(from_key), to_key, link.link_type)
+        result.links_done += 1
 
 
 def _put_attachment(tracker: Tracker, issue: Issue, att: PlannedAttachment, result: Applied) -> None:
@@ -491,13 +506,13 @@ def _ref(ref: str, own: str, done: dict[str, str]) -> str:
 
 
 def _incomplete(plan: IssuePlan, key: str, how: str, result: Applied, exc: ProdstatError) -> ServiceError:
-    missing = [a.filename for a in plan.attachments if a.filename not in result.attached]
+    missing = [a.filename for a in plan.attachments[result.attachments_done :]]
     parts = []
     if missing:
         parts.append(f"attachment(s) {', '.join(missing)} may be missing")
-    if plan.links:
-        parts.append("links may be missing")
-    if plan.description_last:
+    if result.links_done < len(plan.links):
+        parts.append(f"{len(plan.links) - result.links_done} of {len(plan.links)} links may be missing")
+    if plan.description_last and not result.description_written:
         parts.append("the description is not updated")
     what_missing = "; ".join(parts) or "it may be incomplete"
     return IncompleteWriteError(

@@ -282,6 +282,24 @@ def plan_workflow_issue(
         links=[PlannedLink(production.key, SELF)] if production is not None else [],
         retire=duplicates,
     )
+    if repointed and target is not None:
+        # The former workflow's yaml, statistics tables and production link go with it.
+        own_tables = tuple(f"{name}-{target.key}.csv" for name in STATISTICS_SECTIONS)
+        plan.remove_attachments = sorted(
+            {
+                a.filename
+                for a in target.attachments
+                if a.filename != run.yaml_path.name
+                and (a.filename.endswith((".yaml", ".yml")) or a.filename in own_tables)
+            }
+        )
+        plan.remove_links = [
+            li.link_id
+            for li in target.links
+            if li.direction == "inward"
+            and li.other_key != (production.key if production else None)
+            and production_label(li.other_key) in target.labels
+        ]
     description = plan.new_description("" if target is None else target.description)
     result = UpdateIssueResult(
         action=Action.WOULD_CREATE if target is None else Action.WOULD_UPDATE,
