@@ -66,6 +66,9 @@ class UpdateIssueResult:
     """Whether this run made that link."""
     production_in_tracker: bool = False
     notes: list[str] = field(default_factory=list)
+    """Things to tell the operator (stderr)."""
+    info: list[str] = field(default_factory=list)
+    """Facts for ``--json`` and ``--log-level INFO``, not worth a line on stderr."""
     removed_labels: list[str] = field(default_factory=list)
     """Labels of the workflow an explicit DRP_ISSUE recorded before ``--force`` re-pointed it."""
     repointed: bool = False
@@ -91,6 +94,7 @@ class UpdateIssueResult:
             "linked_from": self.linked_from,
             "linked_now": self.linked_now,
             "production_in_tracker": self.production_in_tracker,
+            "notes": [*self.notes, *self.info],
             "removed_labels": self.removed_labels,
             "repointed": self.repointed,
             "duplicates_removed": self.duplicates_removed,
@@ -322,9 +326,11 @@ def plan_workflow_issue(
                 f"production issue {production_text!r} is not an issue key: recorded in the description, not linked"
             )
         else:
-            result.notes.append(
+            # The usual case (the request lives in another project): no warning, the label
+            # makes the production issue findable (tree/report PREOPS-…).
+            result.info.append(
                 f"production issue {production_key} is not in the {tracker.name} tracker: recorded in the "
-                "description, not linked"
+                f"description and as label {production_label(production_key)}, not linked"
             )
     return plan, result, target, production
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import click
 
 from ..options import (
@@ -15,6 +17,8 @@ from ..options import (
 )
 
 __all__ = ["COMMANDS"]
+
+_log = logging.getLogger("lsst.prodstatus")
 
 
 @click.command(
@@ -78,6 +82,8 @@ def update_issue(
     )
     for note in result.notes:
         app.note(f"prodstat: {note}")
+    for fact in result.info:
+        _log.info(fact)
     if result.found_by is not None:
         app.note(
             f"prodstat: {result.key} already records this workflow (found by {result.found_by}); "
