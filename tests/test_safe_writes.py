@@ -583,3 +583,25 @@ def test_long_uniq_proc_names_keep_distinct_labels() -> None:
     assert len(first.identity_label) <= 255 and first.identity_label.endswith(TS_A)
     assert first.records("s", second.labels) is False
     assert issue_kind(f"step1#c/{TS_A}", [DUPLICATE_LABEL]) == "other"
+
+
+def test_tree_of_a_production_issue_in_another_project(
+    run_cli: RunCli, setup: TrackerSetup, step1: Path
+) -> None:
+    for yaml_name in ("step1_1248.yaml", "step1_1248_b.yaml"):
+        assert update_issue(run_cli, setup, yaml_name, "PREOPS-1248", "DRP0").exit_code == 0
+    assert update_issue(run_cli, setup, "step1_1248.yaml", "PREOPS-99", "DRP0", "--ts", TS_A).exit_code == 0
+    tree = run_cli("tree", "PREOPS-1248", env=setup.env)
+    assert tree.exit_code == 0, tree.stderr
+    lines = tree.stdout.splitlines()
+    assert lines[0].startswith("PREOPS-1248  production issue PREOPS-1248  [production]")
+    # DRP-1 moved to PREOPS-99 on its last run: only DRP-2 is still recorded under PREOPS-1248.
+    assert [line.split()[1] for line in lines[1:]] == ["DRP-2"]
+    shown = run_cli("--json", "tree", "PREOPS-99", env=setup.env)
+    assert [c["key"] for c in json.loads(shown.stdout)["children"]] == ["DRP-1"]
+    if setup.emulator is None:
+        env = {"PRODSTAT_JIRA_URL": "https://rubinobs.atlassian.net"}
+        linked = run_cli("--tracker", "local", "tree", "PREOPS-99", env=env)
+        assert "https://rubinobs.atlassian.net/browse/PREOPS-99" in linked.stdout.splitlines()[0]
+    missing = run_cli("tree", "PREOPS-5", env=setup.env)
+    assert missing.exit_code == 1 and "PREOPS-5" in missing.stderr

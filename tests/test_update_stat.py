@@ -775,3 +775,54 @@ def test_html_page_answering_the_statistics_write(
     assert description(run_cli, setup, workflow_issue) == before
     # Nothing saved either: the files never run ahead of the issue.
     assert not list((prodstat_env / "stats").rglob("*.csv"))
+
+
+def test_plots_are_attached_and_replaced_by_name(
+    run_cli: RunCli, setup: TrackerSetup, workflow_issue: str, butler_repo: BuiltRepo, tmp_path: Path
+) -> None:
+    args = ["update-stat", workflow_issue, "--butler", str(butler_repo.root), "--plots"]
+    for _ in range(2):
+        result = run_cli(*args, env=setup.env)
+        assert result.exit_code == 0, result.stderr
+    tracker = setup.open()
+    issue = tracker.get_issue(workflow_issue)
+    names = [a.filename for a in issue.attachments]
+    assert names.count(f"timeline-{workflow_issue}.png") == 1
+    assert names.count(f"distributions-{workflow_issue}.png") == 1
+    for name in (f"timeline-{workflow_issue}.png", f"distributions-{workflow_issue}.png"):
+        data = tracker.read_attachment(workflow_issue, name)
+        assert data is not None and data.startswith(b"\x89PNG\r\n\x1a\n")
+        (tmp_path / name).write_bytes(data)  # kept with the test's files, to look at
+    tracker.close()
+
+
+def test_job_times_keep_every_started_job(recorded: dict[str, Any]) -> None:
+    from datetime import UTC, datetime
+
+    from lsst.prodstatus.core.timeline import JobTimes
+
+    times = JobTimes(now=datetime(2030, 1, 1, tzinfo=UTC))
+    n_started = 0
+    for task_id, jobs in enumerate(_recorded_job_lists(recorded)):
+        times.add_task(task_id, f"label{task_id % 3}", jobs)
+        n_started += sum(1 for j in jobs if j.get("starttime"))
+    assert len(times.spans) == n_started > 0
+    timeline = times.timeline()
+    assert 0 < timeline.n_bins <= 400
+    # Every bin's count is the number of spans overlapping it, per label.
+    label = next(iter(timeline.counts))
+    spans = [s for s in times.spans if s.label == label]
+    for index in (0, timeline.n_bins // 2, timeline.n_bins - 1):
+        lo = timeline.origin + index * timeline.bin_width
+        hi = lo + timeline.bin_width
+        expected = sum(1 for s in spans if s.start < hi and s.end >= lo)
+        assert abs(timeline.counts[label][index] - expected) <= sum(1 for s in spans if s.end == lo)
+
+
+def _recorded_job_lists(recorded: dict[str, Any]) -> list[list[dict[str, Any]]]:
+    lists = []
+    for value in recorded.values():
+        jobs = value.get("jobs") if isinstance(value, dict) else None
+        if isinstance(jobs, list) and jobs and isinstance(jobs[0], dict):
+            lists.append(jobs)
+    return lists

@@ -15,7 +15,7 @@ from typing import Any
 
 from .panda import parse_panda_time
 
-__all__ = ["JobSpan", "Timeline", "bin_running", "spans_from_jobs"]
+__all__ = ["JobSpan", "JobTimes", "Timeline", "bin_running", "spans_from_jobs"]
 
 
 @dataclass(frozen=True)
@@ -138,3 +138,59 @@ def bin_running(
             series.append(running)
         counts[label] = series
     return Timeline(first, bin_width, counts)
+
+
+def _number(value: object) -> float | None:
+    try:
+        return None if value is None or value == "" else float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+
+
+class JobTimes:
+    """A job accumulator (`~lsst.prodstatus.core.stats.JobAccumulator`) for the plots of update-stat.
+
+    Keeps, per label, each job's run span and its wall time, CPU time and peak memory as
+    plain floats — a few dozen bytes a job, and only when plots are asked for (the
+    statistics themselves keep no per-job data).
+
+    Parameters
+    ----------
+    now : `~datetime.datetime`, optional
+        End of the jobs still running (default: the current time).
+    """
+
+    fields: Sequence[str] = ("starttime", "endtime", "durationsec", "cpuconsumptiontime", "maxrss")
+
+    def __init__(self, now: datetime | None = None) -> None:
+        self.now = now or datetime.now(UTC)
+        self.spans: list[JobSpan] = []
+        self.not_started = 0
+        self.samples: dict[str, dict[str, list[float]]] = {}
+
+    def add_task(self, task_id: int, label: str, jobs: Sequence[Mapping[str, Any]]) -> None:
+        """Keep the spans and figures of one task's jobs."""
+        spans, not_started = spans_from_jobs(label, jobs, self.now)
+        self.spans.extend(spans)
+        self.not_started += not_started
+        figures = self.samples.setdefault(label, {"wall_hours": [], "cpu_hours": [], "max_rss_gib": []})
+        for job in jobs:
+            wall, cpu, rss = (_number(job.get(k)) for k in ("durationsec", "cpuconsumptiontime", "maxrss"))
+            if wall is not None and wall > 0:
+                figures["wall_hours"].append(wall / 3600)
+            if cpu is not None and cpu > 0:
+                figures["cpu_hours"].append(cpu / 3600)
+            if rss is not None and rss > 0:
+                figures["max_rss_gib"].append(rss / 2**20)  # PanDA's maxrss is in kB
+
+    def timeline(self, max_bins: int = 400) -> Timeline:
+        """Running jobs per label, in bins of a round width giving at most ``max_bins`` bins."""
+        if not self.spans:
+            return bin_running(self.spans, 3600.0)
+        length = max(s.end for s in self.spans) - min(s.start for s in self.spans)
+        width = next((w for w in _ROUND_WIDTHS if length / w <= max_bins), _ROUND_WIDTHS[-1])
+        return bin_running(self.spans, width)
+
+
+_ROUND_WIDTHS = (60.0, 300.0, 600.0, 900.0, 1800.0, 3600.0, 7200.0, 21600.0, 43200.0, 86400.0)
+"""Bin widths tried for the timeline plot (1 min … 1 day)."""

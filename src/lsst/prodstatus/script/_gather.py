@@ -11,7 +11,7 @@ ran one after the other.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..core.panda import PandaWorkflow
@@ -39,6 +39,7 @@ def gather_statistics(
     panda_retries: int = 4,
     failures: JobAccumulator | None = None,
     found: tuple[PandaWorkflow, int] | None = None,
+    accumulators: Sequence[JobAccumulator] = (),
 ) -> tuple[PandaStats | None, Any]:
     """Return the PanDA and Butler statistics of a workflow (`None` for a side not asked for).
 
@@ -58,6 +59,8 @@ def gather_statistics(
     found : `tuple` [`PandaWorkflow`, `int`], optional
         The workflow's request and ``days`` window, when the caller has just read them
         (``watch`` asks for every workflow at once): no wfprogress query then.
+    accumulators : `~collections.abc.Sequence` [`JobAccumulator`]
+        More accumulators fed every job of the main job queries (e.g. the plots' job times).
 
     Raises
     ------
@@ -77,6 +80,7 @@ def gather_statistics(
             retries=panda_retries,
             failures=failures,
             found=found,
+            accumulators=accumulators,
         )
         panda_side.start()  # before the Butler is even imported
     panda_stats: PandaStats | None = None
@@ -132,10 +136,12 @@ class _PandaSide:
         retries: int,
         failures: JobAccumulator | None = None,
         found: tuple[PandaWorkflow, int] | None = None,
+        accumulators: Sequence[JobAccumulator] = (),
     ) -> None:
         self.ref = ref
         self.failures = failures
         self.found = found
+        self.accumulators = tuple(accumulators)
         self.settings = (pandamon_url, panda_token, max_workers, timeout, retries)
         self.failed = threading.Event()
         self.abort = threading.Event()
@@ -175,7 +181,7 @@ class _PandaSide:
                     self.ref.uniq_proc_name, self.ref.timestamp, request_id=self.ref.request_id
                 )
                 tasks = client.tasks(workflow.request_id, self.ref.uniq_proc_name, days)
-                aggregator = PandaAggregator(workflow, tasks, days)
+                aggregator = PandaAggregator(workflow, tasks, days, accumulators=self.accumulators)
                 self._report(0, len(aggregator.task_ids))
                 replies = client.iter_jobs(
                     aggregator.task_ids, days, progress=self._report, fields=aggregator.fields

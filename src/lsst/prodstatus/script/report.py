@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ..core.ids import issue_kind, kind_phrase, production_label
+from ..core.ids import issue_kind, kind_phrase
 from ..core.markup import read_section
 from ..core.report_html import Report, ReportImage, ReportNode, ReportTable, cells_of_section, render_report
 from ..core.summary import panda_link_of, summary_colour
@@ -27,7 +27,6 @@ from ..services.tracker.base import Issue, Tracker, check_issue_key
 __all__ = [
     "NOT_A_REPORT_KEY",
     "ReportResult",
-    "production_workflows",
     "write_report",
 ]
 
@@ -43,24 +42,8 @@ TABLE_SECTIONS = (
 )
 """Managed sections whose wiki tables the report shows, with their titles."""
 
-_PRODUCTION_RE = r"PanDA PREOPS:\s*{key}(\s|$)"
 _LINK_RE = re.compile(r"\[(wfprogress|tasks)\|([^\]]+)\]")
 _MAX_IMAGES = 12
-
-
-def production_workflows(tracker: Tracker, key: str) -> list[Issue]:
-    """Workflow issues whose ``production`` section records production issue ``key``.
-
-    Found by the label `production_label` and by the text ``PanDA PREOPS: <key>`` (issues
-    written before the label, or by the original tool), then checked line by line.
-    """
-    phrase = f"PanDA PREOPS: {key}"
-    found = tracker.search(labels=[production_label(key)], texts=[phrase])
-    pattern = re.compile(_PRODUCTION_RE.format(key=re.escape(key)), re.M)
-    workflows = [
-        i for i in found if issue_kind(i.summary, i.labels) == "workflow" and pattern.search(i.description)
-    ]
-    return sorted(workflows, key=lambda i: (i.summary.rpartition("/")[2], i.key))
 
 
 @dataclass
@@ -231,7 +214,7 @@ def write_report(
         ``key`` is none of campaign/step/workflow/production, or the file cannot be
         written (exit 1; nothing is written).
     """
-    from .tree import TreeNode, build_tree, workflow_facts
+    from .tree import TreeNode, build_tree, production_workflows, workflow_facts
 
     key = check_issue_key(key)
     notes: list[str] = []

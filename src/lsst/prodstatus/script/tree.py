@@ -6,6 +6,7 @@ show the same workflows. Reads only.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +15,7 @@ from typing import Any
 import yaml
 
 from ..core.bps import parse_bps_block
+from ..core.ids import production_label
 from ..core.maps import (
     WorkflowFacts,
     issue_kind,
@@ -23,7 +25,7 @@ from ..core.maps import (
     parse_status,
     roll_up,
 )
-from ..errors import InputError
+from ..errors import InputError, IssueNotFoundError
 from ..services.tracker.base import Issue, Tracker, check_issue_key
 from .discovery import StepWorkflow, find_workflow_issues, scan_workflow_base
 
@@ -323,6 +325,25 @@ def _fill_rollups(node: TreeNode) -> None:
     node.end = rollup.end.isoformat() if rollup.end else None
 
 
+_PRODUCTION_LINE = r"PanDA PREOPS:\s*{key}(\s|$)"
+
+
+def production_workflows(tracker: Tracker, key: str) -> list[Issue]:
+    """Workflow issues whose ``production`` section records production issue ``key``.
+
+    Found in one search by the label `~lsst.prodstatus.core.ids.production_label` and by
+    the text ``PanDA PREOPS: <key>`` (issues written before the label, or by the original
+    tool), then checked line by line. The production issue itself may live in another
+    project or another Jira: it is not needed.
+    """
+    found = tracker.search(labels=[production_label(key)], texts=[f"PanDA PREOPS: {key}"])
+    pattern = re.compile(_PRODUCTION_LINE.format(key=re.escape(key)), re.M)
+    workflows = [
+        i for i in found if issue_kind(i.summary, i.labels) == "workflow" and pattern.search(i.description)
+    ]
+    return sorted(workflows, key=lambda i: (i.summary.rpartition("/")[2], i.key))
+
+
 def build_tree(
     tracker: Tracker,
     key: str,
@@ -331,6 +352,7 @@ def build_tree(
     project: str | None = None,
     max_depth: int = 4,
     notes: list[str] | None = None,
+    production_url: str | None = None,
 ) -> TreeNode:
     """Build the hierarchy under ``key``, level by level, with the membership of ``--auto``.
 
@@ -341,7 +363,17 @@ def build_tree(
     """
     notes = notes if notes is not None else []
     key = check_issue_key(key)
-    root_issue = tracker.get_issue(key)
+    try:
+        root_issue = tracker.get_issue(key)
+    except IssueNotFoundError:
+        # A production issue (PREOPS-…) usually lives in another project or Jira: its
+        # workflows know it by label.
+        workflows = production_workflows(tracker, key)
+        if not workflows:
+            raise
+        root = TreeNode(key, f"production issue {key}", "production", production_url or "")
+        root.children = [_node(issue, home) for issue in workflows]
+        return root
     root = _node(root_issue, home)
     seen = {root.key}
     level: list[tuple[TreeNode, Issue]] = [(root, root_issue)]

@@ -24,6 +24,7 @@ from ..core.markup import DESCRIPTION_LIMIT as MARKUP_DESCRIPTION_LIMIT
 from ..core.markup import DamagedSectionError, check_markers, read_section, replace_sections, wiki_table
 from ..core.plan import Action, IssuePlan, PlannedAttachment
 from ..core.stats import PandaLabelStats, PandaStats, fmt_number, fmt_time, status_line
+from ..core.timeline import JobTimes
 from ..core.workflow import STATISTICS_SECTIONS
 from ..errors import InputError
 from ..services.tracker.base import Tracker, check_issue_key
@@ -349,6 +350,24 @@ def _failures_csv(groups: Sequence[ErrorGroup]) -> bytes:
     return out.getvalue().encode()
 
 
+def _plot_attachments(key: str, uniq_proc_name: str, times: JobTimes) -> list[PlannedAttachment]:
+    """The update-stat plots as PNG attachments (matplotlib, Agg backend, imported lazily)."""
+    from ..services.plots import distributions_png, running_jobs_png
+
+    if not times.spans:
+        return []
+    return [
+        PlannedAttachment(
+            f"timeline-{key}.png",
+            running_jobs_png(times.timeline(), f"Running jobs per label: {uniq_proc_name}"),
+        ),
+        PlannedAttachment(
+            f"distributions-{key}.png",
+            distributions_png(times.samples, f"Per-job figures per label: {uniq_proc_name}"),
+        ),
+    ]
+
+
 def _numeric_csv(records: Sequence[dict[str, Any]]) -> bytes:
     """CSV of figure dicts (unrounded numbers, ISO times, flags as columns) for scripts."""
     columns: list[str] = []
@@ -379,13 +398,16 @@ def update_workflow_stats(
     panda_retries: int = 4,
     error_rules: str | Path | None = None,
     panda_found: tuple[Any, int] | None = None,
+    plots: bool = False,
 ) -> UpdateStatResult:
     """Compute the workflow's statistics and write them into its issue.
 
     With PanDA statistics, the failures section holds the failed jobs per label and
     error, classified by the rules of ``error_rules`` (a yaml file) and the shipped ones.
     ``panda_found`` is the workflow's PanDA request and ``days`` window when the caller
-    has just read them (no wfprogress query then).
+    has just read them (no wfprogress query then). ``plots`` attaches a running-jobs
+    timeline per label and per-label distributions of wall time, CPU and peak memory
+    (``timeline-<KEY>.png``, ``distributions-<KEY>.png``), replaced by name on re-runs.
 
     Raises
     ------
@@ -431,6 +453,7 @@ def update_workflow_stats(
     butler_stats: Any = None
     # Both sides at once: PanDA in a background thread, started before the Butler is read.
     summary = FailureSummary() if use_panda else None
+    job_times = JobTimes() if plots and use_panda else None
     panda_stats, butler_stats = gather_statistics(
         ref,
         repo if use_butler else None,
@@ -443,6 +466,7 @@ def update_workflow_stats(
         panda_retries=panda_retries,
         failures=summary,
         found=panda_found,
+        accumulators=[job_times] if job_times is not None else [],
     )
 
     groups: list[ErrorGroup] | None = None
@@ -488,7 +512,8 @@ def update_workflow_stats(
         what="workflow issue",
         key=issue.key,
         sections=dict(sections),
-        attachments=[PlannedAttachment(names[name], tables[name]) for name in attach],
+        attachments=[PlannedAttachment(names[name], tables[name]) for name in attach]
+        + (_plot_attachments(key, ref.uniq_proc_name, job_times) if job_times is not None else []),
         # The cut tables point at the attached CSVs: the description must not claim a file
         # that an upload failed to deliver.
         description_last=True,
@@ -502,7 +527,7 @@ def update_workflow_stats(
         butler_stats,
     )
     result.failures = groups
-    result.attached = [names[name] for name in attach]
+    result.attached = [a.filename for a in plan.attachments]
     result.plan = plan.lines()
     if dry_run:
         return result

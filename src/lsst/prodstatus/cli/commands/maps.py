@@ -130,6 +130,8 @@ def _node_text(node: TreeNode) -> str:
         parts.append(f"{node.core_hours:.2f} core-h")
     if node.start or node.end:
         parts.append(f"{node.start or '?'} -> {node.end or '?'}")
+    if node.kind == "production" and node.url:
+        parts.append(node.url)
     return "  ".join(p for p in parts if p)
 
 
@@ -159,14 +161,23 @@ def tree(app: App, key: str) -> None:
     A campaign's children are the steps of its campaign.yaml, a step's the workflows
     map-drp-steps --auto finds for it (the newest run of each bps yaml when its
     workflow_base is on this machine), so both always agree; KEY may be a campaign, a
-    step or a workflow issue. Workflows show the state and (T,Q,D,Fa,Sf) of their status
+    step, a workflow issue, or a production issue (PREOPS-…: its workflows are found by
+    label even when it lives in another project or Jira). Workflows show the state and (T,Q,D,Fa,Sf) of their status
     line and the core-hours of their PanDA table; steps and campaigns show the same
     figures rolled up over their workflows.
     """
     from ...script.tree import build_tree
 
     notes: list[str] = []
-    root = build_tree(app.tracker, key, home=app.settings.home, project=app.settings.project, notes=notes)
+    jira_url = app.settings["jira_url"]
+    root = build_tree(
+        app.tracker,
+        key,
+        home=app.settings.home,
+        project=app.settings.project,
+        notes=notes,
+        production_url=f"{jira_url.rstrip('/')}/browse/{key}" if jira_url else None,
+    )
     for note in notes:
         app.note(f"prodstat: {note}")
     app.emit(render_tree(root), root.to_dict())

@@ -116,6 +116,7 @@ def update_issue(
         [
             "prodstat update-stat PREOPS-1248 DRP-486",
             "prodstat update-stat DRP-486 --no-butler",
+            "prodstat update-stat DRP-486 --plots",
             "prodstat update-stat PREOPS-1248 DRP-486 --butler /repo/main --sample 200 --dry-run",
         ]
     ),
@@ -126,6 +127,11 @@ def update_issue(
 )
 @click.option("--no-butler", is_flag=True, help="Skip the Butler statistics.")
 @click.option("--no-panda", is_flag=True, help="Skip the PanDA statistics.")
+@click.option(
+    "--plots",
+    is_flag=True,
+    help="Also attach a running-jobs timeline and per-label distributions of wall time, CPU and memory (PNG).",
+)
 @click.option(
     "--sample",
     type=click.IntRange(min=1),
@@ -140,6 +146,7 @@ def update_stat(
     butler_repo: str | None,
     no_butler: bool,
     no_panda: bool,
+    plots: bool,
     sample: int | None,
 ) -> None:
     """Fill workflow issue DRP_ISSUE with its PanDA and Butler statistics.
@@ -176,6 +183,7 @@ def update_stat(
         panda_timeout=app.settings["panda_timeout"],
         panda_retries=app.settings["panda_retries"],
         error_rules=app.settings["error_rules"],
+        plots=plots,
     )
     lines = [f"workflow {result.ref.uniq_proc_name} (RUN {result.ref.output_run})"]
     if result.panda is not None:
