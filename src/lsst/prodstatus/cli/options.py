@@ -27,6 +27,7 @@ __all__ = [
     "legacy_option",
     "output_options",
     "pass_app",
+    "plural",
     "timestamp_type",
 ]
 
@@ -161,6 +162,11 @@ class _IssueKeyType(click.ParamType):
 
         # Exit 1 (bad input), not click's 2: a malformed key is a data problem.
         return check_issue_key(str(value))
+
+
+def plural(n: int, word: str) -> str:
+    """``1 row``, ``2 rows``: a count and its noun, for output lines."""
+    return f"{n} {word}" + ("" if n == 1 else "s")
 
 
 issue_key_type = _IssueKeyType()

@@ -14,6 +14,7 @@ from ..options import (
     json_option,
     output_options,
     pass_app,
+    plural,
 )
 
 if TYPE_CHECKING:
@@ -99,7 +100,7 @@ def _map_lines(result: MapResult, dry_run: bool) -> list[str]:
     from ...script.maps import AttachmentAction
 
     what = f"{result.kind} map " + ("(auto)" if result.source == "auto" else result.source)
-    lines = [f"{what} -> {result.issue} ({len(result.rows)} rows):", *result.table.splitlines()]
+    lines = [f"{what} -> {result.issue} ({plural(len(result.rows), 'row')}):", *result.table.splitlines()]
     if dry_run:
         lines.append(
             f"dry run: would update {result.issue} section {result.section}"

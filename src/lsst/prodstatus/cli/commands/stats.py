@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from ..options import App, ProdstatCommand, format_examples, legacy_option, output_options, pass_app
+from ..options import App, ProdstatCommand, format_examples, legacy_option, output_options, pass_app, plural
 
 __all__ = ["COMMANDS"]
 
@@ -29,8 +29,8 @@ def _param_command(
 
 
 def _report(app: App, result: Any, noun: str) -> None:
-    lines = [f"selected {_plural(len(result.workflows), noun)}: {', '.join(result.workflows)}"]
-    lines += [f"wrote {t.csv} (+ .html, .txt): {_plural(t.rows, 'row')}" for t in result.tables]
+    lines = [f"selected {plural(len(result.workflows), noun)}: {', '.join(result.workflows)}"]
+    lines += [f"wrote {t.csv} (+ .html, .txt): {plural(t.rows, 'row')}" for t in result.tables]
     data = {
         **result.summary,
         "selected": result.workflows,
@@ -110,10 +110,6 @@ def _report_to_jira(app: App, param_file: str) -> None:
     app.emit(lines, result.to_dict(), issue_key=result.key)
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" + ("" if n == 1 else "s")
-
-
 def _prep_timing_data(app: App, param_file: str) -> None:
     from ...script.timing import prep_timing_data, read_timing_params
     from ..options import progress_factory
@@ -128,13 +124,13 @@ def _prep_timing_data(app: App, param_file: str) -> None:
         panda_timeout=app.settings["panda_timeout"],
         panda_retries=app.settings["panda_retries"],
     )
-    lines = [f"selected {_plural(len(result.workflows), 'workflow')}: {', '.join(result.workflows)}"]
+    lines = [f"selected {plural(len(result.workflows), 'workflow')}: {', '.join(result.workflows)}"]
     for name, path in zip(params.job_names, result.files, strict=True):
-        lines.append(f"wrote {path}: {_plural(result.jobs[name], 'job')}")
+        lines.append(f"wrote {path}: {plural(result.jobs[name], 'job')}")
         if not result.jobs[name]:
             app.note(f"prodstat: no started job of {name} in the selected workflows (its file has no rows)")
     if result.not_started:
-        app.note(f"prodstat: {_plural(result.not_started, 'job')} never started: not counted")
+        app.note(f"prodstat: {plural(result.not_started, 'job')} never started: not counted")
     app.emit(lines, result.to_dict())
 
 
