@@ -216,3 +216,15 @@ def test_search_by_text_in_the_description(tracker: Tracker) -> None:
     tracker.create_issue("c", "nothing here")
     found = tracker.search(texts=["PanDA PREOPS: PREOPS-1248 "])
     assert [i.summary for i in found] == ["a"]
+
+
+def test_transition_issue(tracker: Tracker) -> None:
+    issue = tracker.create_issue("s")
+    target = "In Progress"
+    name = "Start Progress" if tracker.name == "jira" else target
+    assert tracker.transition_issue(issue.key, name) is True
+    assert tracker.get_issue(issue.key).status == target
+    assert tracker.transition_issue(issue.key, target) is False  # there already
+    if tracker.name == "jira":
+        with pytest.raises(InputError, match="has no transition 'Fly away'; available now: "):
+            tracker.transition_issue(issue.key, "Fly away")

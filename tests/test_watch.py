@@ -265,3 +265,23 @@ def test_report_kept_current(
     assert [c.report for c in result.cycles] == [str(page)] * 3
     text = page.read_text()
     assert "DRP-491" in text and "DRP-487" in text
+
+
+def test_status_transitions_move_each_issue_once(
+    campaign: tuple[Seed, PandaEmulator, dict[str, SyntheticWorkflow]],
+) -> None:
+    sd, panda, _ = campaign
+    names = (
+        {"running": "Start Progress", "done": "Done", "failed": "Done"}
+        if sd.setup.emulator is not None
+        else {"running": "In Progress", "done": "Done", "failed": "Failed"}
+    )
+    notes: list[str] = []
+    result = run_watch(sd, panda, status_transitions=names, note=notes.append)
+    assert result.finished and not [n for n in notes if "transition" in n], notes
+    statuses = {key: sd.tracker.get_issue(key).status for key in WORKFLOWS}
+    assert statuses["DRP-486"] == statuses["DRP-488"] == "Done"
+    assert statuses["DRP-487"] in ("Done", "Failed")  # subfinished: the "failed" entry
+    # A restart moves nothing again.
+    again = run_watch(sd, panda, status_transitions=names, once=True)
+    assert not any(cycle.transitions for cycle in getattr(again, "cycles", []))

@@ -43,6 +43,12 @@ _ISSUE_MISSING = "Issue does not exist or you do not have permission to see it."
 _CANNOT_SET = "Field '{name}' cannot be set. It is not on the appropriate screen, or unknown."
 _ISSUE_TYPES = ("Epic", "Story", "Task", "Bug")
 _STATUSES = ("To Do", "In Progress", "Done")
+_TRANSITIONS = (
+    ("11", "Back to To Do", "To Do"),
+    ("21", "Start Progress", "In Progress"),
+    ("31", "Done", "Done"),
+)
+"""(id, name, target status) of the emulator's workflow: any status to any other."""
 # Descriptions Jira ships for its stock link types; other names get a neutral pair.
 _LINK_DESCRIPTIONS = {
     "Relates": ("relates to", "relates to"),
@@ -1077,6 +1083,8 @@ class JiraEmulator:
             ("PUT", api(issue + r"/remotelink/([^/]+)"), self._edit_remote_link, True),
             ("DELETE", api(issue + r"/remotelink/([^/]+)"), self._delete_remote_link, True),
             ("POST", api(issue + "/attachments"), self._add_attachments, True),
+            ("GET", api(issue + "/transitions"), self._list_transitions, True),
+            ("POST", api(issue + "/transitions"), self._do_transition, True),
             ("GET", api("attachment/meta"), self._attachment_meta, True),
             ("GET", api(r"attachment/([^/]+)"), self._get_attachment, True),
             ("DELETE", api(r"attachment/([^/]+)"), self._delete_attachment, True),
@@ -1501,6 +1509,35 @@ class JiraEmulator:
         fields = call.query.get("fields")
         with self._lock:
             return _json_reply(200, self._issue_json(self._find_issue(ref), fields))
+
+    def _transitions_from(self, status: str) -> list[dict[str, Any]]:
+        # A simple workflow: from any status to any other, named like Jira's default ones.
+        return [
+            {"id": tid, "name": name, "to": self._status_json(target)}
+            for tid, name, target in _TRANSITIONS
+            if target != status
+        ]
+
+    def _list_transitions(self, call: _Call, ref: str) -> _Reply:
+        with self._lock:
+            issue = self._find_issue(ref)
+            return _json_reply(
+                200, {"expand": "transitions", "transitions": self._transitions_from(issue["status"])}
+            )
+
+    def _do_transition(self, call: _Call, ref: str) -> _Reply:
+        body = call.json()
+        wanted = str(((body or {}).get("transition") or {}).get("id", "")) if isinstance(body, dict) else ""
+        with self._lock:
+            issue = self._find_issue(ref)
+            match = [t for t in self._transitions_from(issue["status"]) if t["id"] == wanted]
+            if not match:
+                raise _ApiError(
+                    HTTPStatus.BAD_REQUEST, f"Transition id '{wanted}' is not valid for this issue."
+                )
+            issue["status"] = match[0]["to"]["name"]
+            issue["updated"] = self._now()
+        return _Reply(204)
 
     def _edit_issue(self, call: _Call, ref: str) -> _Reply:
         body = call.json()

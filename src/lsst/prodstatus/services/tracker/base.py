@@ -153,6 +153,10 @@ class Tracker(Protocol):
         """Delete issue ``key`` (used only for an issue this run created twice)."""
         ...
 
+    def transition_issue(self, key: str, name: str) -> bool:
+        """Move ``key`` to another status (Jira: through the transition ``name``); `False` if there already."""
+        ...
+
     def delete_attachment(self, key: str, attachment_id: str) -> None:
         """Delete one attachment of ``key`` (a copy concurrent runs uploaded twice); gone already is fine."""
         ...

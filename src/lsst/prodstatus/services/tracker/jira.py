@@ -640,6 +640,55 @@ class JiraTracker:
         key = check_issue_key(key)
         self._call(lambda: self.client._session.delete(self._rest(f"issue/{key}")), f"delete {key}", key)
 
+    def transition_issue(self, key: str, name: str) -> bool:
+        """Move ``key`` through the workflow transition called ``name`` (or to the status so named).
+
+        Two requests: the transitions available now, then the move. Returns `False` when the
+        issue is in that status already.
+
+        Raises
+        ------
+        InputError
+            No such transition from the issue's current status (the message lists them).
+        """
+        key = check_issue_key(key)
+        reply = self._call(
+            lambda: self.client._session.get(self._rest(f"issue/{key}/transitions")),
+            f"transitions of {key}",
+            key,
+        ).json()
+        available = [t for t in (reply.get("transitions") or []) if isinstance(t, dict)]
+        wanted = name.strip().lower()
+        match = [
+            t
+            for t in available
+            if str(t.get("name", "")).lower() == wanted
+            or str((t.get("to") or {}).get("name", "")).lower() == wanted
+        ]
+        if not match:
+            issue = self.get_issue(key)
+            if issue.status.lower() == wanted:
+                return False
+            names = ", ".join(str(t.get("name")) for t in available) or "none"
+            raise InputError(
+                f"{key} ({issue.status}) has no transition {name!r}; available now: {names}",
+                "set status_transitions to names of your Jira workflow's transitions",
+            )
+        body = json.dumps({"transition": {"id": str(match[0]["id"])}})
+        try:
+            self._call(
+                lambda: self.client._session.post(self._rest(f"issue/{key}/transitions"), data=body),
+                f"transition {key} ({name})",
+                key,
+                idempotent=False,
+            )
+        except AmbiguousWriteError:
+            # Look instead of moving twice: done if the issue is in the target status now.
+            target = str((match[0].get("to") or {}).get("name", ""))
+            if self.get_issue(key).status != target:
+                raise
+        return True
+
     def delete_attachment(self, key: str, attachment_id: str) -> None:
         """Delete one attachment (one request); an attachment already gone is not an error."""
         self._delete_attachment(attachment_id, f"attachment {attachment_id}", key)

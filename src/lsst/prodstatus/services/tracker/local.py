@@ -435,6 +435,18 @@ class LocalTracker:
             db.execute("DELETE FROM comments WHERE issue_key = ?", (issue_key,))
             db.execute("DELETE FROM issues WHERE key = ?", (issue_key,))
 
+    def transition_issue(self, key: str, name: str) -> bool:
+        """Set the status of ``key`` (the local tracker has no workflow: ``name`` is the new status).
+
+        Returns `False` when the issue has that status already.
+        """
+        with self._write() as db:
+            row = self._require(db, key)
+            if row[5] == name:
+                return False
+            db.execute("UPDATE issues SET status = ?, updated = ? WHERE key = ?", (name, _now(), row[0]))
+        return True
+
     def delete_attachment(self, key: str, attachment_id: str) -> None:
         """Delete attachment ``attachment_id`` of ``key`` (no error when it is gone)."""
         with self._write() as db:
