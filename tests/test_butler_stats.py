@@ -823,3 +823,78 @@ def _no_leaked_threads() -> Iterator[None]:
     yield
     leaked = {t.name for t in threading.enumerate()} - before
     assert not {name for name in leaked if name.startswith("butler-read")}
+
+
+# -- failed quanta from run_provenance -------------------------------------------------------
+
+FAILED_LABELS = ("isr", "calibrate_image", "make_warp")
+PLANTED_FAILURES: dict[str, tuple[str, type[BaseException]]] = {
+    # isr fails on detector 1, so calibrate_image and make_warp are blocked there (not failed).
+    "isr": ("detector = 1", RuntimeError),
+    "calibrate_image": ("detector IN (3, 4)", ZeroDivisionError),
+    # Its one remaining quantum (detector 2) fails: a label with no metadata at all.
+    "make_warp": ("detector = 2", KeyError),
+}
+
+
+@pytest.fixture(scope="session")
+def failed_repo(tmp_path_factory: pytest.TempPathFactory) -> ExecutedRepo:
+    """A really executed pipeline whose mock tasks raise on chosen detectors, with provenance."""
+    return make_executed_repo(
+        tmp_path_factory.mktemp("failed") / "repo", labels=FAILED_LABELS, failures=PLANTED_FAILURES
+    )
+
+
+def test_failed_quanta_per_label_and_exception(failed_repo: ExecutedRepo) -> None:
+    stats = butler_statistics(str(failed_repo.root), failed_repo.run)
+    assert stats.source == "provenance"
+    assert stats.failed_quanta == {
+        "isr": {"RuntimeError": 1},
+        "calibrate_image": {"ZeroDivisionError": 2},
+        "make_warp": {"KeyError": 1},
+    }
+    assert stats.n_failed_quanta == 4
+    # The first message in data ID order: detector 3 before 4.
+    assert stats.failed_messages["calibrate_image"]["ZeroDivisionError"] == (
+        "Simulated failure: task=calibrate_image dataId={instrument: 'Cam1', detector: 3}"
+    )
+    assert stats.failed_messages["isr"]["RuntimeError"].endswith("detector: 1}")
+    # KeyError's str() quotes its argument.
+    assert "task=make_warp" in stats.failed_messages["make_warp"]["KeyError"]
+    data = stats.to_dict()
+    assert data["failed_quanta"] == stats.failed_quanta and data["n_failed_quanta"] == 4
+
+
+def test_failed_quanta_leave_the_statistics_of_the_metadata_path(failed_repo: ExecutedRepo) -> None:
+    # Failed attempts have resource usage in provenance but no metadata dataset: the
+    # statistics still count and sum the quanta that wrote metadata only.
+    from_provenance = butler_statistics(str(failed_repo.root), failed_repo.run)
+    from_metadata = butler_statistics(str(failed_repo.root), failed_repo.run, provenance=False)
+    assert from_metadata.failed_quanta == {} and from_metadata.failed_messages == {}
+    assert {s.label: (s.n_quanta, s.n_read) for s in from_provenance.labels} == {
+        "isr": (3, 3),
+        "calibrate_image": (1, 1),
+    }
+    assert [(s.label, s.n_read, s.n_unreadable) for s in from_provenance.labels] == [
+        (s.label, s.n_read, s.n_unreadable) for s in from_metadata.labels
+    ]
+    assert from_provenance.cpu_hours == pytest.approx(from_metadata.cpu_hours, rel=REL)
+
+
+def test_failed_quanta_follow_the_label_choice(failed_repo: ExecutedRepo) -> None:
+    stats = butler_statistics(str(failed_repo.root), failed_repo.run, labels=["isr"])
+    assert stats.failed_quanta == {"isr": {"RuntimeError": 1}}
+
+
+def test_no_failed_quanta_without_failures(executed_repo: ExecutedRepo) -> None:
+    stats = butler_statistics(str(executed_repo.root), executed_repo.run)
+    assert stats.source == "provenance" and stats.failed_quanta == {} and stats.n_failed_quanta == 0
+
+
+def test_no_failed_quanta_without_provenance(tmp_path: Path) -> None:
+    repo = make_executed_repo(
+        tmp_path / "repo", labels=FAILED_LABELS[:2], failures=PLANTED_FAILURES, provenance=False
+    )
+    stats = butler_statistics(str(repo.root), repo.run)
+    assert stats.source == "metadata" and stats.failed_quanta == {}
+    assert {s.label: s.n_quanta for s in stats.labels} == {"isr": 3, "calibrate_image": 1}

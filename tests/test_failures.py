@@ -237,3 +237,93 @@ def test_no_failures_says_so(run_cli: RunCli, setup: TrackerSetup, panda: PandaE
     section = read_section(setup.open().get_issue("DRP-1").description, "failures")
     assert section == "h3. PanDA failures\nNo failed jobs."
     assert panda.count("/jobs/") == len(planted_workflow().tasks)
+
+
+# -- failed quanta from the Butler's run_provenance --------------------------------------------
+
+
+def test_failed_quanta_table_renders_counts_and_escaped_messages() -> None:
+    from lsst.prodstatus.core.failures import failures_section, quantum_failures
+
+    quanta = quantum_failures(
+        {"calibrate": {"lsst.pipe.tasks.X_Error": 1, "ValueError": 3}, "isr": {"RuntimeError": 2}},
+        {"calibrate": {"ValueError": "bad {code} | [x] *y*"}, "isr": {"RuntimeError": "boom"}},
+        label_order=["isr", "calibrate"],
+    )
+    assert [(q.label, q.exception, q.quanta) for q in quanta] == [
+        ("isr", "RuntimeError", 2),
+        ("calibrate", "ValueError", 3),
+        ("calibrate", "lsst.pipe.tasks.X_Error", 1),
+    ]
+    section = failures_section([], "https://panda.example/", quanta=quanta)
+    lines = section.splitlines()
+    assert lines[:3] == ["h3. PanDA failures", "No failed jobs.", "h3. Failed quanta (Butler provenance)"]
+    header, rows = table(section)
+    assert header == ["Label", "Exception", "Failed quanta", "First message"]
+    assert rows == [
+        ["isr", "RuntimeError", "2", "boom"],
+        ["calibrate", "ValueError", "3", "bad \\{code\\} | \\[x\\] \\*y\\*"],
+        ["calibrate", "lsst.pipe.tasks.X\\_Error", "1", ""],
+    ]
+    assert "6 failed quanta in run_provenance" in section
+    # Cut with the other tables; without failed quanta the section is as before.
+    cut = failures_section([], "https://panda.example/", max_rows=1, quanta=quanta)
+    assert len(table(cut)[1]) == 1 and "(2 rows not shown" in cut
+    assert failures_section([], "https://panda.example/") == "h3. PanDA failures\nNo failed jobs."
+
+
+@pytest.fixture(scope="module")
+def failed_butler_repo(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """The workflow's RUN really executed by pipe_base mock tasks, with failed quanta and provenance."""
+    pytest.importorskip("lsst.pipe.base")
+    from tests.support.butler_repo import make_executed_repo
+
+    return make_executed_repo(
+        tmp_path_factory.mktemp("failed") / "repo",
+        run=f"{OUTPUT}/{TS}",
+        labels=("isr", "calibrate"),
+        failures={
+            "isr": ("detector = 1", RuntimeError),
+            "calibrate": ("detector IN (3, 4)", ZeroDivisionError),
+        },
+    )
+
+
+def test_failure_section_shows_failed_quanta_of_the_provenance(
+    run_cli: RunCli, setup: TrackerSetup, panda: PandaEmulator, prodstat_env: Path, failed_butler_repo: Any
+) -> None:
+    panda.add_workflow(planted_workflow())
+    setup.seed("DRP-1", f"step1#w_2024_03/{TS}", workflow_description())
+    env = {**setup.env, "PANDAMON_URL": panda.url}
+    result = run_cli("update-stat", "DRP-1", "--butler", str(failed_butler_repo.root), env=env)
+    assert result.exit_code == 0, result.stderr
+
+    section = read_section(setup.open().get_issue("DRP-1").description, "failures")
+    assert section is not None and section.startswith("h3. PanDA failures")
+    quanta_part = section[section.index("h3. Failed quanta (Butler provenance)") :]
+    header, rows = table(quanta_part)
+    assert header == ["Label", "Exception", "Failed quanta", "First message"]
+    # Labels in the PanDA table's order (isr before calibrate in the synthetic workflow).
+    assert [row[:3] for row in rows] == [
+        ["isr", "RuntimeError", "1"],
+        ["calibrate", "ZeroDivisionError", "2"],
+    ]
+    assert rows[1][3] == "Simulated failure: task=calibrate dataId=\\{instrument: 'Cam1', detector: 3\\}"
+    assert "3 failed quanta in run_provenance" in section
+
+    saved = json.loads((prodstat_env / "stats" / "DRP-1" / "failures.json").read_text())
+    assert saved["failed_quanta"] == 3
+    assert [(q["label"], q["exception"], q["quanta"]) for q in saved["quanta"]] == [
+        ("isr", "RuntimeError", 1),
+        ("calibrate", "ZeroDivisionError", 2),
+    ]
+    as_json = run_cli(
+        "--json", "--dry-run", "update-stat", "DRP-1", "--butler", str(failed_butler_repo.root), env=env
+    )
+    assert as_json.exit_code == 0, as_json.stderr
+    data = json.loads(as_json.stdout)
+    assert data["failures"]["quanta"] == saved["quanta"]
+    assert data["butler"]["failed_quanta"] == {
+        "isr": {"RuntimeError": 1},
+        "calibrate": {"ZeroDivisionError": 2},
+    }

@@ -629,6 +629,8 @@ class ExecutedRepo:
     n_quanta: int
     """Quanta per label."""
     build_seconds: float
+    failures: dict[str, tuple[str, type[BaseException]]] = field(default_factory=dict)
+    """The planted failures: label -> (data ID condition, exception type)."""
 
 
 def make_executed_repo(
@@ -637,6 +639,7 @@ def make_executed_repo(
     labels: Sequence[str] = ("isr", "calibrate_image"),
     *,
     provenance: bool = True,
+    failures: Mapping[str, tuple[str, type[BaseException]]] | None = None,
 ) -> ExecutedRepo:
     """Run a chain of pipe_base mock tasks with ``SeparablePipelineExecutor`` into ``run``.
 
@@ -645,21 +648,34 @@ def make_executed_repo(
     data ``base.yaml`` (4 detectors of ``Cam1``). With ``provenance`` the executor also
     writes and ingests the ``run_provenance`` dataset, as ``butler aggregate-graph`` /
     ``ingest-graph`` do for bps runs.
+
+    ``failures`` maps a label to (data ID condition such as ``"detector IN (3, 4)"``,
+    exception type): the mock task raises it there (its ``fail_condition`` and
+    ``fail_exception`` config), so those quanta fail and their downstream quanta are
+    blocked; provenance is still written and ingested, as the aggregator does for a bps
+    run with failures.
     """
     from lsst.daf.butler import Butler, DatasetRef, DatasetType
     from lsst.pipe.base import automatic_connection_constants as acc
     from lsst.pipe.base.separable_pipeline_executor import SeparablePipelineExecutor
-    from lsst.pipe.base.tests.mocks import DirectButlerRepo
+    from lsst.pipe.base.tests.mocks import DirectButlerRepo, DynamicTestPipelineTaskConfig
 
+    failures = dict(failures or {})
     t0 = time.perf_counter()
     root.mkdir(parents=True, exist_ok=True)
     Butler.makeRepo(str(root))
     with Butler.from_config(str(root), writeable=True) as butler:
         mock = DirectButlerRepo(butler, "base.yaml")
         for label in labels:
-            mock.add_task(label, dimensions=["instrument", "detector"])
+            config = DynamicTestPipelineTaskConfig()
+            if label in failures:
+                condition, exception = failures[label]
+                config.fail_condition = condition
+                config.fail_exception = f"{exception.__module__}.{exception.__qualname__}"
+            mock.add_task(label, dimensions=["instrument", "detector"], config=config)
         graph = mock.make_quantum_graph(output_run=run)
-        executor = SeparablePipelineExecutor(butler.clone(run=run, collections=[run, mock.input_chain]))
+        run_butler = butler.clone(run=run, collections=[run, mock.input_chain])
+        executor = SeparablePipelineExecutor(run_butler)
         executor.pre_execute_qgraph(graph, register_dataset_types=True, save_init_outputs=True)
         provenance_ref = None
         if provenance:
@@ -668,6 +684,43 @@ def make_executed_repo(
             )
             butler.registry.registerDatasetType(dataset_type)
             provenance_ref = DatasetRef(dataset_type, butler.registry.expandDataId({}), run=run)
-        executor.run_pipeline(graph, provenance_dataset_ref=provenance_ref)
+        if failures:
+            _run_with_failures(run_butler, graph, provenance_ref)
+        else:
+            executor.run_pipeline(graph, provenance_dataset_ref=provenance_ref)
         n_quanta = len(butler.query_datasets(f"{labels[0]}_metadata", collections=run, limit=None))
-    return ExecutedRepo(root, run, list(labels), n_quanta, time.perf_counter() - t0)
+    return ExecutedRepo(root, run, list(labels), n_quanta, time.perf_counter() - t0, failures)
+
+
+def _run_with_failures(butler: Any, graph: Any, provenance_ref: Any) -> None:
+    """Execute ``graph`` as ``SeparablePipelineExecutor.run_pipeline`` does, failures allowed.
+
+    ``MPGraphExecutor.execute`` raises ``MPGraphExecutorError`` after the quanta when any
+    failed, before it finishes the provenance file (overall inputs, packages, init
+    outputs), and ``run_pipeline`` then never ingests it. Here the in-process loop's
+    error is noted instead, so the file is completed and ingested like a bps run's.
+    """
+    from lsst.daf.butler._rubin.temporary_for_ingest import TemporaryForIngest
+    from lsst.pipe.base.mp_graph_executor import MPGraphExecutor, MPGraphExecutorError
+    from lsst.pipe.base.single_quantum_executor import SingleQuantumExecutor
+    from lsst.pipe.base.taskFactory import TaskFactory
+
+    failed: list[str] = []
+
+    class _TolerantExecutor(MPGraphExecutor):
+        def _execute_quanta_in_process(self, *args: Any, **kwargs: Any) -> None:
+            try:
+                super()._execute_quanta_in_process(*args, **kwargs)
+            except MPGraphExecutorError as exc:
+                failed.append(str(exc))
+
+    quantum_executor = SingleQuantumExecutor(butler=butler, task_factory=TaskFactory())
+    graph_executor = _TolerantExecutor(num_proc=1, timeout=3600.0, quantum_executor=quantum_executor)
+    if provenance_ref is None:
+        graph_executor.execute(graph)
+    else:
+        with TemporaryForIngest(butler, provenance_ref) as temporary:
+            graph_executor.execute(graph, provenance_graph_file=temporary.ospath)
+            temporary.ingest()
+    if not failed:
+        raise AssertionError("failures were planted but every quantum succeeded")

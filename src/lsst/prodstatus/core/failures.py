@@ -14,6 +14,11 @@ transformation exit code last), so each failed attempt is counted once.
 `ErrorRule` objects (from yaml) give a group its flavour (``infrastructure``,
 ``configuration``, ``pipelines``), a short name, an action hint and an optional ticket.
 Pure functions and plain data; reading rule files is the caller's business.
+
+`QuantumFailures` are the other view, from the Butler: where the RUN has
+``run_provenance``, the failed quanta per label and exception type
+(`~lsst.prodstatus.services.butler.ButlerStats.failed_quanta`), shown under the PanDA
+table.
 """
 
 from __future__ import annotations
@@ -35,11 +40,13 @@ __all__ = [
     "ErrorGroup",
     "ErrorRule",
     "FailureSummary",
+    "QuantumFailures",
     "classify",
     "escape_diag",
     "failures_section",
     "job_error",
     "parse_rules",
+    "quantum_failures",
     "trim_diag",
 ]
 
@@ -374,6 +381,76 @@ def failure_rows(groups: Sequence[ErrorGroup], pandamon_url: str) -> list[list[s
     return rows
 
 
+@dataclass(frozen=True)
+class QuantumFailures:
+    """Failed quanta of one label with one exception type (Butler ``run_provenance``)."""
+
+    label: str
+    exception: str
+    """Exception type name as pipe_base records it (``RuntimeError``, ``lsst.x.YError``)."""
+    quanta: int
+    message: str = ""
+    """First message (data ID order), already trimmed by the Butler side."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "label": self.label,
+            "exception": self.exception,
+            "quanta": self.quanta,
+            "message": self.message,
+        }
+
+
+def quantum_failures(
+    counts: Mapping[str, Mapping[str, int]],
+    messages: Mapping[str, Mapping[str, str]] | None = None,
+    label_order: Sequence[str] = (),
+) -> list[QuantumFailures]:
+    """Rows of failed quanta: labels in ``label_order`` (then by name), most quanta first."""
+    messages = messages or {}
+    rank = {label: i for i, label in enumerate(label_order)}
+    out = [
+        QuantumFailures(label, exception, n, messages.get(label, {}).get(exception, ""))
+        for label, per_type in counts.items()
+        for exception, n in per_type.items()
+        if n
+    ]
+    out.sort(key=lambda q: (rank.get(q.label, len(rank)), q.label, -q.quanta, q.exception))
+    return out
+
+
+QUANTA_HEADERS = ["Label", "Exception", "Failed quanta", "First message"]
+
+
+def quantum_failure_rows(quanta: Sequence[QuantumFailures]) -> list[list[str]]:
+    """Table rows (already wiki markup): one per label and exception type."""
+    return [
+        [
+            wiki_cell(q.label),
+            escape_diag(q.exception),
+            str(q.quanta),
+            escape_diag(q.message) if q.message else " ",
+        ]
+        for q in quanta
+    ]
+
+
+def _quanta_lines(quanta: Sequence[QuantumFailures], max_rows: int | None) -> list[str]:
+    rows = quantum_failure_rows(quanta)
+    shown = rows if max_rows is None or len(rows) <= max_rows else rows[:max_rows]
+    lines = ["h3. Failed quanta (Butler provenance)"]
+    if shown:
+        lines.append(wiki_table(QUANTA_HEADERS, shown, raw=True))
+    if len(shown) < len(rows):
+        lines.append(f"({len(rows) - len(shown)} rows not shown: all are in failures.json of the statistics)")
+    total = sum(q.quanta for q in quanta)
+    lines.append(
+        f"{total} failed quanta in run_provenance of the RUN (quanta blocked by them are not counted)."
+    )
+    return lines
+
+
 def unexplained_share(groups: Sequence[ErrorGroup]) -> float | None:
     """Share of failed attempts that no rule explains (`None` without failures)."""
     total = sum(g.attempts for g in groups)
@@ -387,11 +464,18 @@ def failures_section(
     pandamon_url: str,
     max_rows: int | None = None,
     attachment: str = "failures.csv",
+    quanta: Sequence[QuantumFailures] = (),
 ) -> str:
-    """The ``failures`` managed section: the table (at most ``max_rows`` rows), the share no rule explains."""
+    """The ``failures`` managed section: the table (at most ``max_rows`` rows), the share no rule explains.
+
+    ``quanta`` (failed quanta from the RUN's ``run_provenance``, see `quantum_failures`)
+    adds a "Failed quanta (Butler provenance)" table; without any the section is as before.
+    """
     lines = ["h3. PanDA failures"]
     if not groups:
         lines.append("No failed jobs.")
+        if quanta:
+            lines += _quanta_lines(quanta, max_rows)
         return "\n".join(lines)
     rows = failure_rows(groups, pandamon_url)
     shown = rows if max_rows is None or len(rows) <= max_rows else rows[:max_rows]
@@ -416,4 +500,6 @@ def failures_section(
         "Failed jobs: failed attempts no retry superseded. Error: the first non-zero of pilot, exe, sup, "
         "ddm, taskbuffer, brokerage, jobdispatcher error codes and transexitcode."
     )
+    if quanta:
+        lines += _quanta_lines(quanta, max_rows)
     return "\n".join(lines)

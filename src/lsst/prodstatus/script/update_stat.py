@@ -18,7 +18,15 @@ from pathlib import Path
 from typing import Any
 
 from ..core.bps import expand_placeholders, parse_bps_block, parse_summary, uniq_proc_name
-from ..core.failures import FAILURE_HEADERS, ErrorGroup, FailureSummary, failures_section, unexplained_share
+from ..core.failures import (
+    FAILURE_HEADERS,
+    ErrorGroup,
+    FailureSummary,
+    QuantumFailures,
+    failures_section,
+    quantum_failures,
+    unexplained_share,
+)
 from ..core.ids import issue_kind, kind_phrase
 from ..core.markup import DESCRIPTION_LIMIT as MARKUP_DESCRIPTION_LIMIT
 from ..core.markup import DamagedSectionError, check_markers, read_section, replace_sections, wiki_table
@@ -279,6 +287,8 @@ class UpdateStatResult:
     plan: list[str] = field(default_factory=list)
     failures: list[ErrorGroup] | None = None
     """Failed jobs per label and error (`None` without PanDA statistics)."""
+    failed_quanta: list[QuantumFailures] = field(default_factory=list)
+    """Failed quanta per label and exception type, from the RUN's ``run_provenance``."""
 
     def failures_dict(self) -> dict[str, Any] | None:
         """The failure summary as JSON (also saved as ``failures.json``)."""
@@ -292,7 +302,14 @@ class UpdateStatResult:
             "failed_attempts": sum(g.attempts for g in self.failures),
             "unexplained_share": share,
             "groups": [g.to_dict() for g in self.failures],
-        }
+        } | (
+            {
+                "failed_quanta": sum(q.quanta for q in self.failed_quanta),
+                "quanta": [q.to_dict() for q in self.failed_quanta],
+            }
+            if self.failed_quanta
+            else {}
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form (``--json``)."""
@@ -472,6 +489,13 @@ def update_workflow_stats(
     groups: list[ErrorGroup] | None = None
     if summary is not None and panda_stats is not None:
         groups = summary.groups(rules, [s.label for s in panda_stats.labels])
+    quanta: list[QuantumFailures] = []
+    if groups is not None and butler_stats is not None:
+        quanta = quantum_failures(
+            getattr(butler_stats, "failed_quanta", {}),
+            getattr(butler_stats, "failed_messages", {}),
+            [s.label for s in panda_stats.labels] if panda_stats is not None else (),
+        )
     names = {"panda": f"panda-{key}.csv", "butler": f"butler-{key}.csv", "failures": f"failures-{key}.csv"}
     sections: dict[str, str] = {}
     tables: dict[str, bytes] = {}
@@ -483,7 +507,7 @@ def update_workflow_stats(
         sections["status"] = status_line(panda_stats.workflow)
         tables["panda"] = _csv(PANDA_HEADERS, panda_rows(panda_stats))
     if groups is not None:
-        sections["failures"] = failures_section(groups, pandamon_url)
+        sections["failures"] = failures_section(groups, pandamon_url, quanta=quanta)
         tables["failures"] = _failures_csv(groups)
 
     description = replace_sections(issue.description, sections)
@@ -496,7 +520,9 @@ def update_workflow_stats(
             if panda_stats is not None:
                 sections["panda"] = panda_section(panda_stats, pandamon_url, max_rows, names["panda"])
             if groups is not None:
-                sections["failures"] = failures_section(groups, pandamon_url, max_rows, names["failures"])
+                sections["failures"] = failures_section(
+                    groups, pandamon_url, max_rows, names["failures"], quanta=quanta
+                )
             description = replace_sections(issue.description, sections)
             if len(description) <= DESCRIPTION_LIMIT:
                 break
@@ -527,6 +553,7 @@ def update_workflow_stats(
         butler_stats,
     )
     result.failures = groups
+    result.failed_quanta = quanta
     result.attached = [a.filename for a in plan.attachments]
     result.plan = plan.lines()
     if dry_run:

@@ -24,7 +24,9 @@ Which read path is used when (``butler_statistics(direct=True)``, the default):
   ``direct=False`` reads everything this way, with a thread pool in which every worker
   thread reads with its own ``Butler.clone()`` (a `Butler` is not safe to share between
   threads, daf_butler ``LabeledButlerFactory`` notes).
-* ``run_provenance``, when the RUN has it, replaces all metadata reads by one.
+* ``run_provenance``, when the RUN has it, replaces all metadata reads by one. The same
+  read gives the failed quanta per label and exception type (`ButlerStats.failed_quanta`);
+  without provenance the failed quanta are not known (they write no metadata).
 
 ``lsst.daf.butler`` is imported inside the functions that need it, so importing this
 module costs nothing (``prodstat --help`` must not load the Butler).
@@ -53,6 +55,7 @@ if TYPE_CHECKING:
     from lsst.daf.butler import Butler, DatasetRef
 
 __all__ = [
+    "FAILED_MESSAGE_LIMIT",
     "JSON_FORMATTERS",
     "METADATA_STORAGE_CLASSES",
     "ButlerStats",
@@ -75,6 +78,12 @@ METADATA_STORAGE_CLASSES = frozenset({"TaskMetadata", "PropertySet"})
 
 PROVENANCE_DATASET_TYPE = "run_provenance"
 """Provenance quantum graph of a RUN (pipe_base ``PROVENANCE_DATASET_TYPE_NAME``, v30+)."""
+
+FAILED_MESSAGE_LIMIT = 200
+"""Characters kept of the first exception message of each (label, exception type)."""
+
+NO_EXCEPTION = "(not recorded)"
+"""Exception type of a failed quantum whose provenance records no exception (e.g. killed)."""
 
 REPO_HINT = "check butlerConfig of the issue or pass --butler REPO"
 MAX_SIMILAR = 5
@@ -165,6 +174,17 @@ class ButlerStats:
     """Up to `MAX_EXAMPLES` unreadable datasets with the reason; see ``n_unreadable`` for the count."""
     source: str = "metadata"
     sample: int | None = None
+    failed_quanta: dict[str, dict[str, int]] = field(default_factory=dict)
+    """Failed quanta per label and exception type name, from ``run_provenance`` only
+    (empty without provenance: failed quanta write no metadata)."""
+    failed_messages: dict[str, dict[str, str]] = field(default_factory=dict)
+    """First exception message (data ID order, at most `FAILED_MESSAGE_LIMIT` characters)
+    per label and exception type of `failed_quanta`."""
+
+    @property
+    def n_failed_quanta(self) -> int:
+        """Number of failed quanta recorded in ``run_provenance`` (0 without it)."""
+        return sum(sum(counts.values()) for counts in self.failed_quanta.values())
 
     @property
     def n_read(self) -> int:
@@ -189,7 +209,12 @@ class ButlerStats:
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict (datetimes as ISO 8601 strings)."""
         out = asdict(self)
-        out.update(n_read=self.n_read, n_unreadable=self.n_unreadable, wall_hours=self.wall_hours)
+        out.update(
+            n_read=self.n_read,
+            n_unreadable=self.n_unreadable,
+            wall_hours=self.wall_hours,
+            n_failed_quanta=self.n_failed_quanta,
+        )
         return _isoformat_all(out)
 
 
@@ -322,9 +347,13 @@ def butler_statistics(
             summary = _check_run(butler, repo, run)
             refs = _metadata_refs(butler, run, labels, summary)
         if provenance and PROVENANCE_DATASET_TYPE in summary and refs:
-            from_provenance = _read_provenance(butler, run, refs.keys(), progress)
+            from_provenance = _read_provenance(butler, run, refs.keys(), progress, labels)
             if from_provenance is not None:
-                return _from_provenance(repo, run, refs, from_provenance)
+                usages, failed = from_provenance
+                result = _from_provenance(repo, run, refs, usages)
+                result.failed_quanta = {label: f.counts for label, f in failed.items()}
+                result.failed_messages = {label: f.messages for label, f in failed.items()}
+                return result
         chosen = {label: _choose(label_refs, sample) for label, label_refs in refs.items()}
         results, examples = _read_all(butler, repo, run, chosen, max_workers, progress, direct, cancel)
     finally:
@@ -501,13 +530,41 @@ def _metadata_refs(
     return out
 
 
+@dataclass
+class _LabelFailures:
+    """Failed quanta of one label: count and first message per exception type."""
+
+    counts: dict[str, int] = field(default_factory=dict)
+    messages: dict[str, str] = field(default_factory=dict)
+
+    def add(self, type_name: str, message: str) -> None:
+        self.counts[type_name] = self.counts.get(type_name, 0) + 1
+        if type_name not in self.messages:
+            flat = " ".join(message.split())
+            limit = FAILED_MESSAGE_LIMIT
+            self.messages[type_name] = flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
+
+
 def _read_provenance(
-    butler: Butler, run: str, labels: Collection[str], progress: Callable[[int, int], None] | None
-) -> dict[str, list[QuantumUsage]] | None:
-    """Return the resource usage recorded in ``run_provenance`` per label, or `None` if unreadable."""
+    butler: Butler,
+    run: str,
+    labels: Collection[str],
+    progress: Callable[[int, int], None] | None,
+    wanted: Collection[str] | None = None,
+) -> tuple[dict[str, list[QuantumUsage]], dict[str, _LabelFailures]] | None:
+    """Read ``run_provenance`` once: resource usage per label and failed quanta per label.
+
+    Usage is taken from quanta whose metadata was written (the quanta the metadata path
+    reads); failures are quanta with status ``FAILED`` or ``ABORTED``, of every task label
+    in the graph (only ``wanted`` ones if given: a label whose quanta all failed has no
+    metadata). `None` if the dataset cannot be read.
+    """
     if progress is not None:
         progress(0, 1)
     try:
+        from lsst.pipe.base import QuantumAttemptStatus
+
+        failed_states = {QuantumAttemptStatus.FAILED, QuantumAttemptStatus.ABORTED}
         # Quanta only: dataset nodes (the bulk of the file) and init quanta are not needed.
         graph = butler.get(
             PROVENANCE_DATASET_TYPE,
@@ -519,9 +576,26 @@ def _read_provenance(
         for label in labels:
             found = usages.setdefault(label, [])
             for quantum_id in graph.quanta_by_task.get(label, {}).values():
-                usage = nodes[quantum_id].get("resource_usage")
-                if usage is not None:
+                node = nodes[quantum_id]
+                usage = node.get("resource_usage")
+                status = node.get("status")
+                # A failed attempt may have usage too, but no metadata dataset to count it by.
+                if usage is not None and (status is None or status.has_metadata):
                     found.append(_usage_from_provenance(label, usage))
+        failures: dict[str, _LabelFailures] = {}
+        for label, quanta in graph.quanta_by_task.items():
+            if wanted is not None and label not in wanted:
+                continue
+            # Data ID order: the first message is the same on every read.
+            for _, quantum_id in sorted(quanta.items(), key=lambda item: item[0].required_values):
+                node = nodes[quantum_id]
+                if node.get("status") not in failed_states:
+                    continue
+                exception = node.get("exception")
+                if exception is None:
+                    failures.setdefault(label, _LabelFailures()).add(NO_EXCEPTION, "")
+                else:
+                    failures.setdefault(label, _LabelFailures()).add(exception.type_name, exception.message)
     except Exception as exc:
         # Old pipe_base, damaged file, ...: the metadata datasets are still there.
         _log.warning(
@@ -530,7 +604,7 @@ def _read_provenance(
         return None
     if progress is not None:
         progress(1, 1)
-    return usages
+    return usages, failures
 
 
 def _usage_from_provenance(label: str, usage: Any) -> QuantumUsage:
