@@ -148,8 +148,12 @@ def _is_fresh(issue: Issue) -> bool:
 
 def _identity_matches(tracker: Tracker, plan: IssuePlan) -> list[Issue]:
     assert plan.identity_label is not None
-    found = tracker.search(labels=[plan.identity_label], project=plan.project)
-    return sorted((i for i in found if plan.identity_label in i.labels), key=lambda i: issue_number(i.key))
+    return _carrying(tracker.search(labels=[plan.identity_label], project=plan.project), plan.identity_label)
+
+
+def _carrying(found: Sequence[Issue], label: str) -> list[Issue]:
+    """The issues of ``found`` that carry ``label``, lowest key first (the one that wins)."""
+    return sorted((i for i in found if label in i.labels), key=lambda i: issue_number(i.key))
 
 
 def _apply_create(tracker: Tracker, plan: IssuePlan, done: dict[str, str]) -> Applied:
@@ -189,7 +193,7 @@ def _check_concurrent_runs(
     assert plan.identity_label is not None
     sources = _link_sources(plan, result.key, done)
     found = tracker.search(keys=sources, labels=[plan.identity_label], project=plan.project)
-    matches = sorted((i for i in found if plan.identity_label in i.labels), key=lambda i: issue_number(i.key))
+    matches = _carrying(found, plan.identity_label)
     if matches and issue_number(matches[0].key) < issue_number(result.key):
         winner = matches[0]
         _log.info(
