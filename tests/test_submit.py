@@ -605,3 +605,23 @@ def test_generator_is_deterministic(tmp_path: Path) -> None:
         pa, pb = getattr(ra, kind), getattr(rb, kind)
         assert os.stat(pa).st_mtime == os.stat(pb).st_mtime
         assert pa.read_bytes().replace(b"/a/", b"/b/") == pb.read_bytes()
+
+
+def test_hostile_submit_yamls_fail_fast(tmp_path: Path) -> None:
+    import os
+
+    make_submit_tree(tmp_path)
+    fifo = tmp_path / "pipe.yaml"
+    os.mkfifo(fifo)
+    with pytest.raises(InputError, match="is not a regular file"):
+        find_run("pipe.yaml", cwd=tmp_path)
+    # Keys that double each other: refused at once, not after filling the disk's name limit.
+    levels = {f"k{i}": f"{{k{i + 1}}}{{k{i + 1}}}" for i in range(40)}
+    levels["k40"] = "x"
+    make_submit_tree(tmp_path / "bomb", output_template="{k0}", payload_extra=levels, timestamps=[])
+    with pytest.raises(InputError, match="grows without bound"):
+        find_run("step1_1248.yaml", cwd=tmp_path / "bomb")
+    levels["k40"] = ""  # doubling down to nothing: bounded by the number of substitutions
+    make_submit_tree(tmp_path / "empty", output_template="{k0}", payload_extra=levels, timestamps=[])
+    with pytest.raises(InputError, match="grows without bound"):
+        find_run("step1_1248.yaml", cwd=tmp_path / "empty")

@@ -47,6 +47,22 @@ CODE_FENCE = "{code}"
 Lookup = Mapping[str, object] | Callable[[str], object | None]
 
 
+MAX_EXPANDED_LENGTH = 4096
+"""Longest text a ``{key}`` expansion may produce (a RUN collection name is far shorter)."""
+
+
+MAX_SUBSTITUTIONS = 10_000
+"""Most ``{key}`` substitutions one expansion may make."""
+
+
+class ExpansionTooLongError(ValueError):
+    """A ``{key}`` expansion that grows beyond `MAX_EXPANDED_LENGTH` (keys that double each other)."""
+
+    def __init__(self, template: str) -> None:
+        self.template = template
+        super().__init__(f"expanding {template!r} gives more than {MAX_EXPANDED_LENGTH} characters")
+
+
 class UnresolvedPlaceholderError(ValueError):
     """A ``{key}`` placeholder with no value (or one that refers back to itself).
 
@@ -91,10 +107,20 @@ def expand_placeholders(template: str, lookup: Lookup) -> str:
     ------
     UnresolvedPlaceholderError
         A key has no value, or its expansion refers back to itself.
+    ExpansionTooLongError
+        The expansion grows beyond `MAX_EXPANDED_LENGTH` characters (``a: "{b}{b}"``,
+        ``b: "{c}{c}"``, … doubles at every level without ever looping).
     """
+
+    substitutions = 0
 
     def expand(text: str, active: tuple[str, ...]) -> str:
         def replace(match: re.Match[str]) -> str:
+            nonlocal substitutions
+            substitutions += 1
+            if substitutions > MAX_SUBSTITUTIONS:
+                # Keys that double each other down to empty values never grow the text.
+                raise ExpansionTooLongError(template)
             name = match.group(1)
             # A key met again while it is being expanded would loop forever.
             if name in active:
@@ -104,7 +130,10 @@ def expand_placeholders(template: str, lookup: Lookup) -> str:
                 raise UnresolvedPlaceholderError(name, template)
             return expand(str(value), (*active, name))
 
-        return PLACEHOLDER_RE.sub(replace, text)
+        expanded = PLACEHOLDER_RE.sub(replace, text)
+        if len(expanded) > MAX_EXPANDED_LENGTH:
+            raise ExpansionTooLongError(template)
+        return expanded
 
     return expand(template, ())
 

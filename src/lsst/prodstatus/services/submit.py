@@ -23,6 +23,7 @@ from typing import Any
 import yaml
 
 from ..core.bps import (
+    ExpansionTooLongError,
     UnresolvedPlaceholderError,
     expand_placeholders,
     is_bps_timestamp,
@@ -76,6 +77,12 @@ MSG_NO_SUBMIT_DIR = "no bps submit directory for {given}: searched {searched}"
 HINT_NO_SUBMIT_DIR = "bps writes submit/ in the directory it was run in: keep the yaml there"
 MSG_NO_RUN = "no bps run found for {given}: searched {searched}; timestamps there: {found}"
 HINT_NO_RUN = "check payload.output of the yaml, or that 'bps submit' made its submit directory"
+MSG_EXPANSION_TOO_LONG = (
+    "payload.output {template!r} of {path} does not expand to a usable name: its {{key}} values "
+    "refer to each other so that it grows without bound"
+)
+HINT_EXPANSION = "check the payload keys that payload.output uses (each should be a plain name)"
+MSG_YAML_NOT_REGULAR = "bps submit yaml {given} ({path}) is not a regular file (a pipe or a device?)"
 MSG_TS_NOT_FOUND = "no bps run {ts} for {given}: searched {searched}; timestamps there: {found}"
 MSG_NOT_OWN_RUN = (
     "no run of {yaml} under {root}: no run there holds a copy of {yaml} (several submit yamls can share "
@@ -284,6 +291,9 @@ def load_submit_config(yaml_path: Path, given: str | None = None) -> tuple[dict[
     given = given if given is not None else str(yaml_path)
     if yaml_path.is_dir():
         raise InputError(MSG_YAML_IS_DIR.format(given=given, path=yaml_path))
+    if yaml_path.exists() and not yaml_path.is_file():
+        # A FIFO or a device would block the read forever.
+        raise InputError(MSG_YAML_NOT_REGULAR.format(given=given, path=yaml_path), HINT_YAML_NOT_FOUND)
     try:
         raw = _read_yaml(yaml_path)
     except FileNotFoundError as err:
@@ -328,6 +338,8 @@ def _expand_output(config: Mapping[str, Any], payload: Mapping[str, Any], yaml_p
             MSG_PLACEHOLDER.format(name=err.name, template=template, path=yaml_path),
             HINT_PLACEHOLDER.format(name=err.name),
         ) from err
+    except ExpansionTooLongError as err:
+        raise InputError(MSG_EXPANSION_TOO_LONG.format(template=template, path=yaml_path), HINT_EXPANSION) from err
     # bps joins "${PWD}/submit/" and the output as text, so a leading "/" changes nothing.
     return output.strip().strip("/")
 
