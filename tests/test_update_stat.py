@@ -826,3 +826,12 @@ def _recorded_job_lists(recorded: dict[str, Any]) -> list[list[dict[str, Any]]]:
         if isinstance(jobs, list) and jobs and isinstance(jobs[0], dict):
             lists.append(jobs)
     return lists
+
+
+def test_unknown_issue_leaves_no_statistics_directory(
+    run_cli: RunCli, setup: TrackerSetup, prodstat_env: Path
+) -> None:
+    setup.seed("DRP-1", "something")
+    result = run_cli("update-stat", "DRP-77", "--no-butler", env=setup.env)
+    assert result.exit_code == 1 and "DRP-77" in result.stderr
+    assert not (prodstat_env / "stats" / "DRP-77").exists()

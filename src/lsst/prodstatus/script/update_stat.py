@@ -437,12 +437,12 @@ def update_workflow_stats(
     if not use_panda and not use_butler:
         raise InputError("--no-panda and --no-butler together leave nothing to do", "drop one of them")
     stats_dir = home / "stats" / key
+    issue = tracker.get_issue(key)  # an unknown key fails here, before any directory is made
     if not dry_run:
         from ..config import ensure_writable_dir
 
         # Checked before any query: failing after minutes of PanDA and Butler work would waste them.
         ensure_writable_dir(stats_dir, "statistics directory")
-    issue = tracker.get_issue(key)
     kind = issue_kind(issue.summary, issue.labels)
     if kind in ("campaign", "step"):
         raise InputError(
