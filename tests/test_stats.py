@@ -333,3 +333,35 @@ def test_more_accumulators_see_the_same_jobs_and_add_their_fields() -> None:
     assert failures.counts == Counter({("isr", 1305): 1})
     assert failures.examples == {"isr": [1]}
     assert (stats.total.failed, stats.total.finished) == (1, 1)
+
+
+def test_numbers_as_text_and_tasks_without_id_are_coerced_or_skipped() -> None:
+    workflow = PandaWorkflow.from_reply(
+        {"request_id": 9, "r_name": "x", "r_status": "running", "created_at": "2025-10-02 10:11:12"}
+    )
+    tasks = [
+        {"jeditaskid": "1", "taskname": "x_20251002T101010Z_01_isr_00"},
+        {"taskname": "x_20251002T101010Z_02_isr_01"},  # no jeditaskid: left out
+    ]
+    as_numbers = {
+        "jobstatus": "finished",
+        "attemptnr": 2,
+        "durationsec": 100,
+        "actualcorecount": 2,
+        "cpuconsumptiontime": 90,
+        "maxrss": 2048,
+    }
+    as_text = {k: (str(v) if k != "jobstatus" else v) for k, v in as_numbers.items()}
+    garbage = {**as_numbers, "durationsec": "n/a", "maxrss": "big"}
+    stats = aggregate_panda(workflow, tasks, {1: [as_numbers, as_text, garbage]})
+    assert stats.skipped_tasks == 1
+    total = stats.total
+    assert total.jobs == 3 and total.retried == 3
+    assert total.wall_seconds == 200.0  # the garbage duration counts as unknown (0)
+    assert total.core_seconds == 400.0 and total.cpu_seconds == 270.0
+    assert total.max_rss_kb == 2048.0
+    assert total.unreadable_values == 2
+    warnings = stats.warnings()
+    assert len(warnings) == 2
+    assert "1 PanDA task(s) of request 9 came without a jeditaskid" in warnings[0]
+    assert "2 job value(s) of request 9" in warnings[1]

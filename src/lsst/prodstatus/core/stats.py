@@ -109,6 +109,8 @@ class PandaLabelStats:
     first_start: datetime | None = None
     last_end: datetime | None = None
     low_cpu_jobs: int = field(default=0, repr=False)
+    unreadable_values: int = field(default=0, repr=False)
+    """Job fields that were neither numbers nor numeric text (counted as 0 / unknown)."""
 
     @property
     def wall_hours(self) -> float:
@@ -168,6 +170,23 @@ class PandaStats:
     labels: list[PandaLabelStats]
     total: PandaLabelStats
     days: int = 0
+    skipped_tasks: int = 0
+    """Tasks listed without a usable ``jeditaskid`` (not counted)."""
+
+    def warnings(self) -> list[str]:
+        """What the operator should know about data the monitor sent in a bad shape."""
+        out = []
+        if self.skipped_tasks:
+            out.append(
+                f"{self.skipped_tasks} PanDA task(s) of request {self.workflow.request_id} came without a "
+                "jeditaskid and are not counted"
+            )
+        if self.total.unreadable_values:
+            out.append(
+                f"{self.total.unreadable_values} job value(s) of request {self.workflow.request_id} were "
+                "neither numbers nor numeric text and count as unknown"
+            )
+        return out
 
 
 def _add_jobs(stats: PandaLabelStats, jobs: Iterable[Mapping[str, Any]]) -> None:
@@ -178,7 +197,7 @@ def _add_jobs(stats: PandaLabelStats, jobs: Iterable[Mapping[str, Any]]) -> None
     parsing 200,000 times with strptime would cost seconds per workflow. (Inlined: a
     function call per time was a third of this loop's cost.)
     """
-    jobs_n = finished = failed = cancelled = other = retried = low_cpu = 0
+    jobs_n = finished = failed = cancelled = other = retried = low_cpu = unreadable = 0
     wall = core = cpu = 0.0
     max_rss = stats.max_rss_kb
     first: str | None = None
@@ -195,18 +214,26 @@ def _add_jobs(stats: PandaLabelStats, jobs: Iterable[Mapping[str, Any]]) -> None
             cancelled += 1
         else:
             other += 1
-        if (get("attemptnr") or 0) > 1:
+        try:
+            retry = (get("attemptnr") or 0) > 1
+            duration = float(get("durationsec") or 0)
+            cores = float(get("actualcorecount") or 1)
+            job_cpu = float(get("cpuconsumptiontime") or 0)
+            rss = get("maxrss")
+            rss = None if rss is None else float(rss)
+        except (TypeError, ValueError):
+            # Some monitors send numbers as text ("2"); anything else counts as unknown.
+            retry, duration, cores, job_cpu, rss, bad = _numbers_of(job)
+            unreadable += bad
+        if retry:
             retried += 1
-        duration = float(get("durationsec") or 0)
         wall += duration
-        core += duration * float(get("actualcorecount") or 1)
-        job_cpu = float(get("cpuconsumptiontime") or 0)
+        core += duration * cores
         cpu += job_cpu
         if job_cpu <= CPU_SUSPECT_SECONDS:
             low_cpu += 1
-        rss = get("maxrss")
-        if rss is not None and (max_rss is None or float(rss) > max_rss):
-            max_rss = float(rss)
+        if rss is not None and (max_rss is None or rss > max_rss):
+            max_rss = rss
         start = get("starttime")
         if start and isinstance(start, str):
             if start[10:11] == "T":
@@ -226,6 +253,7 @@ def _add_jobs(stats: PandaLabelStats, jobs: Iterable[Mapping[str, Any]]) -> None
     stats.other += other
     stats.retried += retried
     stats.low_cpu_jobs += low_cpu
+    stats.unreadable_values += unreadable
     stats.wall_seconds += wall
     stats.core_seconds += core
     stats.cpu_seconds += cpu
@@ -237,9 +265,40 @@ def _add_jobs(stats: PandaLabelStats, jobs: Iterable[Mapping[str, Any]]) -> None
         stats.last_end = last_time
 
 
+def _number(value: object) -> tuple[float | None, bool]:
+    """(the number, whether ``value`` was unreadable); `None`/empty is simply unknown."""
+    if value is None or value == "":
+        return None, False
+    try:
+        return float(value), False  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None, True
+
+
+def _numbers_of(job: Mapping[str, Any]) -> tuple[bool, float, float, float, float | None, int]:
+    """The slow path of `_add_jobs` for a job whose numbers are text or garbage."""
+    attempt, bad_attempt = _number(job.get("attemptnr"))
+    duration, bad_duration = _number(job.get("durationsec"))
+    cores, bad_cores = _number(job.get("actualcorecount"))
+    cpu, bad_cpu = _number(job.get("cpuconsumptiontime"))
+    rss, bad_rss = _number(job.get("maxrss"))
+    bad = sum((bad_attempt, bad_duration, bad_cores, bad_cpu, bad_rss))
+    return (attempt or 0) > 1, duration or 0.0, cores or 1.0, cpu or 0.0, rss, bad
+
+
 def merge_stats(into: PandaLabelStats, other: PandaLabelStats) -> None:
     """Add the figures of ``other`` to ``into`` (sums, extremes, and the CPU flag)."""
-    for name in ("tasks", "jobs", "finished", "failed", "cancelled", "other", "retried", "low_cpu_jobs"):
+    for name in (
+        "tasks",
+        "jobs",
+        "finished",
+        "failed",
+        "cancelled",
+        "other",
+        "retried",
+        "low_cpu_jobs",
+        "unreadable_values",
+    ):
         setattr(into, name, getattr(into, name) + getattr(other, name))
     for name in ("wall_seconds", "core_seconds", "cpu_seconds"):
         setattr(into, name, getattr(into, name) + getattr(other, name))
@@ -332,13 +391,16 @@ class PandaAggregator:
     ) -> None:
         self.workflow = workflow
         self.days = days
-        self.task_labels = [
-            (
-                int(task["jeditaskid"]),
-                task_label(str(task.get("taskname", task["jeditaskid"])), workflow.request_id),
-            )
-            for task in tasks
-        ]
+        self.task_labels: list[tuple[int, str]] = []
+        self.skipped_tasks = 0
+        """Tasks the monitor listed without a usable ``jeditaskid`` (left out, with a warning)."""
+        for task in tasks:
+            task_id, bad = _number(task.get("jeditaskid"))
+            if task_id is None or bad:
+                self.skipped_tasks += 1
+                continue
+            name = str(task.get("taskname") or int(task_id))
+            self.task_labels.append((int(task_id), task_label(name, workflow.request_id)))
         self._label_of = dict(self.task_labels)
         self.figures = LabelFigures()
         self.accumulators: tuple[JobAccumulator, ...] = (self.figures, *accumulators)
@@ -373,7 +435,7 @@ class PandaAggregator:
     def result(self) -> PandaStats:
         """Return the statistics of the replies folded in so far."""
         labels, total = self.figures.stats(self.task_labels)
-        return PandaStats(self.workflow, labels, total, self.days)
+        return PandaStats(self.workflow, labels, total, self.days, self.skipped_tasks)
 
 
 def aggregate_panda(

@@ -187,6 +187,8 @@ def update_stat(
     )
     lines = [f"workflow {result.ref.uniq_proc_name} (RUN {result.ref.output_run})"]
     if result.panda is not None:
+        for warning in result.panda.warnings():
+            app.note(f"prodstat: warning: {warning}")
         wf, total = result.panda.workflow, result.panda.total
         lines.append(
             f"PanDA request {wf.request_id}: {wf.status}, {total.tasks} tasks, {total.jobs} jobs "
