@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -122,3 +123,31 @@ def test_ensure_writable_dir(tmp_path: Path) -> None:
     blocker.write_text("x")
     with pytest.raises(InputError, match="cannot create home"):
         ensure_writable_dir(blocker / "sub", "home")
+
+
+def test_tokens_in_urls_and_readable_files(
+    run_cli: Any, prodstat_env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    env = {"PRODSTAT_JIRA_URL": "http://ops:s3cr3t-T0KEN@127.0.0.1:9", "PRODSTAT_TRACKER": "local"}
+    shown = run_cli("config", env=env)
+    assert shown.exit_code == 0 and "s3cr3t-T0KEN" not in shown.stdout + shown.stderr
+    assert "http://ops:****@127.0.0.1:9" in shown.stdout
+    failed = run_cli("--tracker", "jira", "show", "DRP-1", env={**env, "PRODSTAT_JIRA_TOKEN": "t0k3n-xyz"})
+    assert failed.exit_code == 3 and "s3cr3t-T0KEN" not in failed.stdout + failed.stderr
+    assert "ops:****@" in failed.stderr and "t0k3n-xyz" not in failed.stderr
+    # A config file holding a token that others can read: a warning naming the fix.
+    config = tmp_path / "config.yaml"
+    config.write_text("jira_token: abcdefghijkl\n")
+    config.chmod(0o644)
+    warned = run_cli("config", env={"PRODSTAT_CONFIG": str(config)})
+    assert f"prodstat: warning: {config} holds a token and can be read by other users" in warned.stderr
+    assert f"chmod 600 {config}" in warned.stderr and "abcdefghijkl" not in warned.stdout + warned.stderr
+    config.chmod(0o600)
+    assert "warning" not in run_cli("config", env={"PRODSTAT_CONFIG": str(config)}).stderr
+    # The PanDA link written into an issue never carries credentials.
+    from lsst.prodstatus.core.workflow import panda_tasks_link
+
+    assert panda_tasks_link("https://u:pw@panda.example/", "20220127T205042Z").startswith(
+        "https://panda.example/tasks/"
+    )

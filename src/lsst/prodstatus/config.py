@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from .errors import ConfigError, InputError
+from .errors import ConfigError, InputError, redact_url
 
 __all__ = [
     "DEFAULT_PANDAMON_URL",
@@ -139,6 +139,8 @@ class Setting:
         if self.secret:
             text = str(self.value)
             return "****" + text[-2:] if len(text) > 8 else "****"
+        if self.name.endswith("_url"):
+            return redact_url(str(self.value))
         return str(self.value)
 
 
@@ -148,6 +150,8 @@ class Settings:
 
     values: dict[str, Setting] = field(default_factory=dict)
     config_path: Path | None = None
+    warnings: list[str] = field(default_factory=list)
+    """Things to tell the user on stderr (a token in a file others can read)."""
     json_output: bool = False
     dry_run: bool = False
 
@@ -437,12 +441,42 @@ def resolve_settings(
             resolved[spec.name] = Setting(
                 spec.name, _coerce(spec.name, default, "default"), "default", spec.secret
             )
+    warnings = _exposed_secret_warnings(resolved, path, env)
     if resolved["tracker"].value is None:
         tracker = "jira" if resolved["jira_url"].value else "local"
         resolved["tracker"] = Setting(
             "tracker", tracker, "default (jira URL set)" if tracker == "jira" else "default"
         )
-    return Settings(values=resolved, config_path=path)
+    return Settings(values=resolved, config_path=path, warnings=warnings)
+
+
+def _exposed_secret_warnings(
+    resolved: Mapping[str, Setting], path: Path | None, env: Mapping[str, str]
+) -> list[str]:
+    """Warnings for files holding a token that others on the machine can read."""
+    files: set[Path] = set()
+    for setting in resolved.values():
+        holds_secret = setting.secret or (
+            setting.name.endswith("_url") and redact_url(str(setting.value)) != str(setting.value)
+        )
+        if not holds_secret or setting.value is None:
+            continue
+        if path is not None and setting.source == f"config {path}":
+            files.add(path)
+        elif setting.source.startswith("netrc "):
+            files.add(_netrc_path(env))
+    out = []
+    for file in sorted(files):
+        try:
+            mode = file.stat().st_mode
+        except OSError:
+            continue
+        if mode & 0o077:
+            out.append(
+                f"warning: {file} holds a token and can be read by other users (mode {mode & 0o777:o}); "
+                f"run: chmod 600 {file}"
+            )
+    return out
 
 
 def _fill_from_netrc(resolved: dict[str, Setting], env: Mapping[str, str]) -> None:

@@ -7,6 +7,8 @@ is DEBUG). Services raise them; command modules let them propagate.
 
 from __future__ import annotations
 
+import re
+
 __all__ = [
     "EXIT_BAD_INPUT",
     "EXIT_INTERNAL",
@@ -21,7 +23,9 @@ __all__ = [
     "NotImplementedYetError",
     "ProdstatError",
     "ServiceError",
+    "redact_url",
     "short_reason",
+    "without_userinfo",
 ]
 
 EXIT_BAD_INPUT = 1
@@ -122,7 +126,37 @@ _CONNECTION_MARKERS = (
     "No route to host",
     "timed out",
 )
+_URL_WITH_USERINFO = re.compile(r"[a-z][a-z0-9+.-]*://[^\s/@'\"]+@[^\s'\"]*", re.IGNORECASE)
 _DROPPED_MARKERS = ("RemoteDisconnected", "Connection aborted", "IncompleteRead", "ProtocolError")
+
+
+def redact_url(url: str) -> str:
+    """``url`` fit to show: a password (or token) in it replaced by ``****``.
+
+    ``https://ops:TOKEN@host/x`` → ``https://ops:****@host/x``; a URL without one is unchanged.
+    """
+    from urllib.parse import urlsplit, urlunsplit
+
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    if parts.password is None and "@" not in parts.netloc:
+        return url
+    user = parts.username or ""
+    host = parts.netloc.rpartition("@")[2]
+    netloc = f"{user}:****@{host}" if parts.password is not None else f"****@{host}"
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+def without_userinfo(url: str) -> str:
+    """``url`` with no user or password at all (for links a person opens)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    return urlunsplit(
+        (parts.scheme, parts.netloc.rpartition("@")[2], parts.path, parts.query, parts.fragment)
+    )
 
 
 def short_reason(exc: BaseException, limit: int = 200) -> str:
@@ -131,7 +165,7 @@ def short_reason(exc: BaseException, limit: int = 200) -> str:
     ``requests`` wraps the socket error in several layers of text; the known causes are
     reduced to their name, anything else to its first line.
     """
-    text = str(exc)
+    text = _URL_WITH_USERINFO.sub(lambda m: redact_url(m.group(0)), str(exc))
     if any(marker in text for marker in _DROPPED_MARKERS):
         return "the connection was closed without a reply"
     for marker in _CONNECTION_MARKERS:

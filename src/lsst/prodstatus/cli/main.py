@@ -144,6 +144,8 @@ def cli(
     settings.json_output = json_output
     settings.dry_run = dry_run
     _configure_logging(settings["log_level"])
+    for warning in settings.warnings:
+        click.echo(f"prodstat: {warning}", err=True)
     ctx.obj = App(settings)
 
 

@@ -8,6 +8,7 @@ import re
 from collections.abc import Sequence
 from typing import Protocol, TypeVar
 
+from ..errors import without_userinfo
 from .ids import uniq_label
 
 
@@ -49,7 +50,9 @@ def panda_tasks_link(pandamon_url: str, timestamp: str) -> str:
 
     ``https://<monitor>/tasks/?taskname=*<ts lower>*&date_from=01-<MM>-<YYYY>&days=62&sortby=time-ascending``
     """
-    base = pandamon_url if pandamon_url.endswith("/") else pandamon_url + "/"
+    # Credentials in the monitor URL never go into an issue.
+    base = without_userinfo(pandamon_url)
+    base = base if base.endswith("/") else base + "/"
     month, year = timestamp[4:6], timestamp[0:4]
     return (
         f"{base}tasks/?taskname=*{timestamp.lower()}*&date_from=01-{month}-{year}&days=62"

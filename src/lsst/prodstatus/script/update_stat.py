@@ -34,7 +34,7 @@ from ..core.plan import Action, IssuePlan, PlannedAttachment
 from ..core.stats import PandaLabelStats, PandaStats, fmt_number, fmt_time, status_line
 from ..core.timeline import JobTimes
 from ..core.workflow import STATISTICS_SECTIONS
-from ..errors import InputError
+from ..errors import InputError, without_userinfo
 from ..services.tracker.base import Tracker, check_issue_key
 from ._gather import ProgressFactory, gather_statistics
 from .apply import apply_plan
@@ -172,7 +172,8 @@ def panda_section(
 ) -> str:
     """The ``panda`` managed section: request, links, table and notes."""
     wf = stats.workflow
-    base = pandamon_url if pandamon_url.endswith("/") else pandamon_url + "/"
+    base = without_userinfo(pandamon_url)  # credentials never go into an issue
+    base = base if base.endswith("/") else base + "/"
     created = fmt_time(wf.created_at)
     lines = [
         "h3. PanDA statistics",

@@ -27,7 +27,7 @@ from urllib.parse import urlencode
 from ..core.failures import FINAL_KEY
 from ..core.panda import PandaWorkflow, parse_panda_time
 from ..core.stats import STAT_JOB_FIELDS
-from ..errors import AuthenticationError, InputError, ServiceError, short_reason
+from ..errors import AuthenticationError, InputError, ServiceError, redact_url, short_reason
 
 if TYPE_CHECKING:
     import requests
@@ -95,6 +95,7 @@ class PandaClient:
         from requests.adapters import HTTPAdapter
 
         self.base_url = base_url if base_url.endswith("/") else base_url + "/"
+        self.shown_url = redact_url(self.base_url)
         # One number is the read timeout; connecting never needs more than 10 s.
         self.timeout = timeout if isinstance(timeout, tuple) else (min(10.0, timeout), timeout)
         self.retries = retries
@@ -158,7 +159,7 @@ class PandaClient:
                     return self._decode(response, url)
                 if status in (401, 403):
                     raise AuthenticationError(
-                        f"the PanDA monitor at {self.base_url} refused the request (HTTP {status})",
+                        f"the PanDA monitor at {self.shown_url} refused the request (HTTP {status})",
                         "check PRODSTAT_PANDA_TOKEN, or unset it to query anonymously",
                     )
                 problem = f"HTTP {status}"
@@ -166,12 +167,12 @@ class PandaClient:
                     delay = _retry_after(response.headers.get("Retry-After"))
                 else:
                     raise ServiceError(
-                        f"the PanDA monitor at {self.base_url} answered HTTP {status} to {path}",
+                        f"the PanDA monitor at {self.shown_url} answered HTTP {status} to {path}",
                         "check PANDAMON_URL",
                     )
             if attempt > self.retries:
                 raise ServiceError(
-                    f"the PanDA monitor at {self.base_url} failed: {problem} ({path}, {attempt} attempts)",
+                    f"the PanDA monitor at {self.shown_url} failed: {problem} ({path}, {attempt} attempts)",
                     "retry later, or check PANDAMON_URL and the network",
                 )
             if delay is None:
@@ -187,7 +188,7 @@ class PandaClient:
         body = response.content
         if _HTML_START.match(body):
             raise ServiceError(
-                f"the PanDA monitor at {self.base_url} answered HTML instead of JSON for {url}",
+                f"the PanDA monitor at {self.shown_url} answered HTML instead of JSON for {redact_url(url)}",
                 "check PANDAMON_URL (it must be the monitor, e.g. https://panda-doma.cern.ch/) "
                 "or whether it asks for a login",
             )
@@ -195,7 +196,7 @@ class PandaClient:
             return json.loads(body)
         except ValueError as exc:
             raise ServiceError(
-                f"the PanDA monitor at {self.base_url} answered something that is not JSON for {url}",
+                f"the PanDA monitor at {self.shown_url} answered something that is not JSON for {redact_url(url)}",
                 "retry later",
             ) from exc
 
@@ -225,14 +226,14 @@ class PandaClient:
         reply = self.get_json("idds/wfprogress/", params)
         if not isinstance(reply, list):
             raise ServiceError(
-                f"the PanDA monitor at {self.base_url} answered an unexpected wfprogress reply "
+                f"the PanDA monitor at {self.shown_url} answered an unexpected wfprogress reply "
                 f"({type(reply).__name__})"
             )
         wanted = uniq_proc_name.lower()
         matches = [w for w in reply if isinstance(w, dict) and str(w.get("r_name", "")).lower() == wanted]
         if not matches:
             raise InputError(
-                f"workflow {wanted} not found in the PanDA monitor {self.base_url} "
+                f"workflow {wanted} not found in the PanDA monitor {self.shown_url} "
                 f"(searched idds/wfprogress/ with days={days}"
                 + (f", requestid={request_id}" if request_id is not None else "")
                 + f": {len(reply)} workflows there)",
@@ -251,7 +252,7 @@ class PandaClient:
         reply = self.get_json("idds/wfprogress/", {"days": days})
         if not isinstance(reply, list):
             raise ServiceError(
-                f"the PanDA monitor at {self.base_url} answered an unexpected wfprogress reply "
+                f"the PanDA monitor at {self.shown_url} answered an unexpected wfprogress reply "
                 f"({type(reply).__name__})"
             )
         wanted = {name.lower(): name for name in uniq_proc_names}

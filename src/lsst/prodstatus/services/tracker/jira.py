@@ -29,7 +29,9 @@ from ...errors import (
     InputError,
     IssueNotFoundError,
     ServiceError,
+    redact_url,
     short_reason,
+    without_userinfo,
 )
 from .base import ISSUE_KEY_RE, Attachment, Comment, Issue, IssueLink, check_issue_key, check_label
 
@@ -45,6 +47,9 @@ T = TypeVar("T")
 
 ISSUE_FIELDS = "summary,description,labels,issuetype,status,issuelinks,attachment,comment,created,updated"
 """Fields requested for every issue read (Cloud search returns none unless asked)."""
+
+SEARCH_PAGE = 1000
+"""Issues asked for per search page (Jira Server's default cap; Cloud serves at most 100)."""
 
 # The client looks up custom-field ids with GET /field before its first search; the
 # fields we ask for are system fields whose id equals their name, so pre-seed the map.
@@ -97,6 +102,8 @@ class JiraTracker:
         max_retries: int = 3,
     ) -> None:
         self.url = url.rstrip("/")
+        self.shown_url = redact_url(self.url)
+        """The URL as messages show it (a token in it masked)."""
         self.user = user
         self.project = project
         self.issue_type = issue_type
@@ -105,7 +112,7 @@ class JiraTracker:
         if not token:
             # A configuration problem (exit 1), found before any request.
             raise ConfigError(
-                f"no Jira token configured for {self.url}",
+                f"no Jira token configured for {self.shown_url}",
                 "set PRODSTAT_JIRA_TOKEN (and PRODSTAT_JIRA_USER for Jira Cloud), add a netrc entry, "
                 "or use --tracker local",
             )
@@ -118,6 +125,7 @@ class JiraTracker:
     # -- connection -------------------------------------------------------------------
     def _connect(self, token: str, max_retries: int) -> JIRA:
         from jira import JIRA
+        from jira.resources import Issue as JiraIssue
 
         auth: dict[str, Any] = {"basic_auth": (self.user, token)} if self.user else {"token_auth": token}
         # No retries while connecting: an unreachable URL must fail at once, not after the
@@ -141,6 +149,9 @@ class JiraTracker:
         self.max_retries = max_retries
         client._session.hooks["response"].append(_refuse_html)
         client._fields_cache_value = dict(_SYSTEM_FIELDS)
+        # Search pages as large as Jira serves (Server: 1000; Cloud caps at 100 whatever is
+        # asked), so that a campaign's 1,000 workflows take one page on Server, not ten.
+        client._options["default_batch_size"][JiraIssue] = SEARCH_PAGE
         # serverInfo is anonymous: only an authenticated call proves the credentials.
         self._call(client.myself, "check the credentials")
         return client
@@ -193,7 +204,7 @@ class JiraTracker:
             return func()
         except _HtmlReplyError as exc:
             raise ServiceError(
-                f"Jira at {self.url} answered with an HTML page (a login or proxy page?) instead of "
+                f"Jira at {self.shown_url} answered with an HTML page (a login or proxy page?) instead of "
                 f"its reply ({what}, HTTP {exc.status}); nothing was taken as done",
                 "check PRODSTAT_JIRA_URL and the credentials, or ask whether an SSO proxy sits in front of Jira",
             ) from None
@@ -209,7 +220,7 @@ class JiraTracker:
         except requests.exceptions.Timeout as exc:
             sent = not isinstance(exc, requests.exceptions.ConnectTimeout)
             error = ServiceError(
-                f"Jira at {self.url} did not answer within {self.timeout:g} s ({what})",
+                f"Jira at {self.shown_url} did not answer within {self.timeout:g} s ({what})",
                 "retry later or raise PRODSTAT_JIRA_TIMEOUT",
             )
             if sent and not idempotent:
@@ -218,7 +229,7 @@ class JiraTracker:
         except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError) as exc:
             # The reply was cut off mid-body: the request arrived and was (probably) done.
             error = ServiceError(
-                f"Jira at {self.url} sent an incomplete reply ({what}): the connection was closed mid-reply",
+                f"Jira at {self.shown_url} sent an incomplete reply ({what}): the connection was closed mid-reply",
                 "retry later; check for a proxy in front of Jira",
             )
             if not idempotent:
@@ -226,7 +237,7 @@ class JiraTracker:
             raise _TransientError(error, None, None, exc) from exc
         except requests.exceptions.ConnectionError as exc:
             error = ServiceError(
-                f"cannot reach Jira at {self.url} ({what}): {short_reason(exc)}",
+                f"cannot reach Jira at {self.shown_url} ({what}): {short_reason(exc)}",
                 "check PRODSTAT_JIRA_URL, the network and any proxy, or use --tracker local",
             )
             if not idempotent:
@@ -241,13 +252,13 @@ class JiraTracker:
             if not idempotent:
                 raise self._ambiguous(what, "its reply cannot be read") from exc
             raise ServiceError(
-                f"Jira at {self.url} sent a reply prodstat cannot read ({what}): {short_reason(exc)}",
+                f"Jira at {self.shown_url} sent a reply prodstat cannot read ({what}): {short_reason(exc)}",
                 "check PRODSTAT_JIRA_URL; retry later",
             ) from exc
 
     def _ambiguous(self, what: str, reason: str, *, pending: bool = False) -> AmbiguousWriteError:
         return AmbiguousWriteError(
-            f"Jira at {self.url} may or may not have done it ({what}): {reason}",
+            f"Jira at {self.shown_url} may or may not have done it ({what}): {reason}",
             "re-run the same command: it finds what was made and completes it",
             pending=pending,
         )
@@ -258,44 +269,46 @@ class JiraTracker:
         if status == 401:
             who = f"user {self.user}" if self.user else "the personal access token"
             return AuthenticationError(
-                f"Jira at {self.url} refused the credentials of {who} (HTTP 401)",
+                f"Jira at {self.shown_url} refused the credentials of {who} (HTTP 401)",
                 "Jira Cloud needs your e-mail as PRODSTAT_JIRA_USER and an API token as PRODSTAT_JIRA_TOKEN; "
                 "Server/DC a personal access token with no user",
             )
         if status == 403:
             return AuthenticationError(
-                f"Jira at {self.url} does not allow this ({what}, HTTP 403): {detail}",
+                f"Jira at {self.shown_url} does not allow this ({what}, HTTP 403): {detail}",
                 "ask a Jira admin for permission on the project",
             )
         if status == 404 and key is not None:
             return IssueNotFoundError(key, self.name)
         if status == 404 and what == "connect":
             return ServiceError(
-                f"{self.url} does not look like a Jira server (HTTP 404 for /rest/api/2/serverInfo)",
+                f"{self.shown_url} does not look like a Jira server (HTTP 404 for /rest/api/2/serverInfo)",
                 "check PRODSTAT_JIRA_URL: it is the site's base URL, e.g. https://rubinobs.atlassian.net",
             )
         if status in (429, 503):
             return ServiceError(
-                f"Jira at {self.url} is {'rate limiting' if status == 429 else 'unavailable'} "
+                f"Jira at {self.shown_url} is {'rate limiting' if status == 429 else 'unavailable'} "
                 f"(HTTP {status}, {what})",
                 "retry later",
             )
         if status == 400:
             return InputError(f"Jira rejected the request ({what}): {detail}", "check the values given")
         if status is None:
-            return ServiceError(f"Jira at {self.url} failed ({what}): {detail}")
-        return ServiceError(f"Jira at {self.url} failed ({what}, HTTP {status}): {detail}", "retry later")
+            return ServiceError(f"Jira at {self.shown_url} failed ({what}): {detail}")
+        return ServiceError(
+            f"Jira at {self.shown_url} failed ({what}, HTTP {status}): {detail}", "retry later"
+        )
 
     def browse_url(self, key: str) -> str:
-        """Return the browse URL of ``key``."""
-        return f"{self.url}/browse/{key}"
+        """Return the browse URL of ``key`` (never with credentials in it)."""
+        return f"{without_userinfo(self.url)}/browse/{key}"
 
     def close(self) -> None:
         """Close the HTTP session."""
         self.client.close()
 
     def _rest(self, path: str) -> str:
-        return f"{self.url}/rest/api/2/{path}"
+        return f"{self.shown_url}/rest/api/2/{path}"
 
     # -- conversion -------------------------------------------------------------------
     def _issues_from_raw(self, raws: Sequence[Any], what: str) -> list[Issue]:
@@ -303,7 +316,7 @@ class JiraTracker:
             return [self._issue_from_raw(raw) for raw in raws]
         except (KeyError, TypeError, AttributeError, ValueError) as exc:
             raise ServiceError(
-                f"Jira at {self.url} sent an issue prodstat cannot read ({what}): {type(exc).__name__}: {exc}",
+                f"Jira at {self.shown_url} sent an issue prodstat cannot read ({what}): {type(exc).__name__}: {exc}",
                 "check PRODSTAT_JIRA_URL and any proxy in front of Jira; retry later",
             ) from exc
 
@@ -411,8 +424,16 @@ class JiraTracker:
                 found = self._call(
                     # validate_query=False makes Server/DC ignore unknown keys; Cloud's
                     # search/jql has no such switch and answers 400 naming them instead.
+                    # POST: a campaign's search names a label per workflow, and a GET's URL
+                    # would outgrow what Jira's front end accepts (8 KB on a stock Server).
+                    # maxResults=False: the client pages through every result.
                     lambda jql=jql: self.client.search_issues(  # type: ignore[misc]
-                        jql, maxResults=False, fields=ISSUE_FIELDS, validate_query=False, json_result=False
+                        jql,
+                        maxResults=False,
+                        fields=ISSUE_FIELDS,
+                        validate_query=False,
+                        json_result=False,
+                        use_post=True,
                     ),
                     "search",
                 )
@@ -498,7 +519,7 @@ class JiraTracker:
                 wrong.append(f"label {change['remove']}")
         if wrong:
             raise ServiceError(
-                f"Jira at {self.url} answered the update of {key} but did not make it "
+                f"Jira at {self.shown_url} answered the update of {key} but did not make it "
                 f"({', '.join(wrong)} unchanged)",
                 "check for a proxy in front of Jira; re-run the same command",
             )
@@ -590,7 +611,7 @@ class JiraTracker:
             fresh = self.get_issue(from_key)
             if not any(li.other_key == to_key and li.link_type == link_type for li in fresh.links):
                 raise ServiceError(
-                    f"Jira at {self.url} answered the link {from_key} → {to_key} (HTTP "
+                    f"Jira at {self.shown_url} answered the link {from_key} → {to_key} (HTTP "
                     f"{response.status_code}) but did not make it",
                     "check for a proxy in front of Jira; re-run the same command",
                 )
