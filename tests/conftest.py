@@ -11,9 +11,13 @@ import pytest
 from click.testing import CliRunner
 
 from tests.support.jira_emulator import JiraEmulator
+from tests.support.postgres import PostgresServer, PostgresUnavailableError
 from tests.support.trackers import JIRA_CLOUD_ENV, TrackerSetup
 
 SHARED_DATA_ENV = "PRODSTAT_SHARED_DATA"
+
+REGISTRY_BACKENDS = ("sqlite", "postgresql")
+"""Registry databases the Butler tests run on: SQLite in the repo, a PostgreSQL server."""
 
 
 def shared_data_dir() -> Path | None:
@@ -90,3 +94,33 @@ def setup(request: pytest.FixtureRequest, prodstat_env: Path) -> Iterator[Tracke
         yield TrackerSetup(
             "jira", {"PRODSTAT_JIRA_URL": emulator.url, **JIRA_CLOUD_ENV}, prodstat_env, emulator
         )
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """A throw-away PostgreSQL server on 127.0.0.1 for the whole session, removed after.
+
+    Tests using it are skipped, with the reason, where PostgreSQL cannot be started here
+    (``make postgres`` installs it on Debian as root).
+    """
+    try:
+        server = PostgresServer.start()
+    except PostgresUnavailableError as exc:
+        pytest.skip(f"no PostgreSQL server for the Butler registry: {exc}")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session", params=REGISTRY_BACKENDS)
+def new_registry(request: pytest.FixtureRequest) -> Callable[[], str | None]:
+    """Per registry backend: a function returning a new, empty registry ``db`` URL.
+
+    `None` for SQLite (the repo keeps its registry file); a new database on the session's
+    PostgreSQL server otherwise. Session fixtures building repos with it run per backend.
+    """
+    if request.param == "sqlite":
+        return lambda: None
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    return lambda: server.url(server.new_database())

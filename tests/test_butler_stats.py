@@ -1,10 +1,12 @@
 """Butler statistics (`lsst.prodstatus.services.butler`) on real generated Butler repos.
 
-Every repository here is a real daf_butler repository (SQLite registry, file datastore)
-with real ``TaskMetadata`` datasets written by `tests.support.butler_repo`; the expected
-numbers are computed from the values planted in it. Both read paths are checked against
-that truth: direct JSON reads (``direct=True``, the default) and one ``Butler.get`` per
-dataset (``direct=False``).
+Every repository here is a real daf_butler repository (file datastore) with real
+``TaskMetadata`` datasets written by `tests.support.butler_repo`; the expected numbers
+are computed from the values planted in it. Both read paths are checked against that
+truth: direct JSON reads (``direct=True``, the default) and one ``Butler.get`` per
+dataset (``direct=False``). The shared repositories (main, damaged, mixed, executed,
+failed) are built once per registry backend (`new_registry`): SQLite, and a real
+PostgreSQL server, so every test using them runs on both.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import math
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -55,7 +57,7 @@ READ_PATHS = pytest.mark.parametrize("direct", [True, False], ids=["direct", "bu
 
 
 @pytest.fixture(scope="session")
-def main_repo(tmp_path_factory: pytest.TempPathFactory) -> BuiltRepo:
+def main_repo(tmp_path_factory: pytest.TempPathFactory, new_registry: Callable[[], str | None]) -> BuiltRepo:
     """Four labels (two with ``_``), three kinds of dimensions, two other RUNs, a chain."""
     return make_butler_repo(
         tmp_path_factory.mktemp("butler") / "repo",
@@ -66,6 +68,7 @@ def main_repo(tmp_path_factory: pytest.TempPathFactory) -> BuiltRepo:
         seed=7,
         other_runs=[SIBLING, ELSEWHERE],
         chained=True,
+        registry=new_registry(),
     )
 
 
@@ -76,7 +79,9 @@ def main_stats(main_repo: BuiltRepo, request: pytest.FixtureRequest) -> ButlerSt
 
 
 @pytest.fixture(scope="session")
-def damaged_repo(tmp_path_factory: pytest.TempPathFactory) -> BuiltRepo:
+def damaged_repo(
+    tmp_path_factory: pytest.TempPathFactory, new_registry: Callable[[], str | None]
+) -> BuiltRepo:
     """Every kind of damage; ``calibrateImage`` has nothing readable left."""
     damage = [
         Damage("isr", 1, "missing"),
@@ -92,6 +97,7 @@ def damaged_repo(tmp_path_factory: pytest.TempPathFactory) -> BuiltRepo:
         n_per_label={"isr": 10, "calibrateImage": 3, "makeWarp": 4},
         seed=11,
         unreadable=damage,
+        registry=new_registry(),
     )
 
 
@@ -456,7 +462,7 @@ def test_reads_run_in_worker_threads_each_with_its_own_butler(
 
 
 @pytest.fixture(scope="session")
-def mixed_repo(tmp_path_factory: pytest.TempPathFactory) -> BuiltRepo:
+def mixed_repo(tmp_path_factory: pytest.TempPathFactory, new_registry: Callable[[], str | None]) -> BuiltRepo:
     """One RUN mixing JSON, YAML (not JSON: Butler.get only) and every kind of damage."""
     damage = [
         Damage("isr", 1, "missing"),
@@ -473,6 +479,7 @@ def mixed_repo(tmp_path_factory: pytest.TempPathFactory) -> BuiltRepo:
         seed=13,
         unreadable=damage,
         yaml=[("isr", 0), ("isr", 5), ("calibrateImage", 2), *(("makeWarp", i) for i in range(4))],
+        registry=new_registry(),
     )
 
 
@@ -627,9 +634,11 @@ def test_cancel_stops_reading(main_repo: BuiltRepo) -> None:
 
 
 @pytest.fixture(scope="session")
-def executed_repo(tmp_path_factory: pytest.TempPathFactory) -> ExecutedRepo:
+def executed_repo(
+    tmp_path_factory: pytest.TempPathFactory, new_registry: Callable[[], str | None]
+) -> ExecutedRepo:
     """A pipeline really executed (pipe_base mock tasks), with ``run_provenance`` ingested."""
-    return make_executed_repo(tmp_path_factory.mktemp("executed") / "repo")
+    return make_executed_repo(tmp_path_factory.mktemp("executed") / "repo", registry=new_registry())
 
 
 def test_provenance_gives_the_metadata_numbers_in_one_read(executed_repo: ExecutedRepo) -> None:
@@ -838,10 +847,15 @@ PLANTED_FAILURES: dict[str, tuple[str, type[BaseException]]] = {
 
 
 @pytest.fixture(scope="session")
-def failed_repo(tmp_path_factory: pytest.TempPathFactory) -> ExecutedRepo:
+def failed_repo(
+    tmp_path_factory: pytest.TempPathFactory, new_registry: Callable[[], str | None]
+) -> ExecutedRepo:
     """A really executed pipeline whose mock tasks raise on chosen detectors, with provenance."""
     return make_executed_repo(
-        tmp_path_factory.mktemp("failed") / "repo", labels=FAILED_LABELS, failures=PLANTED_FAILURES
+        tmp_path_factory.mktemp("failed") / "repo",
+        labels=FAILED_LABELS,
+        failures=PLANTED_FAILURES,
+        registry=new_registry(),
     )
 
 

@@ -835,3 +835,47 @@ def test_unknown_issue_leaves_no_statistics_directory(
     result = run_cli("update-stat", "DRP-77", "--no-butler", env=setup.env)
     assert result.exit_code == 1 and "DRP-77" in result.stderr
     assert not (prodstat_env / "stats" / "DRP-77").exists()
+
+
+# -- a PostgreSQL-registry repo, reached as an operator reaches production ------------------------
+
+
+def test_statistics_from_a_postgresql_registry(
+    run_cli: RunCli,
+    setup: TrackerSetup,
+    workflow_issue: str,
+    butler_repo: BuiltRepo,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    request: pytest.FixtureRequest,
+) -> None:
+    """The same planted quanta in a repo whose registry is on a PostgreSQL server.
+
+    The registry URL in butler.yaml names the role but no password; the password comes
+    from ``PGPASSFILE``, and appears nowhere in the issue.
+    """
+    from tests.support.postgres import OPERATOR, PostgresServer
+
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    monkeypatch.setenv("PGPASSFILE", str(server.write_pgpass(tmp_path / ".pgpass")))
+    database = server.new_database(owner=OPERATOR)
+    repo = make_butler_repo(
+        tmp_path / "pg-repo",
+        RUN,
+        butler_repo.quanta,
+        other_runs=butler_repo.other_runs,
+        registry=server.url(database, user=OPERATOR),
+    )
+    result = run_cli("update-stat", "PREOPS-973", workflow_issue, "--butler", str(repo.root), env=setup.env)
+    assert result.exit_code == 0, result.stderr
+    section = read_section(description(run_cli, setup, workflow_issue), "butler")
+    assert section is not None and f"RUN {RUN} in {repo.root}" in section
+    header, rows = table(section)
+    for label, planted in repo.truth.items():
+        cells = dict(zip(header, rows[label], strict=True))
+        assert int(cells["nQuanta"]) == planted.n_quanta
+        assert cells["CPU h"] == f"{planted.cpu_hours:.2f}"
+        assert cells["maxRSS GiB"] == f"{planted.max_rss_bytes / 2**30:.2f}"  # type: ignore[operator]
+    assert int(dict(zip(header, rows["*run*"], strict=True))["nQuanta"]) == 11
+    assert "otherRunOnly" not in section
+    assert server.operator_password not in description(run_cli, setup, workflow_issue)

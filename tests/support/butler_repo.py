@@ -283,6 +283,7 @@ def make_butler_repo(
     extra_dataset_types: bool = True,
     method: str = "ingest",
     yaml: Iterable[tuple[str, int]] = (),
+    registry: str | None = None,
 ) -> BuiltRepo:
     """Create a real Butler repository at ``root`` with planted ``<label>_metadata`` datasets.
 
@@ -312,6 +313,8 @@ def make_butler_repo(
     yaml : `~collections.abc.Iterable` [`tuple` [`str`, `int`]]
         ``(label, index)`` of datasets of ``run`` written as YAML (YAML formatter), not
         JSON; only with ``method="ingest"``.
+    registry : `str`, optional
+        Registry database URL (``postgresql://user@host:port/db``); default SQLite in ``root``.
 
     Returns
     -------
@@ -341,7 +344,7 @@ def make_butler_repo(
             dims.setdefault(label, "exposure")
 
     root.mkdir(parents=True, exist_ok=True)
-    Butler.makeRepo(str(root))
+    _make_repo(root, registry)
     butler = Butler.from_config(str(root), writeable=True)
     try:
         max_quanta = max(
@@ -393,6 +396,17 @@ def make_butler_repo(
         n_datasets=n_datasets,
         data_ids=data_ids,
     )
+
+
+def _make_repo(root: Path, registry: str | None) -> None:
+    """Create the repository: SQLite in ``root``, or the registry database at ``registry``."""
+    from lsst.daf.butler import Butler, Config
+
+    if registry is None:
+        Butler.makeRepo(str(root))
+        return
+    # Only the registry moves to the server; the file datastore stays in root.
+    Butler.makeRepo(str(root), config=Config({"registry": {"db": registry}}))
 
 
 def _truth(label: str, n_quanta: int, readable: Sequence[PlantedQuantum]) -> LabelTruth:
@@ -640,6 +654,7 @@ def make_executed_repo(
     *,
     provenance: bool = True,
     failures: Mapping[str, tuple[str, type[BaseException]]] | None = None,
+    registry: str | None = None,
 ) -> ExecutedRepo:
     """Run a chain of pipe_base mock tasks with ``SeparablePipelineExecutor`` into ``run``.
 
@@ -653,7 +668,7 @@ def make_executed_repo(
     exception type): the mock task raises it there (its ``fail_condition`` and
     ``fail_exception`` config), so those quanta fail and their downstream quanta are
     blocked; provenance is still written and ingested, as the aggregator does for a bps
-    run with failures.
+    run with failures. ``registry`` is as for `make_butler_repo`.
     """
     from lsst.daf.butler import Butler, DatasetRef, DatasetType
     from lsst.pipe.base import automatic_connection_constants as acc
@@ -663,7 +678,7 @@ def make_executed_repo(
     failures = dict(failures or {})
     t0 = time.perf_counter()
     root.mkdir(parents=True, exist_ok=True)
-    Butler.makeRepo(str(root))
+    _make_repo(root, registry)
     with Butler.from_config(str(root), writeable=True) as butler:
         mock = DirectButlerRepo(butler, "base.yaml")
         for label in labels:

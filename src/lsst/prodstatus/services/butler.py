@@ -39,6 +39,7 @@ import json
 import logging
 import math
 import os
+import re
 import threading
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -66,6 +67,7 @@ __all__ = [
     "decode_metadata_json",
     "decode_quantum_metadata",
     "find_runs",
+    "redact_credentials",
 ]
 
 _log = logging.getLogger(__name__)
@@ -105,6 +107,9 @@ _QUANTUM_KEYS = (
     "endMaxResidentSetSize",
 )
 """The ``quantum`` values `decode_quantum_metadata` reads (checked before a direct decode)."""
+
+_USERINFO_RE = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^/@\s:]*):[^/@\s]*@")
+"""``scheme://user:password@``: the password of a URL (``postgresql://``, ``https://``, ...)."""
 
 _SERVICE_MODULES = ("sqlalchemy", "botocore", "boto3", "urllib3", "requests", "httpx", "google", "psycopg")
 
@@ -404,20 +409,21 @@ def _open_butler(repo: str) -> Butler:
     """Open ``repo`` read-only; InputError when it is plainly not there, else ServiceError."""
     from lsst.daf.butler import Butler
 
+    shown = redact_credentials(repo)
     parsed = urlparse(repo)
     # Only plain paths and file:// URIs are checked here; other schemes (s3, https, ...)
     # are for the Butler to reach, and failing to is a service error.
     if parsed.scheme in ("", "file"):
         path = Path(parsed.path if parsed.scheme == "file" else repo).expanduser()
         if path.is_dir() and not Butler.has_repo_config(str(path)):
-            raise InputError(f"{repo} is not a Butler repo (no butler.yaml in it)", REPO_HINT)
+            raise InputError(f"{shown} is not a Butler repo (no butler.yaml in it)", REPO_HINT)
         # A bare name may be a label of the repository index (DAF_BUTLER_REPOSITORY_INDEX).
         if not path.exists() and not ("/" not in repo and _is_known_label(repo)):
-            raise InputError(f"Butler repo {repo} does not exist", REPO_HINT)
+            raise InputError(f"Butler repo {shown} does not exist", REPO_HINT)
     try:
         return Butler.from_config(repo, writeable=False)
     except Exception as exc:
-        raise ServiceError(f"cannot open Butler repo {repo}: {_describe(exc)}") from exc
+        raise ServiceError(f"cannot open Butler repo {shown}: {_describe(exc)}") from exc
 
 
 def _is_known_label(name: str) -> bool:
@@ -439,7 +445,7 @@ def _service_errors(repo: str) -> Iterator[None]:
     except (TypeError, AttributeError, NameError, AssertionError):
         raise  # our bug, not the Butler's: keep the traceback
     except Exception as exc:
-        raise ServiceError(f"Butler repo {repo} failed: {_describe(exc)}") from exc
+        raise ServiceError(f"Butler repo {redact_credentials(repo)} failed: {_describe(exc)}") from exc
 
 
 def _check_run(butler: Butler, repo: str, run: str) -> frozenset[str]:
@@ -456,7 +462,9 @@ def _check_run(butler: Butler, repo: str, run: str) -> frozenset[str]:
             if similar
             else "check the timestamp of the workflow and the Butler repo"
         )
-        raise InputError(f"RUN collection {run} does not exist in Butler repo {repo}", hint) from None
+        raise InputError(
+            f"RUN collection {run} does not exist in Butler repo {redact_credentials(repo)}", hint
+        ) from None
     if info.type is not CollectionType.RUN:
         hint = "pass the RUN collection of the workflow (<output>/<timestamp>)"
         if info.type is CollectionType.CHAINED and info.children:
@@ -732,7 +740,8 @@ def _read_all(
             reader.close()
     if total and n_ok == 0 and n_service:
         raise ServiceError(
-            f"cannot read the task metadata of {run} in Butler repo {repo}: {_describe(first_service)}"
+            f"cannot read the task metadata of {run} in Butler repo {redact_credentials(repo)}: "
+            f"{_describe(first_service)}"
         )
     # Examples in data ID order, whatever order the threads finished in.
     return results, [message for _, message in sorted(failures)[:MAX_EXAMPLES]]
@@ -1004,7 +1013,7 @@ def _summarise(
     starts = [s.first_start for s in labels if s.first_start is not None]
     ends = [s.last_end for s in labels if s.last_end is not None]
     return ButlerStats(
-        repo=repo,
+        repo=redact_credentials(repo),  # written into the issue and the saved tables
         run=run,
         labels=labels,
         n_quanta=sum(s.n_quanta for s in labels),
@@ -1071,10 +1080,20 @@ def _ref_name(ref: DatasetRef) -> str:
     return f"{ref.datasetType.name}@{{{data_id}}}"
 
 
+def redact_credentials(text: str) -> str:
+    """Return ``text`` with the password of every ``scheme://user:password@`` URL as ``***``.
+
+    Repository strings and error messages end up in issues, JSON and logs; a password
+    belongs in ``~/.pgpass`` / ``PGPASSFILE`` or the ``db-auth.yaml`` of ``LSST_DB_AUTH``,
+    never there.
+    """
+    return _USERINFO_RE.sub(r"\g<head>:***@", text)
+
+
 def _describe(exc: BaseException | None) -> str:
     if exc is None:
         return "unknown error"
-    text = " ".join(str(exc).split()) or "(no message)"
+    text = redact_credentials(" ".join(str(exc).split())) or "(no message)"
     if len(text) > 300:
         text = text[:297] + "..."
     return f"{type(exc).__name__}: {text}"

@@ -35,6 +35,7 @@ from ..core.bps import (
 )
 from ..core.ids import WorkflowId
 from ..errors import InputError
+from .butler import redact_credentials
 
 __all__ = [
     "MSG_BAD_TIMESTAMP",
@@ -339,7 +340,9 @@ def _expand_output(config: Mapping[str, Any], payload: Mapping[str, Any], yaml_p
             HINT_PLACEHOLDER.format(name=err.name),
         ) from err
     except ExpansionTooLongError as err:
-        raise InputError(MSG_EXPANSION_TOO_LONG.format(template=template, path=yaml_path), HINT_EXPANSION) from err
+        raise InputError(
+            MSG_EXPANSION_TOO_LONG.format(template=template, path=yaml_path), HINT_EXPANSION
+        ) from err
     # bps joins "${PWD}/submit/" and the output as text, so a leading "/" changes nothing.
     return output.strip().strip("/")
 
@@ -410,7 +413,11 @@ def _submit_keywords(
         if key == "payload":
             for sub in PAYLOAD_KEYWORDS:
                 if payload.get(sub) is not None:
-                    keywords.append((sub, keyword_line(sub, _value_text(payload[sub]))))
+                    text = _value_text(payload[sub])
+                    if sub == "butlerConfig":
+                        # The issue is readable by many: a password in a repo URL stays out of it.
+                        text = redact_credentials(text)
+                    keywords.append((sub, keyword_line(sub, text)))
         elif config.get(key) is not None:
             keywords.append((key, keyword_line(key, _value_text(config[key]), ": ")))
     keywords.append(("bps_submit_yaml_file", keyword_line("bps_submit_yaml_file", given, ": ")))
