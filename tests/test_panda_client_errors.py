@@ -41,10 +41,11 @@ def test_5xx_retried_then_gives_up_with_exit_3() -> None:
     with pytest.raises(ServiceError) as info:
         client(retries=2).get_json("idds/wfprogress/", {})
     assert info.value.exit_code == 3
-    assert str(info.value) == (
-        f"the PanDA monitor at {BASE} failed: HTTP 502 (idds/wfprogress/, 3 attempts); "
-        "retry later, or check PANDAMON_URL and the network"
-    )
+    assert re.fullmatch(
+        re.escape(f"the PanDA monitor at {BASE} failed: HTTP 502 (idds/wfprogress/, 3 attempts over ")
+        + r"\d+\.\d s\); retry later, or check PANDAMON_URL and the network",
+        str(info.value),
+    ), str(info.value)
     assert len(responses.calls) == 3
 
 
@@ -79,7 +80,7 @@ def test_timeouts_and_connection_errors_are_retried() -> None:
     responses.add(responses.GET, WF_URL, body=requests.exceptions.ConnectionError("Connection refused"))
     responses.add(responses.GET, WF_URL, body=requests.exceptions.ConnectionError("Connection refused"))
     with pytest.raises(
-        ServiceError, match=r"cannot connect \(connection refused\) \(idds/wfprogress/, 3 attempts\)"
+        ServiceError, match=r"cannot connect \(connection refused\) \(idds/wfprogress/, 3 attempts over \d+\.\d s\)"
     ):
         client(retries=2).get_json("idds/wfprogress/", {})
 
@@ -106,3 +107,18 @@ def test_time_parsing_and_windows() -> None:
 
     now = datetime(2022, 2, 3, tzinfo=UTC)
     assert days_covering("20220127T205042Z", now) == 9  # 6.1 days, rounded up, plus 2
+
+
+@responses.activate
+def test_retries_are_announced_and_bounded_in_time(caplog: pytest.LogCaptureFixture) -> None:
+    from lsst.prodstatus.errors import RETRY_LOGGER
+
+    responses.add(responses.GET, WF_URL, status=429)  # no Retry-After, forever
+    caplog.set_level("INFO", logger=RETRY_LOGGER)
+    with pytest.raises(ServiceError) as info:
+        client(retries=50, backoff=0.2, retry_budget=1.0).get_json("idds/wfprogress/", {"days": 3})
+    message = info.value.one_line()
+    assert re.search(r"HTTP 429 \(idds/wfprogress/, \d+ attempts over \d+\.\d s\)", message), message
+    assert len(responses.calls) < 50  # the time budget stopped it, not the count
+    notes = [r.getMessage() for r in caplog.records if r.name == RETRY_LOGGER]
+    assert notes and notes[0].startswith("PanDA monitor: HTTP 429 (idds/wfprogress/); retrying (1/50) in ")

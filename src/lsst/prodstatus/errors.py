@@ -14,6 +14,7 @@ __all__ = [
     "EXIT_INTERNAL",
     "EXIT_SERVICE",
     "EXIT_USAGE",
+    "RETRY_LOGGER",
     "AmbiguousWriteError",
     "AuthenticationError",
     "ConfigError",
@@ -36,6 +37,9 @@ EXIT_USAGE = 2
 
 EXIT_SERVICE = 3
 """Exit code for an external service (tracker, PanDA, Butler) failing after retries."""
+
+RETRY_LOGGER = "lsst.prodstatus.retry"
+"""Logger of the one-line "retrying" notes services give while they wait (shown on stderr)."""
 
 EXIT_INTERNAL = 4
 """Exit code for an internal error: a bug in prodstat, to be reported."""

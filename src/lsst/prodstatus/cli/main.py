@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from ..errors import EXIT_INTERNAL, ProdstatError
+from ..errors import EXIT_INTERNAL, RETRY_LOGGER, ProdstatError
 from ..version import __version__
 from .options import App, format_examples
 
@@ -97,6 +97,13 @@ def _configure_logging(level: str) -> None:
     quiet = logging.ERROR if level not in ("DEBUG", "INFO") else logging.NOTSET
     for name in ("jira", "urllib3", "requests"):
         logging.getLogger(name).setLevel(quiet)
+    # "retrying (2/4)…": a wait on a service is never silent, unless --log-level ERROR.
+    retry = logging.getLogger(RETRY_LOGGER)
+    retry_handler = logging.StreamHandler(sys.stderr)
+    retry_handler.setFormatter(logging.Formatter("prodstat: %(message)s"))
+    retry.handlers[:] = [retry_handler]
+    retry.propagate = False
+    retry.setLevel(logging.INFO if level in ("DEBUG", "INFO", "WARNING") else logging.ERROR)
 
 
 @click.group(cls=ProdstatGroup, epilog=_EXAMPLES, context_settings={"help_option_names": ["-h", "--help"]})

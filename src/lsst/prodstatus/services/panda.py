@@ -18,6 +18,7 @@ import math
 import random
 import re
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import UTC, datetime
@@ -27,7 +28,7 @@ from urllib.parse import urlencode
 from ..core.failures import FINAL_KEY
 from ..core.panda import PandaWorkflow, parse_panda_time
 from ..core.stats import STAT_JOB_FIELDS
-from ..errors import AuthenticationError, InputError, ServiceError, redact_url, short_reason
+from ..errors import RETRY_LOGGER, AuthenticationError, InputError, ServiceError, redact_url, short_reason
 
 if TYPE_CHECKING:
     import requests
@@ -41,6 +42,7 @@ __all__ = [
 ]
 
 _log = logging.getLogger(__name__)
+_retry_log = logging.getLogger(RETRY_LOGGER)
 
 JOB_FIELDS = STAT_JOB_FIELDS
 """The job fields the statistics use (and all they need: not even ``pandaid``)."""
@@ -90,6 +92,7 @@ class PandaClient:
         backoff: float = 1.0,
         max_workers: int = 8,
         abort: threading.Event | None = None,
+        retry_budget: float = 120.0,
     ) -> None:
         import requests
         from requests.adapters import HTTPAdapter
@@ -100,6 +103,8 @@ class PandaClient:
         self.timeout = timeout if isinstance(timeout, tuple) else (min(10.0, timeout), timeout)
         self.retries = retries
         self.backoff = backoff
+        self.retry_budget = retry_budget
+        """No retry starts once this many seconds have passed since a query's first try."""
         self.max_workers = max(1, max_workers)
         self.session = requests.Session()
         # One pooled connection per worker thread, all in the one session.
@@ -139,6 +144,7 @@ class PandaClient:
         url = self.url_for(path, params)
         abort = abort or self.abort
         attempt = 0
+        started = time.monotonic()
         while True:
             if self.abort.is_set():
                 raise ServiceError(f"the PanDA monitor query {path} was abandoned")
@@ -170,16 +176,26 @@ class PandaClient:
                         f"the PanDA monitor at {self.shown_url} answered HTTP {status} to {path}",
                         "check PANDAMON_URL",
                     )
-            if attempt > self.retries:
-                raise ServiceError(
-                    f"the PanDA monitor at {self.shown_url} failed: {problem} ({path}, {attempt} attempts)",
-                    "retry later, or check PANDAMON_URL and the network",
-                )
             if delay is None:
                 delay = self.backoff * 2 ** (attempt - 1) * random.uniform(0.5, 1.0)
-            _log.info("PanDA %s: %s; retry %d/%d in %.1f s", path, problem, attempt, self.retries, delay)
+            delay = min(delay, 60.0)
+            spent = time.monotonic() - started
+            if attempt > self.retries or spent + delay > self.retry_budget:
+                raise ServiceError(
+                    f"the PanDA monitor at {self.shown_url} failed: {problem} ({path}, {attempt} attempts "
+                    f"over {spent:.1f} s)",
+                    "retry later, or check PANDAMON_URL and the network",
+                )
+            _retry_log.info(
+                "PanDA monitor: %s (%s); retrying (%d/%d) in %.1f s…",
+                problem,
+                path,
+                attempt,
+                self.retries,
+                delay,
+            )
             # A wait another query's failure can cut short (see jobs()); at most a minute.
-            if abort.wait(min(delay, 60.0)) or self.abort.is_set():
+            if abort.wait(delay) or self.abort.is_set():
                 raise ServiceError(f"the PanDA monitor query {path} was abandoned after another failed")
 
     def _decode(self, response: requests.Response, url: str) -> Any:

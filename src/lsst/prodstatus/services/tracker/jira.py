@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from ...core.markup import DamagedSectionError, replace_sections
 from ...errors import (
+    RETRY_LOGGER,
     AmbiguousWriteError,
     AuthenticationError,
     ConfigError,
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
 __all__ = ["ISSUE_FIELDS", "JiraTracker"]
 
 _log = logging.getLogger(__name__)
+_retry_log = logging.getLogger(RETRY_LOGGER)
 T = TypeVar("T")
 
 ISSUE_FIELDS = "summary,description,labels,issuetype,status,issuelinks,attachment,comment,created,updated"
@@ -189,7 +191,14 @@ class JiraTracker:
                     if attempt > 1:
                         raise transient.after_retries(attempt - 1, self._spent(started)) from transient.cause
                     raise transient.error from transient.cause
-                _log.info("Jira %s: %s; retry %d in %.1f s", what, transient.error.message, attempt, delay)
+                _retry_log.info(
+                    "Jira (%s): %s; retrying (%d/%d) in %.1f s…",
+                    what,
+                    transient.error.message,
+                    attempt,
+                    self.max_retries,
+                    delay,
+                )
                 time.sleep(delay)
 
     @staticmethod
