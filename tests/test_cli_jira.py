@@ -175,3 +175,13 @@ def test_url_that_is_not_jira(run_cli: RunCli) -> None:
         f"prodstat: error: {url} does not look like a Jira server (HTTP 404 for /rest/api/2/serverInfo); "
         "check PRODSTAT_JIRA_URL: it is the site's base URL, e.g. https://rubinobs.atlassian.net\n"
     )
+
+
+def test_retries_are_announced_at_info_level(run_cli: RunCli, cloud: JiraEmulator) -> None:
+    cloud.inject(503, times=1, path=r"^/rest/api/2/issue/DRP-486$")
+    quiet = run_cli("show", "DRP-486", env=jira_env(cloud))
+    assert quiet.exit_code == 0 and "retrying" not in quiet.stderr  # a script's stderr stays clean
+    cloud.inject(503, times=1, path=r"^/rest/api/2/issue/DRP-486$")
+    told = run_cli("--log-level", "INFO", "show", "DRP-486", env=jira_env(cloud))
+    assert told.exit_code == 0
+    assert "prodstat: Jira (read DRP-486): " in told.stderr and "retrying (1/3) in 0.5 s…" in told.stderr

@@ -85,6 +85,13 @@ def _fail(ctx: click.Context, message: str, code: int, exc: BaseException) -> No
     ctx.exit(code)
 
 
+def _stderr_is_terminal() -> bool:
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
 def _configure_logging(level: str) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
@@ -97,13 +104,15 @@ def _configure_logging(level: str) -> None:
     quiet = logging.ERROR if level not in ("DEBUG", "INFO") else logging.NOTSET
     for name in ("jira", "urllib3", "requests"):
         logging.getLogger(name).setLevel(quiet)
-    # "retrying (2/4)…": a wait on a service is never silent, unless --log-level ERROR.
+    # "retrying (2/4)…": like the progress bars, shown when stderr is a terminal (a person
+    # waits there); a script's stderr keeps the one line of the final error.
     retry = logging.getLogger(RETRY_LOGGER)
     retry_handler = logging.StreamHandler(sys.stderr)
     retry_handler.setFormatter(logging.Formatter("prodstat: %(message)s"))
     retry.handlers[:] = [retry_handler]
     retry.propagate = False
-    retry.setLevel(logging.INFO if level in ("DEBUG", "INFO", "WARNING") else logging.ERROR)
+    shown = level in ("DEBUG", "INFO") or (level == "WARNING" and _stderr_is_terminal())
+    retry.setLevel(logging.INFO if shown else logging.ERROR)
 
 
 @click.group(cls=ProdstatGroup, epilog=_EXAMPLES, context_settings={"help_option_names": ["-h", "--help"]})
