@@ -184,4 +184,5 @@ def test_retries_are_announced_at_info_level(run_cli: RunCli, cloud: JiraEmulato
     cloud.inject(503, times=1, path=r"^/rest/api/2/issue/DRP-486$")
     told = run_cli("--log-level", "INFO", "show", "DRP-486", env=jira_env(cloud))
     assert told.exit_code == 0
-    assert "prodstat: Jira (read DRP-486): " in told.stderr and "retrying (1/3) in 0.5 s…" in told.stderr
+    assert told.stderr.startswith(f"prodstat: Jira at {cloud.url} is unavailable (HTTP 503, read DRP-486); ")
+    assert "; retrying (1/" in told.stderr and " in 0.5 s…" in told.stderr

@@ -192,8 +192,7 @@ class JiraTracker:
                         raise transient.after_retries(attempt - 1, self._spent(started)) from transient.cause
                     raise transient.error from transient.cause
                 _retry_log.info(
-                    "Jira (%s): %s; retrying (%d/%d) in %.1f s…",
-                    what,
+                    "%s; retrying (%d/%d) in %.1f s…",
                     transient.error.message,
                     attempt,
                     self.max_retries,
