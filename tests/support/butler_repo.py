@@ -1,6 +1,7 @@
 """Real daf_butler repositories holding real ``<label>_metadata`` datasets, for tests.
 
-`make_butler_repo` writes a SQLite-registry, file-datastore Butler repository whose
+`make_butler_repo` writes a file-datastore Butler repository (SQLite registry, or one on
+a PostgreSQL server with ``registry=``, see `tests.support.postgres`) whose
 ``<label>_metadata`` datasets (storage class ``TaskMetadata``) carry the ``quantum``
 entry `SingleQuantumExecutor` writes (``field-notes.md`` §E2): ``__version__``,
 ``nodeName`` and, for the prefixes prep/init/start/end, ``Utc``, ``CpuTime`` and
