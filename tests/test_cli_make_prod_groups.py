@@ -475,9 +475,37 @@ def test_dp02_band_window_and_refusal(dp02: Path, chdir_tmp: Path, run_cli: Run)
     ]
     # 3097 z exposures: 4 groups, so of the 3 requested (3, 4, 5) group 5 does not exist.
     assert result.stderr == (
+        # The z ranges also hold the other bands' exposures taken in between (the DP0.2 list
+        # interleaves bands): said, with the exact alternative.
+        "prodstat: warning: with band z, the LOWEXP…HIGHEXP ranges of 2 group(s) also cover exposures of "
+        "other bands (group 3: 1000 z exposures, but 806385–1215368 holds 6643 more); add \"and band='z'\" "
+        "to the template's dataQuery, or select exactly with 'exposure IN (IDLIST)'\n"
         "prodstat: 1 of the 3 requested groups not written: the list ends with group 4 (3097 ids of band z)\n"
     )
     assert "group 4: 97 ids," in result.stdout
     again = run_cli(*args, "--output-dir", "z")
     assert again.exit_code == 1
     assert "z/step1_detectors63_125_z_3.yaml already exists" in again.stderr
+
+
+def test_one_band_ranges_that_cover_other_bands_are_reported(run_cli: Any, chdir_tmp: Path) -> None:
+    (chdir_tmp / "t.yaml").write_text("dataQuery: exposure >= LOWEXP and exposure <= HIGHEXP\n")
+    # z and i exposures alternate: a z range covers the i exposures in between.
+    (chdir_tmp / "explist").write_text("".join(f"{'z' if n % 2 else 'i'} {n}\n" for n in range(1, 21)))
+    result = run_cli("make-prod-groups", "t.yaml", "z", "5", "0", "2", "explist")
+    assert result.exit_code == 0, result.stderr
+    assert (
+        "prodstat: warning: with band z, the LOWEXP…HIGHEXP ranges of 2 group(s) also cover exposures of "
+        "other bands (group 1: 5 z exposures, but 1–9 holds 4 more)" in result.stderr
+    )
+    assert "'exposure IN (IDLIST)'" in result.stderr
+    # The exact alternative: IDLIST lists the group's own ids, and no warning.
+    (chdir_tmp / "u.yaml").write_text("dataQuery: exposure IN (IDLIST)\n")
+    exact = run_cli("make-prod-groups", "u.yaml", "z", "5", "0", "1", "explist")
+    assert exact.exit_code == 0 and "warning" not in exact.stderr
+    assert (chdir_tmp / "u_z_1.yaml").read_text() == "dataQuery: exposure IN (1, 3, 5, 7, 9)\n"
+    (chdir_tmp / "v.yaml").write_text(
+        "dataQuery: band='BAND' and exposure >= LOWEXP and exposure <= HIGHEXP\n"
+    )
+    narrowed = run_cli("make-prod-groups", "v.yaml", "z", "5", "0", "1", "explist")
+    assert narrowed.exit_code == 0 and "warning" not in narrowed.stderr

@@ -249,12 +249,13 @@ def test_fill_does_not_rescan_substituted_values() -> None:
 def test_find_placeholders() -> None:
     assert find_placeholders(b"a LOWEXP b HIGHEXP GNUMBER") == ["LOWEXP", "HIGHEXP"]
     assert find_placeholders(b"BANDWIDTH MYBAND") == []
-    assert find_placeholders(b"HIGHEXP BAND GNUM LOWEXP") == list(PLACEHOLDERS)
+    assert find_placeholders(b"HIGHEXP BAND GNUM LOWEXP") == list(PLACEHOLDERS[:4])
+    assert find_placeholders(b"IDLIST HIGHEXP BAND GNUM LOWEXP") == list(PLACEHOLDERS)
 
 
 def test_placeholder_values() -> None:
     values = placeholder_values(Group(3, (5, 9, 12)), "f")
-    assert values == {"GNUM": "3", "BAND": "f", "LOWEXP": "5", "HIGHEXP": "12"}
+    assert values == {"GNUM": "3", "BAND": "f", "LOWEXP": "5", "HIGHEXP": "12", "IDLIST": "5, 9, 12"}
 
 
 @pytest.mark.parametrize(

@@ -45,8 +45,9 @@ __all__ = [
     "select_ids",
 ]
 
-PLACEHOLDERS = ("GNUM", "BAND", "LOWEXP", "HIGHEXP")
-"""Template placeholders, replaced as whole tokens."""
+PLACEHOLDERS = ("GNUM", "BAND", "LOWEXP", "HIGHEXP", "IDLIST")
+"""Template placeholders, replaced as whole tokens. ``IDLIST`` is the group's ids, comma
+separated (for ``exposure IN (IDLIST)``: exact, whatever other bands lie in between)."""
 
 ALL_BANDS = frozenset({"all", "f"})
 """BAND values that keep every line ("f" = full, as in the original)."""
@@ -54,7 +55,7 @@ ALL_BANDS = frozenset({"all", "f"})
 # A placeholder is a whole token when no letter or digit touches it: "exposure >=LOWEXP" and
 # "grp_GNUM" (operators join names with "_") are replaced; "BANDWIDTH", "MYBAND" and "GNUMBER"
 # are not (the original replaced all three).
-PLACEHOLDER_RE = re.compile(rb"(?<![A-Za-z0-9])(GNUM|BAND|LOWEXP|HIGHEXP)(?![A-Za-z0-9])")
+PLACEHOLDER_RE = re.compile(rb"(?<![A-Za-z0-9])(GNUM|BAND|LOWEXP|HIGHEXP|IDLIST)(?![A-Za-z0-9])")
 
 # ASCII digits only: int() alone would also take "1_000", "+5", " ٣" or "-1".
 _ID_RE = re.compile(r"[0-9]+", re.ASCII)
@@ -287,7 +288,31 @@ def plan_groups(
 
 def placeholder_values(group: Group, band: str) -> dict[str, str]:
     """Return the replacement text of each placeholder for ``group``."""
-    return {"GNUM": str(group.number), "BAND": band, "LOWEXP": str(group.low), "HIGHEXP": str(group.high)}
+    return {
+        "GNUM": str(group.number),
+        "BAND": band,
+        "LOWEXP": str(group.low),
+        "HIGHEXP": str(group.high),
+        "IDLIST": ", ".join(map(str, group.ids)),
+    }
+
+
+def other_bands_in_ranges(groups: Sequence[Group], entries: Sequence[Entry]) -> dict[int, int]:
+    """Per group number, how many ids of *other* bands lie inside its LOWEXP…HIGHEXP range.
+
+    With one band, the ranges ``exposure >= LOWEXP and exposure <= HIGHEXP`` also cover the
+    other bands' exposures taken in between; this tells how many (only groups with any).
+    """
+    import bisect
+
+    every = sorted({e.id for e in entries})
+    out: dict[int, int] = {}
+    for group in groups:
+        inside = bisect.bisect_right(every, group.high) - bisect.bisect_left(every, group.low)
+        extra = inside - group.count
+        if extra > 0:
+            out[group.number] = extra
+    return out
 
 
 def find_placeholders(template: bytes) -> list[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -86,6 +87,14 @@ def _write_all(targets: list[tuple[Path, bytes]]) -> None:
         ) from None
 
 
+OTHER_BANDS_WARNING = (
+    "prodstat: warning: with band {band}, the LOWEXP…HIGHEXP ranges of {groups} group(s) also cover "
+    "exposures of other bands (group {number}: {count} {band} exposures, but {low}–{high} holds {extra} "
+    "more); add \"and band='{band}'\" to the template's dataQuery, or select exactly with "
+    "'exposure IN (IDLIST)'"
+)
+
+
 @click.command(
     "make-prod-groups",
     cls=ProdstatCommand,
@@ -138,8 +147,10 @@ def make_prod_groups(
     EXPLIST has one '<band> <id>' per line (blank lines and # comments are ignored).
     BAND is all, f (full: same as all) or one of ugrizy. The selected ids, sorted, are
     cut into groups of GROUPSIZE; groups SKIPGROUPS+1 … SKIPGROUPS+NGROUPS are written
-    as <template>_<BAND>_<n>.yaml, with the words GNUM, BAND, LOWEXP and HIGHEXP
-    replaced in the template. Existing files are only overwritten with --force.
+    as <template>_<BAND>_<n>.yaml, with the words GNUM, BAND, LOWEXP, HIGHEXP and
+    IDLIST (the group's ids, comma separated) replaced in the template. Existing files
+    are only overwritten with --force. With one band, a warning says when the LOWEXP …
+    HIGHEXP ranges also cover other bands' exposures.
     """
     # Imported here so that loading the CLI (prodstat --help) stays minimal.
     from ...core import groups as core
@@ -155,8 +166,28 @@ def make_prod_groups(
     except UnicodeDecodeError:
         raise InputError(NOT_TEXT.format(path=explist), EXPLIST_HINT) from None
 
-    selection = core.select_ids(core.parse_explist(explist_text, source=explist), band, source=explist)
+    entries = core.parse_explist(explist_text, source=explist)
+    selection = core.select_ids(entries, band, source=explist)
     plan = core.plan_groups(selection.ids, groupsize, skipgroups, ngroups, band=band)
+    uses_range = {"LOWEXP", "HIGHEXP"} & set(core.find_placeholders(template_bytes))
+    narrowed = re.search(rb"\bband\s*(==?|in\b)", template_bytes, re.IGNORECASE) is not None
+    exact = "IDLIST" in core.find_placeholders(template_bytes)
+    if band not in core.ALL_BANDS and uses_range and not exact and not narrowed:
+        others = core.other_bands_in_ranges(plan.groups, entries)
+        if others:
+            worst = max(others, key=lambda n: others[n])
+            group = next(g for g in plan.groups if g.number == worst)
+            app.note(
+                OTHER_BANDS_WARNING.format(
+                    band=band,
+                    groups=len(others),
+                    number=worst,
+                    count=group.count,
+                    extra=others[worst],
+                    low=group.low,
+                    high=group.high,
+                )
+            )
 
     out_dir = Path(output_dir)
     template_name = Path(template).name
