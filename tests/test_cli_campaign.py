@@ -8,6 +8,7 @@ with the seed's keys (DRP-489/490, DRP-491).
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -181,6 +182,10 @@ def test_seed_session_verbatim(
                     "band": "all",
                     "step_name": "step1",
                     "step_issue": "DRP-489",
+                    # What a re-run compares instead of reading the attachment back.
+                    "bps_sha256": hashlib.sha256(
+                        (tmp_path / f"work/step1/{name}.yaml").read_bytes()
+                    ).hexdigest(),
                 }
                 for name, key in (("step1_1248", "DRP-486"), ("step1_1248_b", "DRP-487"))
             },
@@ -347,7 +352,8 @@ def test_dry_run_writes_nothing(run_cli: RunCli, setup: TrackerSetup, seeded: Pa
     before, text = setup.snapshot(), (seeded / "step12test.yaml").read_bytes()
     result = ok(run_cli("update-campaign", "step12test.yaml", "--dry-run", env=setup.env))
     assert "step step2: DRP-5 (would update), 1 workflow: DRP-3" in result.stdout
-    assert "  would attach: step2_1248.yaml" in result.stdout
+    # step.yaml records the yaml's new digest.
+    assert "  would attach: step.yaml, step2_1248.yaml" in result.stdout
     assert result.stdout.splitlines()[-2:] == ["dry run: nothing written", "issue:DRP-6"]
     assert setup.snapshot() == before and (seeded / "step12test.yaml").read_bytes() == text
 
@@ -657,6 +663,12 @@ def test_step_yaml_and_update_step(run_cli: RunCli, setup: TrackerSetup, seeded:
     assert list(stored["workflows"]) == ["step1_1248", "step1_1248_b", "step1_1248_c"]
     mine = yaml.safe_load((seeded / "step1.yaml").read_text())
     assert mine["issue_name"] == "DRP-6" and mine["campaign_issue"] == "DRP-5"
+    # The attached step.yaml also records each bps yaml's digest; the user's file does not.
+    digests = {name: wf.pop("bps_sha256") for name, wf in stored["workflows"].items()}
+    assert digests == {
+        name: hashlib.sha256((seeded / "work/step1" / f"{name}.yaml").read_bytes()).hexdigest()
+        for name in digests
+    }
     assert mine["workflows"] == stored["workflows"]
 
     before, text = setup.snapshot(), (seeded / "step1.yaml").read_bytes()
@@ -890,7 +902,7 @@ def test_tracker_failure_leaves_no_half_written_issue(
 
 
 @pytest.mark.parametrize("setup", ["jira"], indirect=True)  # counts Jira requests
-def test_attachments_are_read_back_only_when_their_size_matches(
+def test_attachments_are_proven_unchanged_by_recorded_digests(
     run_cli: RunCli, setup: TrackerSetup, seeded: Path
 ) -> None:
     assert setup.emulator is not None
@@ -903,32 +915,46 @@ def test_attachments_are_read_back_only_when_their_size_matches(
             r.path.rsplit("/", 1)[1] for r in requests if r.method == "GET" and "/attachment/" in r.path
         )
 
-    # Unchanged: Jira has no checksum, so each attachment of the same size is read once to
-    # prove it unchanged: two searches and six reads, no write.
+    # Unchanged: Jira has no checksum, but each step.yaml records its bps yamls' digests:
+    # two searches and one read per step issue and of campaign.yaml, whatever the number
+    # of workflows; no write.
     setup.emulator.reset_requests()
     ok(run_cli("update-campaign", "step12test.yaml", env=setup.env))
-    assert setup.reads_after_login() == 8 and setup.writes() == 0
-    every = [
-        "campaign.yaml",
-        "step.yaml",
-        "step.yaml",
-        "step1_1248.yaml",
-        "step1_1248_b.yaml",
-        "step2_1248.yaml",
-    ]
+    assert setup.reads_after_login() == 5 and setup.writes() == 0
+    every = ["campaign.yaml", "step.yaml", "step.yaml"]
     assert attachment_reads() == every
-    # A bps yaml whose size changed is re-uploaded without reading the old one back.
+    # A bps yaml whose size changed is re-uploaded without reading the old one back, and
+    # step.yaml records its new digest.
     bps = seeded / "work" / "step2" / "step2_1248.yaml"
     bps.write_text(bps.read_text() + "# rerun with more memory\n")
     setup.emulator.reset_requests()
     result = ok(run_cli("update-campaign", "step12test.yaml", env=setup.env))
-    assert "step step2: DRP-5 (updated), 1 workflow: DRP-3\n  attached: step2_1248.yaml\n" in result.stdout
-    assert attachment_reads() == [name for name in every if name != "step2_1248.yaml"]
-    # A change that keeps the size is found too: the bytes differ.
+    attached = "step step2: DRP-5 (updated), 1 workflow: DRP-3\n  attached: step.yaml, step2_1248.yaml\n"
+    assert attached in result.stdout
+    # (The new step.yaml has the old one's size, so the executor reads the old one back.)
+    assert attachment_reads() == sorted([*every, "step.yaml"])
+    # A change that keeps the size is found too: the digest differs.
     bps.write_text(bps.read_text().replace("more memory", "more memorx"))
-    result = ok(run_cli("update-campaign", "step12test.yaml", env=setup.env))
-    assert "step step2: DRP-5 (updated), 1 workflow: DRP-3\n  attached: step2_1248.yaml\n" in result.stdout
+    assert attached in ok(run_cli("update-campaign", "step12test.yaml", env=setup.env)).stdout
     assert attachment(setup, "DRP-5", "step2_1248.yaml") == bps.read_bytes()
+
+    tracker = setup.open()
+    try:
+        # An older step.yaml records no digests: each bps yaml is compared by reading it
+        # back, once; step.yaml then gets its digests.
+        old = yaml.safe_load(attachment(setup, "DRP-4", "step.yaml"))
+        for wf in old["workflows"].values():
+            del wf["bps_sha256"]
+        tracker.attach("DRP-4", "step.yaml", dump_yaml(old).encode())
+    finally:
+        tracker.close()
+    setup.emulator.reset_requests()
+    result = ok(run_cli("update-campaign", "step12test.yaml", env=setup.env))
+    assert "step step1: DRP-4 (updated), 2 workflows: DRP-1, DRP-2\n  attached: step.yaml\n" in result.stdout
+    assert attachment_reads() == [*every, "step1_1248.yaml", "step1_1248_b.yaml"]
+    setup.emulator.reset_requests()
+    assert ok(run_cli("update-campaign", "step12test.yaml", env=setup.env)).stdout.count("(unchanged)") == 3
+    assert attachment_reads() == every and setup.writes() == 0
 
 
 def test_names_that_sanitise_alike_get_their_own_issues(

@@ -21,7 +21,11 @@ A *step yaml* (``step.yaml``, attached to each step issue) lists the step's work
     split_bands: false
     workflows:
       step1_1248: {name: step1_1248, bps_name: step1_1248.yaml, bps_dir: /abs/work/step1,
-                   issue_name: DRP-486, band: all, step_name: step1, step_issue: DRP-489}
+                   issue_name: DRP-486, band: all, step_name: step1, step_issue: DRP-489,
+                   bps_sha256: 9f86d0…}
+
+``bps_sha256`` (written by ``update-campaign``/``update-step``, optional on reading)
+records the digest of the bps yaml attached next to it.
 
 Pure functions and plain data, no I/O: reading files and talking to the tracker live in
 `lsst.prodstatus.script.campaign`.
@@ -387,6 +391,9 @@ class WorkflowEntry:
     issue_name: str | None = None
     band: str = "all"
     extra: dict[str, Any] = field(default_factory=dict)
+    bps_sha256: str | None = None
+    """SHA-256 of the bps yaml as attached to the step issue (in the ``step.yaml`` attachment
+    only): a re-run compares digests instead of reading every attachment back."""
 
 
 @dataclass
@@ -413,6 +420,7 @@ class StepDocument:
                 "band": wf.band,
                 "step_name": self.name,
                 "step_issue": self.issue_name,
+                **({"bps_sha256": wf.bps_sha256} if wf.bps_sha256 else {}),
                 **copy.deepcopy(wf.extra),
             }
             for wf in self.workflows
@@ -451,6 +459,7 @@ _WF_KEYS = (
     "step_issue",
     "issue",
     "bps_config",
+    "bps_sha256",
 )
 
 
@@ -481,7 +490,14 @@ def _workflow_entry(key: object, raw: object, workflow_base: str, source: str) -
         issue_name=_key_value(raw.get("issue_name", raw.get("issue"))),
         band=band,
         extra={k: v for k, v in raw.items() if k not in _WF_KEYS},
+        bps_sha256=_digest_value(raw.get("bps_sha256")),
     )
+
+
+def _digest_value(value: object) -> str | None:
+    """A recorded SHA-256 (64 hex digits); anything else is no digest (the file is compared)."""
+    text = str(value).strip().lower() if isinstance(value, str) else ""
+    return text if re.fullmatch(r"[0-9a-f]{64}", text) else None
 
 
 def parse_step(data: object, source: str, *, name: str | None = None) -> StepDocument:

@@ -7,6 +7,7 @@ issue keeps its old label); an issue given by key must be of the right kind.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,10 +20,11 @@ from ..core.campaign import (
     STEP_ATTACHMENT,
     campaign_name_from_summary,
     issue_kind,
+    parse_step,
     step_summary,
 )
 from ..core.ids import issue_number
-from ..core.plan import Action
+from ..core.plan import Action, PlannedAttachment
 from ..errors import InputError
 from ..services.tracker.base import Issue, Tracker
 from .batch import IssueWrites
@@ -30,6 +32,7 @@ from .discovery import StepWorkflow
 
 __all__ = [
     "IssueResult",
+    "StoredStep",
     "WorkflowResult",
     "browse_urls",
     "check_kind",
@@ -38,6 +41,8 @@ __all__ = [
     "issue_result",
     "missing_issue_notes",
     "read_bytes",
+    "read_stored_step",
+    "sha256",
     "step_rename_hint",
     "workflow_results",
 ]
@@ -93,6 +98,65 @@ class IssueResult:
         data["attached"] = list(self.attached)
         data["linked"] = list(self.linked)
         return data
+
+
+def sha256(data: bytes) -> str:
+    """The hex SHA-256 of ``data`` (what ``step.yaml`` records of each bps yaml)."""
+    return hashlib.sha256(data).hexdigest()
+
+
+@dataclass
+class StoredStep:
+    """The ``step.yaml`` attached to a step issue, and the bps yaml digests it records.
+
+    Jira stores no checksum of an attachment, so proving an attached bps yaml unchanged
+    would cost one download per workflow; the digests ``update-campaign`` and
+    ``update-step`` record in ``step.yaml`` make it one download per step.
+    """
+
+    issue: Issue
+    data: bytes | None = None
+    """``step.yaml`` as attached; `None` when the issue has none."""
+    digests: dict[str, str] = field(default_factory=dict)
+    """bps yaml file name → SHA-256 recorded (empty for an older ``step.yaml``)."""
+
+    def unchanged(self, att: PlannedAttachment) -> bool:
+        """Whether the issue holds ``att`` as recorded: one copy, same size, recorded digest.
+
+        The bps yamls are uploaded before the ``step.yaml`` recording them, so a failure
+        half-way leaves the old digests: a yaml uploaded before it is compared by its bytes
+        on the next run, never trusted to a digest it does not have.
+        """
+        held = [a for a in self.issue.attachments if a.filename == att.filename]
+        return (
+            len(held) == 1
+            and held[0].size == len(att.data)
+            and self.digests.get(att.filename) == sha256(att.data)
+        )
+
+    def keep(self, planned: Sequence[PlannedAttachment]) -> list[PlannedAttachment]:
+        """The attachments of ``planned`` that may differ from what the issue holds.
+
+        A ``step.yaml`` equal to the one read is dropped too (it was read already: the
+        executor would read it again to compare).
+        """
+        return [
+            att
+            for att in planned
+            if not (att.filename == STEP_ATTACHMENT and att.data == self.data) and not self.unchanged(att)
+        ]
+
+
+def read_stored_step(tracker: Tracker, issue: Issue) -> StoredStep:
+    """Read the ``step.yaml`` of step issue ``issue`` (one request when it has one)."""
+    if issue.attachment(STEP_ATTACHMENT) is None:
+        return StoredStep(issue)
+    data = tracker.read_attachment(issue.key, STEP_ATTACHMENT, current=issue)
+    try:
+        doc = parse_step(yaml.safe_load(data or b""), f"step.yaml of {issue.key}")
+    except (yaml.YAMLError, InputError):
+        return StoredStep(issue, data)
+    return StoredStep(issue, data, {wf.bps_name: wf.bps_sha256 for wf in doc.workflows if wf.bps_sha256})
 
 
 def check_kind(issue: Issue, expected: str, what: str, hint: str) -> None:

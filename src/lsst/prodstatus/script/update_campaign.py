@@ -60,6 +60,7 @@ from .discovery import StepWorkflow, find_workflow_issues, scan_workflow_base
 from .files import FileAction, load_yaml_file, optional_key, resolve_path, write_text_atomically
 from .hierarchy import (
     IssueResult,
+    StoredStep,
     browse_urls,
     check_kind,
     find_campaign_by_label,
@@ -67,6 +68,8 @@ from .hierarchy import (
     issue_result,
     missing_issue_notes,
     read_bytes,
+    read_stored_step,
+    sha256,
     step_rename_hint,
     workflow_results,
 )
@@ -190,6 +193,8 @@ class StepPlan:
     """``yaml``, ``label`` or ``campaign.yaml``; `None` for a new issue."""
     bps: list[PlannedAttachment] = field(default_factory=list)
     """The step's bps submit yamls, as attachments."""
+    stored: StoredStep | None = None
+    """The ``step.yaml`` of the step's issue as read (its bps yaml digests)."""
 
     @property
     def tag(self) -> str:
@@ -206,7 +211,8 @@ class StepPlan:
         return [w.issue.key for w in self.workflows if w.issue is not None]
 
     def document(self, keys: Mapping[str, str]) -> StepDocument:
-        """Its ``step.yaml``, with the keys known (``keys``: tag → key)."""
+        """Its ``step.yaml``, with the keys known (``keys``: tag → key) and the bps yaml digests."""
+        digests = {a.filename: sha256(a.data) for a in self.bps}
         return StepDocument(
             name=self.spec.name,
             workflow_base=str(self.base),
@@ -216,7 +222,11 @@ class StepPlan:
             split_bands=self.spec.split_bands,
             workflows=[
                 WorkflowEntry(
-                    w.name, w.bps_yaml.name, str(w.bps_yaml.parent), w.issue.key if w.issue else None
+                    w.name,
+                    w.bps_yaml.name,
+                    str(w.bps_yaml.parent),
+                    w.issue.key if w.issue else None,
+                    bps_sha256=digests.get(w.bps_yaml.name),
                 )
                 for w in self.workflows
             ],
@@ -236,14 +246,24 @@ class StepPlan:
         """
         links = [PlannedLink(SELF, key) for key in self.workflow_keys()]
         if complete:
-            return self._plan(tracker, keys, project, [self._step_yaml(keys), *self.bps], links)
+            # step.yaml after the bps yamls: the digests it records are then never ahead of
+            # what is attached, even when an upload fails half-way.
+            return self._plan(
+                tracker, keys, project, self._changed([*self.bps, self._step_yaml(keys)]), links
+            )
         if self.issue is None:
             return self._plan(tracker, keys, project, list(self.bps), links)
-        return IssuePlan(self.what, self.issue.key, attachments=list(self.bps), links=links, name=self.tag)
+        return IssuePlan(
+            self.what, self.issue.key, attachments=self._changed(self.bps), links=links, name=self.tag
+        )
 
     def final_plan(self, tracker: Tracker, keys: Mapping[str, str], project: str) -> IssuePlan:
         """``step.yaml`` and the description, once the batch has created the issues they name."""
-        return self._plan(tracker, keys, project, [self._step_yaml(keys)], [])
+        return self._plan(tracker, keys, project, self._changed([self._step_yaml(keys)]), [])
+
+    def _changed(self, planned: list[PlannedAttachment]) -> list[PlannedAttachment]:
+        """What of ``planned`` may differ from the issue's attachments (by ``step.yaml``'s digests)."""
+        return planned if self.stored is None else self.stored.keep(planned)
 
     def _step_yaml(self, keys: Mapping[str, str]) -> PlannedAttachment:
         return PlannedAttachment(STEP_ATTACHMENT, dump_yaml(self.document(keys).to_dict()).encode())
@@ -523,6 +543,9 @@ def update_campaign(
                     owners[key] = f"the issue of step {spec.steps[n].name}"
 
     # Nothing is written before this point: every check above has passed.
+    # One read of each step issue's step.yaml: its digests prove the attached bps yamls
+    # unchanged without reading each back.
+    stored_steps = [read_stored_step(tracker, issue) if issue is not None else None for issue in step_issues]
     steps = [
         StepPlan(
             n,
@@ -534,6 +557,7 @@ def update_campaign(
             step_issues[n],
             step_found_by[n],
             [PlannedAttachment(w.bps_yaml.name, read_bytes(w.bps_yaml)) for w in per_step[n]],
+            stored_steps[n],
         )
         for n, step in enumerate(spec.steps)
     ]

@@ -43,6 +43,7 @@ from .discovery import StepWorkflow, find_workflow_issues, scan_workflow_base
 from .files import FileAction, load_yaml_file, optional_key, resolve_path, write_text_atomically
 from .hierarchy import (
     IssueResult,
+    StoredStep,
     WorkflowResult,
     browse_urls,
     check_kind,
@@ -51,6 +52,8 @@ from .hierarchy import (
     issue_result,
     missing_issue_notes,
     read_bytes,
+    read_stored_step,
+    sha256,
     step_rename_hint,
 )
 
@@ -201,6 +204,9 @@ def update_step(
             names.add(name)
     for entry in entries:
         entry.bps_dir = str(resolve_path(entry.bps_dir, sfile.path.parent))
+        # Digests belong to the step.yaml attached to the issue (computed below), not to
+        # the user's file (a copy fetched from an issue may hold stale ones).
+        entry.bps_sha256 = None
     paths = [Path(e.bps_dir) / e.bps_name for e in entries]
     present = [p for p in paths if p.is_file()]
     discovered = {w.bps_yaml: w for w in find_workflow_issues(tracker, present, project=project)}
@@ -336,7 +342,9 @@ def update_step(
             f"step {doc.name} belongs to no campaign; give --campaign_name or campaign_issue in {given} to link it"
         )
     bps = [PlannedAttachment(p.name, read_bytes(p)) for p in paths if p.is_file()]
-    batch = _plan_step(tracker, doc, issue, campaign, label, bps, project)
+    # One read of the issue's step.yaml: its digests prove the attached bps yamls unchanged.
+    stored = read_stored_step(tracker, issue) if issue is not None else None
+    batch = _plan_step(tracker, doc, issue, campaign, label, bps, project, stored)
     outcome = run_batch(tracker, batch, dry_run=dry_run)
     writes = outcome.writes[STEP_TAG]
     campaign_link: LinkAction | None = None
@@ -390,8 +398,13 @@ def _plan_step(
     label: str,
     bps: list[PlannedAttachment],
     project: str,
+    stored: StoredStep | None = None,
 ) -> Batch:
-    """The step issue's plan; a new issue's ``step.yaml`` (naming its key) follows its creation."""
+    """The step issue's plan; a new issue's ``step.yaml`` (naming its key) follows its creation.
+
+    ``step.yaml`` records each bps yaml's digest and is attached after them; ``stored``
+    (the issue's ``step.yaml`` as read) leaves out what is attached already.
+    """
     workflow_keys = list(dict.fromkeys(e.issue_name for e in doc.workflows if e.issue_name))
     links = [PlannedLink(SELF, key) for key in workflow_keys]
     if campaign is not None:
@@ -412,9 +425,18 @@ def _plan_step(
             name=STEP_TAG,
         )
 
+    digests = {a.filename: sha256(a.data) for a in bps}
+
     def step_yaml(keys: Mapping[str, str]) -> PlannedAttachment:
-        stored = replace(doc, issue_name=keys.get(STEP_TAG))
-        return PlannedAttachment(STEP_ATTACHMENT, dump_yaml(stored.to_dict()).encode())
+        attached = replace(
+            doc,
+            issue_name=keys.get(STEP_TAG),
+            workflows=[replace(e, bps_sha256=digests.get(e.bps_name)) for e in doc.workflows],
+        )
+        return PlannedAttachment(STEP_ATTACHMENT, dump_yaml(attached.to_dict()).encode())
+
+    def changed(planned: list[PlannedAttachment]) -> list[PlannedAttachment]:
+        return planned if stored is None else stored.keep(planned)
 
     batch = Batch(known=[i for i in (issue, campaign) if i is not None])
     if issue is None:
@@ -422,7 +444,7 @@ def _plan_step(
         batch.add(STEP_TAG, lambda keys: plan(keys, [step_yaml(keys)], False))
     else:
         batch.existing[STEP_TAG] = issue.key
-        batch.add(STEP_TAG, lambda keys: plan(keys, [step_yaml(keys), *bps], True))
+        batch.add(STEP_TAG, lambda keys: plan(keys, changed([*bps, step_yaml(keys)]), True))
     return batch
 
 
