@@ -265,9 +265,11 @@ def write_report(
         if not jira_url and issue is None:
             notes.append(f"{key} is not in the {tracker.name} tracker: set jira_url to link it to your Jira.")
     else:
-        root = build_tree(tracker, key, home=home, project=project, notes=notes)
-        keys = [n.key for n, _ in _flatten(root)]
-        issues = {i.key: i for i in tracker.search(keys=keys)} if keys else {}
+        # The tree's issues as it read them: one search per level, not another of every key.
+        issues = {}
+        root = build_tree(
+            tracker, key, home=home, project=project, notes=notes, root_issue=issue, read=issues
+        )
 
     nodes: list[ReportNode] = []
     for tree_node, depth in _flatten(root):

@@ -353,6 +353,8 @@ def build_tree(
     max_depth: int = 4,
     notes: list[str] | None = None,
     production_url: str | None = None,
+    root_issue: Issue | None = None,
+    read: dict[str, Issue] | None = None,
 ) -> TreeNode:
     """Build the hierarchy under ``key``, level by level, with the membership of ``--auto``.
 
@@ -360,11 +362,18 @@ def build_tree(
     (`step_members`), so the tree shows what ``map-drp-steps --auto`` rolls up; any
     other issue's children are the issues it links to. Each issue appears once (the
     first place it is met), so link cycles end. ``notes`` collects what was left out.
+
+    ``root_issue`` is ``key``'s issue when the caller has read it already; ``read``, when
+    given, receives every issue of the tree as read (``report`` needs them all: reading
+    them again would cost a search of every key).
     """
     notes = notes if notes is not None else []
+    read = read if read is not None else {}
     key = check_issue_key(key)
     try:
-        root_issue = tracker.get_issue(key)
+        root_issue = (
+            root_issue if root_issue is not None and root_issue.key == key else tracker.get_issue(key)
+        )
     except IssueNotFoundError:
         # A production issue (PREOPS-…) usually lives in another project or Jira: its
         # workflows know it by label.
@@ -373,8 +382,10 @@ def build_tree(
             raise
         root = TreeNode(key, f"production issue {key}", "production", production_url or "")
         root.children = [_node(issue, home) for issue in workflows]
+        read.update((issue.key, issue) for issue in workflows)
         return root
     root = _node(root_issue, home)
+    read[root.key] = root_issue
     seen = {root.key}
     level: list[tuple[TreeNode, Issue]] = [(root, root_issue)]
     for _ in range(max_depth):
@@ -400,6 +411,7 @@ def build_tree(
                 if child_issue.key in seen:
                     continue
                 seen.add(child_issue.key)
+                read[child_issue.key] = child_issue
                 child = _node(child_issue, home)
                 parent.children.append(child)
                 next_level.append((child, child_issue))
