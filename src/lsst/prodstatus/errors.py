@@ -27,6 +27,7 @@ __all__ = [
     "redact_url",
     "short_reason",
     "without_userinfo",
+    "yaml_reason",
 ]
 
 EXIT_BAD_INPUT = 1
@@ -176,3 +177,20 @@ def short_reason(exc: BaseException, limit: int = 200) -> str:
         if marker in text:
             return marker.lower()
     return text.splitlines()[0][:limit] if text else type(exc).__name__
+
+
+def yaml_reason(exc: BaseException) -> str:
+    """Why a yaml file did not load, to follow "is not valid YAML": ``at line 2, column 1: …``.
+
+    PyYAML's own text spans several lines and quotes the stream as ``"<unicode string>"``;
+    a file that is not UTF-8 says so.
+    """
+    if isinstance(exc, UnicodeDecodeError):
+        return f"(not UTF-8 text: byte {exc.start})"
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or " ".join(str(exc).split())
+    return (
+        f"at line {mark.line + 1}, column {mark.column + 1}: {problem}"
+        if mark is not None
+        else f"({problem})"
+    )

@@ -22,7 +22,7 @@ from typing import Any
 
 from ..core.ids import find_timestamp
 from ..core.stats import PandaAggregator, PandaLabelStats, fmt_number, fmt_time, merge_stats
-from ..errors import InputError
+from ..errors import InputError, yaml_reason
 
 __all__ = ["StatParams", "TableFiles", "get_butler_stat", "get_panda_stat", "read_params", "write_table"]
 
@@ -72,7 +72,10 @@ def read_params(param_file: str, need_butler: bool = False) -> StatParams:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise InputError(f"parameter file {path} is not valid YAML: {' '.join(str(exc).split())}") from exc
+        raise InputError(
+            f"parameter file {path} is not valid YAML {yaml_reason(exc)}",
+            f"fix the file; see 'prodstat {command} --help' for the keys",
+        ) from exc
     if not isinstance(data, dict):
         raise InputError(f"parameter file {path} must be a mapping (Jira, collTypes, start_date, stop_date)")
     required = ["Jira", "collTypes", "start_date", "stop_date"] + (["Butler"] if need_butler else [])

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core.plan import Action, IssuePlan, PlannedAttachment
-from ..errors import InputError
+from ..errors import InputError, yaml_reason
 from ..services.tracker.base import Tracker, check_issue_key
 from .apply import apply_plan
 
@@ -73,7 +73,7 @@ def read_report_params(param_file: str) -> ReportParams:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise InputError(f"parameter file {path} is not valid YAML: {' '.join(str(exc).split())}") from exc
+        raise InputError(f"parameter file {path} is not valid YAML {yaml_reason(exc)}", PARAM_HELP) from exc
     if not isinstance(data, dict):
         raise InputError(f"parameter file {path} must be a mapping (Jira, comments, attachments)", PARAM_HELP)
     missing: list[str] = []

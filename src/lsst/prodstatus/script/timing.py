@@ -33,7 +33,7 @@ from typing import Any
 
 from ..core.stats import task_label
 from ..core.timeline import JobSpan, bin_running, spans_from_jobs
-from ..errors import InputError
+from ..errors import InputError, yaml_reason
 
 __all__ = [
     "PARAM_HELP",
@@ -109,7 +109,7 @@ def read_timing_params(param_file: str, *, for_plot: bool) -> TimingParams:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise InputError(f"parameter file {path} is not valid YAML: {' '.join(str(exc).split())}") from exc
+        raise InputError(f"parameter file {path} is not valid YAML {yaml_reason(exc)}", PARAM_HELP) from exc
     if not isinstance(data, dict):
         raise InputError(f"parameter file {path} must be a mapping of keys", PARAM_HELP)
     required = ["Jira", "job_names"] + (
