@@ -283,7 +283,9 @@ def _coerce(name: str, value: Any, source: str) -> Any:
         except (TypeError, ValueError):
             count = -1
         if count < 0:
-            raise ConfigError(f"{name} must be a whole number >= 0, not {value!r} (from {source})")
+            raise ConfigError(
+                f"{name} must be a whole number >= 0, not {value!r} (from {source})", "give e.g. 3"
+            )
         return count
     if name == "log_level":
         text = str(value).upper()
