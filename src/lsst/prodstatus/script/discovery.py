@@ -12,13 +12,25 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ..core.workflow import uniq_label
 from ..errors import InputError
 from ..services.submit import SubmitRun, find_run
 from ..services.tracker.base import Issue, Tracker
 
-__all__ = ["StepWorkflow", "find_workflow_issues", "scan_workflow_base"]
+__all__ = ["StepWorkflow", "find_workflow_issues", "load_yaml", "scan_workflow_base"]
+
+
+def load_yaml(data: str | bytes) -> Any:
+    """``yaml.safe_load`` with libyaml's parser when PyYAML has it.
+
+    A campaign's commands parse every bps yaml and a ``step.yaml`` listing hundreds of
+    workflows per step; the pure-Python parser made that most of their time.
+    """
+    import yaml
+
+    return yaml.load(data, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
 
 
 @dataclass
@@ -43,10 +55,7 @@ def _is_bps_submit_yaml(path: Path) -> bool:
     import yaml
 
     try:
-        # libyaml's loader when there is one (the pure-Python one dominates big campaigns).
-        data = yaml.load(
-            path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-        )
+        data = load_yaml(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError):
         return False
     return isinstance(data, dict) and ("payload" in data or "pipelineYaml" in data)

@@ -28,7 +28,7 @@ from ..core.plan import Action, PlannedAttachment
 from ..errors import InputError
 from ..services.tracker.base import Issue, Tracker
 from .batch import IssueWrites
-from .discovery import StepWorkflow
+from .discovery import StepWorkflow, load_yaml
 
 __all__ = [
     "IssueResult",
@@ -153,7 +153,7 @@ def read_stored_step(tracker: Tracker, issue: Issue) -> StoredStep:
         return StoredStep(issue)
     data = tracker.read_attachment(issue.key, STEP_ATTACHMENT, current=issue)
     try:
-        doc = parse_step(yaml.safe_load(data or b""), f"step.yaml of {issue.key}")
+        doc = parse_step(load_yaml(data or b""), f"step.yaml of {issue.key}")
     except (yaml.YAMLError, InputError):
         return StoredStep(issue, data)
     return StoredStep(issue, data, {wf.bps_name: wf.bps_sha256 for wf in doc.workflows if wf.bps_sha256})

@@ -27,7 +27,7 @@ from ..core.maps import (
 )
 from ..errors import InputError, IssueNotFoundError
 from ..services.tracker.base import Issue, Tracker, check_issue_key
-from .discovery import StepWorkflow, find_workflow_issues, scan_workflow_base
+from .discovery import StepWorkflow, find_workflow_issues, load_yaml, scan_workflow_base
 
 __all__ = [
     "STEP_FIX",
@@ -45,7 +45,7 @@ __all__ = [
 def _yaml_attachment(tracker: Tracker, issue: Issue, filename: str, fix: str) -> dict[str, Any]:
     data = tracker.read_attachment(issue.key, filename, current=issue)
     try:
-        loaded = yaml.safe_load(data or b"")
+        loaded = load_yaml(data or b"")
     except yaml.YAMLError as exc:
         raise InputError(f"attachment {filename} of {issue.key} is not valid YAML: {exc}", fix) from exc
     if not isinstance(loaded, dict):
