@@ -362,6 +362,8 @@ def test_broken_registry_is_a_service_error(tmp_path: Path) -> None:
     with pytest.raises(ServiceError, match="cannot open Butler repo") as info:
         butler_statistics(str(built.root), RUN)
     assert info.value.exit_code == 3
+    # The fix is named: credentials, another repo, or none.
+    assert "pass --butler REPO" in info.value.one_line() and "--no-butler" in info.value.one_line()
 
 
 def test_missing_run_names_similar_collections(main_repo: BuiltRepo) -> None:

@@ -24,6 +24,7 @@ __all__ = [
     "NotImplementedYetError",
     "ProdstatError",
     "ServiceError",
+    "redact_credentials",
     "redact_url",
     "short_reason",
     "without_userinfo",
@@ -131,27 +132,23 @@ _CONNECTION_MARKERS = (
     "No route to host",
     "timed out",
 )
-_URL_WITH_USERINFO = re.compile(r"[a-z][a-z0-9+.-]*://[^\s/@'\"]+@[^\s'\"]*", re.IGNORECASE)
+_PASSWORD_IN_URL = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^\s/@:]*):[^\s/@]*@", re.IGNORECASE)
 _DROPPED_MARKERS = ("RemoteDisconnected", "Connection aborted", "IncompleteRead", "ProtocolError")
 
 
-def redact_url(url: str) -> str:
-    """``url`` fit to show: a password (or token) in it replaced by ``****``.
+def redact_credentials(text: str) -> str:
+    """``text`` with the password of every ``scheme://user:password@`` URL in it as ``****``.
 
-    ``https://ops:TOKEN@host/x`` → ``https://ops:****@host/x``; a URL without one is unchanged.
+    Repository strings, URLs and error messages end up in issues, JSON and logs; a password
+    or token belongs in ``~/.pgpass``/``PGPASSFILE``, netrc or the environment, never there.
+    A user name alone is kept.
     """
-    from urllib.parse import urlsplit, urlunsplit
+    return _PASSWORD_IN_URL.sub(r"\g<head>:****@", text)
 
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return url
-    if parts.password is None and "@" not in parts.netloc:
-        return url
-    user = parts.username or ""
-    host = parts.netloc.rpartition("@")[2]
-    netloc = f"{user}:****@{host}" if parts.password is not None else f"****@{host}"
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+def redact_url(url: str) -> str:
+    """``url`` fit to show: ``https://ops:TOKEN@host/x`` → ``https://ops:****@host/x``."""
+    return redact_credentials(url)
 
 
 def without_userinfo(url: str) -> str:
@@ -170,7 +167,7 @@ def short_reason(exc: BaseException, limit: int = 200) -> str:
     ``requests`` wraps the socket error in several layers of text; the known causes are
     reduced to their name, anything else to its first line.
     """
-    text = _URL_WITH_USERINFO.sub(lambda m: redact_url(m.group(0)), str(exc))
+    text = redact_credentials(str(exc))
     if any(marker in text for marker in _DROPPED_MARKERS):
         return "the connection was closed without a reply"
     for marker in _CONNECTION_MARKERS:

@@ -39,7 +39,6 @@ import json
 import logging
 import math
 import os
-import re
 import threading
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -50,7 +49,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
-from ..errors import InputError, ServiceError
+from ..errors import InputError, ServiceError, redact_credentials
 
 if TYPE_CHECKING:
     from lsst.daf.butler import Butler, DatasetRef
@@ -67,7 +66,6 @@ __all__ = [
     "decode_metadata_json",
     "decode_quantum_metadata",
     "find_runs",
-    "redact_credentials",
 ]
 
 _log = logging.getLogger(__name__)
@@ -107,9 +105,6 @@ _QUANTUM_KEYS = (
     "endMaxResidentSetSize",
 )
 """The ``quantum`` values `decode_quantum_metadata` reads (checked before a direct decode)."""
-
-_USERINFO_RE = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^/@\s:]*):[^/@\s]*@")
-"""``scheme://user:password@``: the password of a URL (``postgresql://``, ``https://``, ...)."""
 
 _SERVICE_MODULES = ("sqlalchemy", "botocore", "boto3", "urllib3", "requests", "httpx", "google", "psycopg")
 
@@ -423,7 +418,13 @@ def _open_butler(repo: str) -> Butler:
     try:
         return Butler.from_config(repo, writeable=False)
     except Exception as exc:
-        raise ServiceError(f"cannot open Butler repo {shown}: {_describe(exc)}") from exc
+        raise ServiceError(f"cannot open Butler repo {shown}: {_describe(exc)}", OPEN_HINT) from exc
+
+
+OPEN_HINT = (
+    "check the credentials this repo needs (AWS_SHARED_CREDENTIALS_FILE/AWS_PROFILE for s3, "
+    "PGPASSFILE for PostgreSQL), pass --butler REPO for another repo, or --no-butler to skip it"
+)
 
 
 def _is_known_label(name: str) -> bool:
@@ -1078,16 +1079,6 @@ def _model_getter(scalars: Mapping[str, Any], arrays: Mapping[str, Sequence[Any]
 def _ref_name(ref: DatasetRef) -> str:
     data_id = ", ".join(f"{k}={v}" for k, v in ref.dataId.required.items())
     return f"{ref.datasetType.name}@{{{data_id}}}"
-
-
-def redact_credentials(text: str) -> str:
-    """Return ``text`` with the password of every ``scheme://user:password@`` URL as ``***``.
-
-    Repository strings and error messages end up in issues, JSON and logs; a password
-    belongs in ``~/.pgpass`` / ``PGPASSFILE`` or the ``db-auth.yaml`` of ``LSST_DB_AUTH``,
-    never there.
-    """
-    return _USERINFO_RE.sub(r"\g<head>:***@", text)
 
 
 def _describe(exc: BaseException | None) -> str:

@@ -34,8 +34,7 @@ from ..core.bps import (
     workflow_label,
 )
 from ..core.ids import WorkflowId
-from ..errors import InputError
-from .butler import redact_credentials
+from ..errors import InputError, redact_credentials
 
 __all__ = [
     "MSG_BAD_TIMESTAMP",
