@@ -159,6 +159,10 @@ class PandaClient:
                 problem = f"no answer within {self.timeout[1]:g} s"
             except requests.exceptions.ConnectionError as exc:
                 problem = f"cannot connect ({short_reason(exc)})"
+            except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError):
+                # The reply was cut off mid-body (a proxy or the monitor restarting): a read,
+                # safe to repeat.
+                problem = "the reply was cut off"
             else:
                 status = response.status_code
                 if status == 200:
