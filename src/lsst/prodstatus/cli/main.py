@@ -92,9 +92,20 @@ def _stderr_is_terminal() -> bool:
         return False
 
 
+def _not_from_jira_client(record: logging.LogRecord) -> bool:
+    import os
+
+    return not (record.name == "root" and f"{os.sep}jira{os.sep}" in record.pathname)
+
+
 def _configure_logging(level: str) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    if level != "DEBUG":
+        # The Jira client logs a reply it cannot parse, raw body included, on the root
+        # logger ("ERROR root: Expecting value…" and an HTML page); prodstat reports it in
+        # its one error line instead.
+        handler.addFilter(_not_from_jira_client)
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.WARNING if level != "DEBUG" else logging.DEBUG)
