@@ -111,17 +111,17 @@ def test_requests_grow_with_pages_not_workflows(flavour: str, tmp_path: Path) ->
         few, many = small["counts"][command], large["counts"][command]
         pages = extra_pages.get(command, extra_pages["update-campaign"])
         assert many["search"] - few["search"] == pages, (command, few, many)
+        # An issue read more than two seconds before its description is written is read
+        # again (doc/writes.rst): on a slow machine, once per issue written at most.
+        assert 0 <= many["GET issue"] - few["GET issue"] <= STEPS + 1, (command, few, many)
+        rest = {"search", "GET issue"}
         if command == "update-campaign":
             # The floor on Jira: one upload and one link per workflow, nothing else grows.
             assert (many["upload"] - few["upload"], many["link"] - few["link"]) == (added, added)
-            rest = ("search", "upload", "link")
-            assert +Counter({k: v for k, v in many.items() if k not in rest}) == +Counter(
-                {k: v for k, v in few.items() if k not in rest}
-            ), command
-        else:
-            assert {k: v for k, v in many.items() if k != "search"} == {
-                k: v for k, v in few.items() if k != "search"
-            }, command
+            rest |= {"upload", "link"}
+        assert +Counter({k: v for k, v in many.items() if k not in rest}) == +Counter(
+            {k: v for k, v in few.items() if k not in rest}
+        ), (command, few, many)
 
     for run in (small, large):
         counts = run["counts"]
