@@ -65,6 +65,7 @@ MSG_YAML_NOT_FOUND = "bps submit yaml {given} not found (looked for {path})"
 HINT_YAML_NOT_FOUND = "give the yaml passed to 'bps submit', relative to the current directory or absolute"
 MSG_YAML_IS_DIR = "bps submit yaml {given} is a directory ({path}), not a yaml file"
 MSG_YAML_INVALID = "bps submit yaml {path} is not valid yaml: {error}"
+HINT_YAML_INVALID = "fix the file (bps would refuse it too), or give the yaml passed to 'bps submit'"
 MSG_NOT_MAPPING = "bps submit yaml {path} is not a mapping of keys (it holds a {kind})"
 MSG_INCLUDE_INVALID = "config {include} included by {path} is not a valid yaml mapping: {error}"
 MSG_PAYLOAD_NOT_MAPPING = "key 'payload' of bps submit yaml {path} is not a mapping (it holds a {kind})"
@@ -206,6 +207,8 @@ def _read_yaml(path: Path) -> Any:
 
 
 def _yaml_error(err: Exception) -> str:
+    if isinstance(err, UnicodeDecodeError):
+        return f"it is not UTF-8 text (byte {err.start})"
     # PyYAML's messages span several lines with a source excerpt; keep the gist.
     problem = getattr(err, "problem", None)
     mark = getattr(err, "problem_mark", None)
@@ -295,7 +298,7 @@ def load_submit_config(yaml_path: Path, given: str | None = None) -> tuple[dict[
     """
     given = given if given is not None else str(yaml_path)
     if yaml_path.is_dir():
-        raise InputError(MSG_YAML_IS_DIR.format(given=given, path=yaml_path))
+        raise InputError(MSG_YAML_IS_DIR.format(given=given, path=yaml_path), HINT_YAML_NOT_FOUND)
     if yaml_path.exists() and not yaml_path.is_file():
         # A FIFO or a device would block the read forever.
         raise InputError(MSG_YAML_NOT_REGULAR.format(given=given, path=yaml_path), HINT_YAML_NOT_FOUND)
@@ -304,7 +307,9 @@ def load_submit_config(yaml_path: Path, given: str | None = None) -> tuple[dict[
     except FileNotFoundError as err:
         raise InputError(MSG_YAML_NOT_FOUND.format(given=given, path=yaml_path), HINT_YAML_NOT_FOUND) from err
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
-        raise InputError(MSG_YAML_INVALID.format(path=yaml_path, error=_yaml_error(err))) from err
+        raise InputError(
+            MSG_YAML_INVALID.format(path=yaml_path, error=_yaml_error(err)), HINT_YAML_INVALID
+        ) from err
     if not isinstance(raw, dict):
         raise InputError(MSG_NOT_MAPPING.format(path=yaml_path, kind=_kind(raw)))
     return raw, _with_includes(yaml_path, raw, frozenset({yaml_path}))

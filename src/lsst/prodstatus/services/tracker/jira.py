@@ -254,7 +254,14 @@ class JiraTracker:
                 error = self._ambiguous(what, f"the connection dropped: {short_reason(exc)}")
             raise _TransientError(error, None, None, exc) from exc
         except requests.exceptions.RequestException as exc:
-            raise ServiceError(f"Jira request failed ({what}): {exc}") from exc
+            if not isinstance(exc, ValueError):  # requests' JSONDecodeError is both
+                raise ServiceError(f"Jira request failed ({what}): {short_reason(exc)}") from exc
+            if not idempotent:
+                raise self._ambiguous(what, "its reply cannot be read") from exc
+            raise ServiceError(
+                f"Jira at {self.shown_url} answered something that is not JSON ({what})",
+                "check PRODSTAT_JIRA_URL and any proxy in front of Jira; retry later",
+            ) from exc
         except (ValueError, KeyError, TypeError, AttributeError, NotImplementedError) as exc:
             # The client decodes JSON itself; a reply of the wrong shape surfaces here.
             if not idempotent:
