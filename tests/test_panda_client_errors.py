@@ -80,7 +80,8 @@ def test_timeouts_and_connection_errors_are_retried() -> None:
     responses.add(responses.GET, WF_URL, body=requests.exceptions.ConnectionError("Connection refused"))
     responses.add(responses.GET, WF_URL, body=requests.exceptions.ConnectionError("Connection refused"))
     with pytest.raises(
-        ServiceError, match=r"cannot connect \(connection refused\) \(idds/wfprogress/, 3 attempts over \d+\.\d s\)"
+        ServiceError,
+        match=r"cannot connect \(connection refused\) \(idds/wfprogress/, 3 attempts over \d+\.\d s\)",
     ):
         client(retries=2).get_json("idds/wfprogress/", {})
 
