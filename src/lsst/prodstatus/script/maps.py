@@ -45,7 +45,7 @@ from ..core.maps import (
 )
 from ..core.markup import DamagedSectionError, fit_table
 from ..core.plan import SELF, Action, IssuePlan, PlannedAttachment, PlannedLink
-from ..errors import InputError
+from ..errors import InputError, yaml_reason
 from ..services.tracker.base import Issue, Tracker, check_issue_key
 from .batch import Batch, run_batch
 from .tree import campaign_steps, fetch_issues, kind_of, step_members, workflow_facts
@@ -150,8 +150,8 @@ def _read_map(path: Path) -> tuple[bytes, Any]:
             "YAML would keep only the last one",
             "give each key once",
         ) from exc
-    except yaml.YAMLError as exc:
-        raise InputError(f"map yaml {path} is not valid YAML: {exc}", "fix the file") from exc
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise InputError(f"map yaml {path} is not valid YAML {yaml_reason(exc)}", "fix the file") from exc
 
 
 def _check_target(issue: Issue, campaign: bool) -> None:
