@@ -80,6 +80,25 @@ def main() -> int:
                 "--force",
             ],
         }
+        dp02 = Path(__file__).resolve().parents[2] / "shared" / "data" / "dp02" / "production-step1"
+        if (dp02 / "explist").is_file():
+            # The real DP0.2 step1 list (19,852 exposures of six bands) and template: all
+            # bands in groups of 1500 (14 files), and band z (its ranges checked against the
+            # other bands for the warning).
+            for band, size, count in (("all", "1500", "14"), ("z", "1000", "4")):
+                cases[f"make-prod-groups DP0.2 step1 {band} ({count} files)"] = [
+                    *prodstat,
+                    "make-prod-groups",
+                    str(dp02 / "step1_detectors0_62.yaml"),
+                    band,
+                    size,
+                    "0",
+                    count,
+                    str(dp02 / "explist"),
+                    "--output-dir",
+                    str(Path(tmp) / f"dp02-{band}"),
+                    "--force",
+                ]
         print(f"{'case':<52} {'cpu s':>8} {'wall s':>8}   target")
         for name, argv in cases.items():
             cpu, wall = measure(argv, env, tmp, args.runs)
