@@ -151,3 +151,12 @@ def test_tokens_in_urls_and_readable_files(
     assert panda_tasks_link("https://u:pw@panda.example/", "20220127T205042Z").startswith(
         "https://panda.example/tasks/"
     )
+
+
+def test_retry_budgets_are_settings(run_cli: Any, prodstat_env: Path) -> None:
+    from lsst.prodstatus.config import resolve_settings
+
+    settings = resolve_settings({}, {"PRODSTAT_JIRA_RETRY_BUDGET": "5", "PRODSTAT_PANDA_RETRY_BUDGET": "7.5"})
+    assert settings["jira_retry_budget"] == 5.0 and settings["panda_retry_budget"] == 7.5
+    bad = run_cli("config", env={"PRODSTAT_PANDA_RETRY_BUDGET": "-1"})
+    assert bad.exit_code == 1 and "panda_retry_budget must be a positive number of seconds" in bad.stderr

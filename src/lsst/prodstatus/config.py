@@ -87,6 +87,18 @@ SETTING_SPECS: tuple[SettingSpec, ...] = (
     ),
     SettingSpec("panda_retries", ("PRODSTAT_PANDA_RETRIES",), 4, help="retries on PanDA 429/5xx/timeouts"),
     SettingSpec(
+        "panda_retry_budget",
+        ("PRODSTAT_PANDA_RETRY_BUDGET",),
+        120.0,
+        help="seconds after which no PanDA retry starts (one query gives up within this plus one timeout)",
+    ),
+    SettingSpec(
+        "jira_retry_budget",
+        ("PRODSTAT_JIRA_RETRY_BUDGET",),
+        90.0,
+        help="seconds after which no Jira retry starts (one request gives up within this plus one timeout)",
+    ),
+    SettingSpec(
         "summary_issues",
         ("PRODSTAT_SUMMARY_ISSUES",),
         None,
@@ -266,7 +278,7 @@ def _coerce(name: str, value: Any, source: str) -> Any:
         if text not in TRACKER_NAMES:
             raise ConfigError(f"unknown tracker {value!r} (from {source})", "use 'local' or 'jira'")
         return text
-    if name in ("jira_timeout", "panda_timeout"):
+    if name in ("jira_timeout", "panda_timeout", "jira_retry_budget", "panda_retry_budget"):
         try:
             number = float(value)
         except (TypeError, ValueError):

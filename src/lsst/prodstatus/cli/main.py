@@ -171,6 +171,9 @@ def cli(
     settings.json_output = json_output
     settings.dry_run = dry_run
     _configure_logging(settings["log_level"])
+    from ..services import panda
+
+    panda.DEFAULT_RETRY_BUDGET = settings["panda_retry_budget"]
     for warning in settings.warnings:
         click.echo(f"prodstat: {warning}", err=True)
     ctx.obj = App(settings)

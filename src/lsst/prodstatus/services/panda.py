@@ -42,6 +42,10 @@ __all__ = [
 ]
 
 _log = logging.getLogger(__name__)
+
+DEFAULT_RETRY_BUDGET = 120.0
+"""Retry budget (s) of clients made without one: the ``panda_retry_budget`` setting, which
+the command line sets here once for the whole process."""
 _retry_log = logging.getLogger(RETRY_LOGGER)
 
 JOB_FIELDS = STAT_JOB_FIELDS
@@ -92,7 +96,7 @@ class PandaClient:
         backoff: float = 1.0,
         max_workers: int = 8,
         abort: threading.Event | None = None,
-        retry_budget: float = 120.0,
+        retry_budget: float | None = None,
     ) -> None:
         import requests
         from requests.adapters import HTTPAdapter
@@ -103,7 +107,7 @@ class PandaClient:
         self.timeout = timeout if isinstance(timeout, tuple) else (min(10.0, timeout), timeout)
         self.retries = retries
         self.backoff = backoff
-        self.retry_budget = retry_budget
+        self.retry_budget = DEFAULT_RETRY_BUDGET if retry_budget is None else retry_budget
         """No retry starts once this many seconds have passed since a query's first try."""
         self.max_workers = max(1, max_workers)
         self.session = requests.Session()

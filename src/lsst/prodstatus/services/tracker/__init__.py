@@ -40,6 +40,7 @@ def open_tracker(settings: Settings) -> Tracker:
             timeout=settings["jira_timeout"],
             max_retries=settings["jira_retries"],
         )
+        tracker.retry_budget = settings["jira_retry_budget"]
         try:
             settings.home.mkdir(parents=True, exist_ok=True)
         except OSError:
