@@ -14,6 +14,7 @@ from typing import Any, cast
 
 import yaml
 
+from ..core import yamlsafe
 from ..core.campaign import (
     CAMPAIGN_ATTACHMENT,
     STEP_ATTACHMENT,
@@ -96,7 +97,7 @@ def _write_result(
 def _load_existing(path: Path) -> tuple[bool, Any]:
     """Return (readable, data) of an existing file; unreadable or not yaml → (False, None)."""
     try:
-        return True, yaml.safe_load(path.read_text(encoding="utf-8"))
+        return True, yamlsafe.load(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError):
         return False, None
 
@@ -166,7 +167,7 @@ def _stored_yaml(tracker: Tracker, key: str, filename: str, kind: str) -> tuple[
         )
     try:
         text = data.decode("utf-8")
-        loaded = yaml.safe_load(text)
+        loaded = yamlsafe.load(text)
     except (UnicodeDecodeError, yaml.YAMLError) as exc:
         raise InputError(
             f"the {filename} attachment of {key} is not valid yaml", "re-run 'prodstat update-campaign'"

@@ -28,9 +28,9 @@ def load_yaml(data: str | bytes) -> Any:
     A campaign's commands parse every bps yaml and a ``step.yaml`` listing hundreds of
     workflows per step; the pure-Python parser made that most of their time.
     """
-    import yaml
+    from ..core import yamlsafe
 
-    return yaml.load(data, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    return yamlsafe.load(data)
 
 
 @dataclass

@@ -10,6 +10,7 @@ from typing import Any
 
 import yaml
 
+from ..core import yamlsafe
 from ..errors import InputError
 from ..services.tracker.base import check_issue_key
 
@@ -75,7 +76,7 @@ def load_yaml_file(given: str, what: str, hint: str, cwd: Path | None = None) ->
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"cannot read {what} {given}: {exc}", "check the file and its permissions") from exc
     try:
-        return path, yaml.safe_load(text)
+        return path, yamlsafe.load(text)
     except yaml.YAMLError as exc:
         raise InputError(f"{what} {given} is not valid yaml: {_yaml_problem(exc)}", "fix the yaml") from exc
 

@@ -25,6 +25,7 @@ from typing import Any
 
 import yaml
 
+from ..core import yamlsafe
 from ..core.bps import parse_data_range, parse_summary
 from ..core.maps import (
     CAMPAIGN_HEADER,
@@ -143,7 +144,7 @@ def _read_map(path: Path) -> tuple[bytes, Any]:
             f"cannot read map yaml {path}: {exc.strerror or exc}", "give the path of the map yaml"
         ) from exc
     try:
-        return data, yaml.load(data, Loader=_UniqueKeyLoader)  # a SafeLoader subclass
+        return data, yamlsafe.load(data, _UniqueKeyLoader)  # a SafeLoader subclass
     except _DuplicateKeyError as exc:
         raise InputError(
             f"map yaml {path} has the key {exc.key} twice (again at line {exc.line}); "

@@ -20,6 +20,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from ..core import yamlsafe
 from ..core.ids import find_timestamp
 from ..core.stats import PandaAggregator, PandaLabelStats, fmt_number, fmt_time, merge_stats
 from ..errors import InputError, yaml_reason
@@ -70,7 +71,7 @@ def read_params(param_file: str, need_butler: bool = False) -> StatParams:
             f"parameter file {param_file} does not exist", f"see 'prodstat {command} --help' for the keys"
         )
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yamlsafe.load(path.read_text(encoding="utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise InputError(
             f"parameter file {path} is not valid YAML {yaml_reason(exc)}",

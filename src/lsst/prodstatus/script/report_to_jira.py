@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..core import yamlsafe
 from ..core.plan import Action, IssuePlan, PlannedAttachment
 from ..errors import InputError, yaml_reason
 from ..services.tracker.base import Tracker, check_issue_key
@@ -71,7 +72,7 @@ def read_report_params(param_file: str) -> ReportParams:
     if not path.is_file():
         raise InputError(f"parameter file {param_file} does not exist", PARAM_HELP)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yamlsafe.load(path.read_text(encoding="utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise InputError(f"parameter file {path} is not valid YAML {yaml_reason(exc)}", PARAM_HELP) from exc
     if not isinstance(data, dict):

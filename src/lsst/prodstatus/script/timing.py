@@ -31,6 +31,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from ..core import yamlsafe
 from ..core.stats import task_label
 from ..core.timeline import JobSpan, bin_running, spans_from_jobs
 from ..errors import InputError, yaml_reason
@@ -107,7 +108,7 @@ def read_timing_params(param_file: str, *, for_plot: bool) -> TimingParams:
     if not path.is_file():
         raise InputError(f"parameter file {param_file} does not exist", PARAM_HELP)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yamlsafe.load(path.read_text(encoding="utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise InputError(f"parameter file {path} is not valid YAML {yaml_reason(exc)}", PARAM_HELP) from exc
     if not isinstance(data, dict):

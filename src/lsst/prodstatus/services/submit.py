@@ -22,6 +22,7 @@ from typing import Any
 
 import yaml
 
+from ..core import yamlsafe
 from ..core.bps import (
     ExpansionTooLongError,
     UnresolvedPlaceholderError,
@@ -203,7 +204,7 @@ _SafeLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 def _read_yaml(path: Path) -> Any:
     with path.open(encoding="utf-8") as stream:
-        return yaml.load(stream, Loader=_SafeLoader)
+        return yamlsafe.load(stream, _SafeLoader)
 
 
 def _yaml_error(err: Exception) -> str:
