@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from lsst.prodstatus.core.yamlsafe import MSG_ALIAS_BOMB
 from lsst.prodstatus.errors import EXIT_BAD_INPUT, EXIT_SERVICE, EXIT_USAGE
 from lsst.prodstatus.script.update_issue import (
     HINT_NOT_EMPTY,
@@ -137,6 +138,15 @@ CASES: tuple[ErrorCase, ...] = (
         MSG_YAML_NOT_REGULAR,
         HINT_YAML_NOT_FOUND,
         "a FIFO or device given as the yaml (refused at once)",
+    ),
+    _case(
+        "yaml-alias-bomb",
+        "update-issue",
+        "update-issue laughs.yaml PREOPS-1 DRP0",
+        B,
+        "bps submit yaml {path} is not valid yaml: " + MSG_ALIAS_BOMB,
+        "fix the file",
+        "the bps yaml is a yaml alias bomb (billion laughs): refused before anything walks it",
     ),
     _case(
         "yaml-invalid",
@@ -503,6 +513,15 @@ CASES: tuple[ErrorCase, ...] = (
     ),
     # -- map-drp-steps -----------------------------------------------------------------------
     _case(
+        "map-alias-bomb",
+        "map-drp-steps",
+        "map-drp-steps laughs.yaml DRP-1 0",
+        B,
+        "map yaml laughs.yaml is not valid YAML at line 1, column 1: " + MSG_ALIAS_BOMB,
+        "fix the file",
+        "the map yaml is a yaml alias bomb (billion laughs); every yaml reader refuses one",
+    ),
+    _case(
         "map-not-found",
         "map-drp-steps",
         "map-drp-steps missing.yaml DRP-1 1",
@@ -747,6 +766,15 @@ CASES: tuple[ErrorCase, ...] = (
         "parameter file bad.yaml is not valid YAML at line 2, column 1: {problem}",
         PARAM_KEYS_FIX,
         "the parameter file does not parse",
+    ),
+    _case(
+        "param-alias-bomb",
+        "get-panda-stat",
+        "get-panda-stat laughs.yaml",
+        B,
+        "parameter file laughs.yaml is not valid YAML at line 1, column 1: " + MSG_ALIAS_BOMB,
+        PARAM_KEYS_FIX,
+        "the parameter file is a yaml alias bomb",
     ),
     _case(
         "param-lacks-keys",

@@ -36,6 +36,9 @@ WORKFLOW = f"BPS Submit Keywords:\n{{code}}\noutput:{OUTPUT}\nuniqProcName:{UNIQ
 FILES = {
     "bad.yaml": "x: [\n",
     "list.yaml": "- a\n- b\n",
+    "laughs.yaml": "".join(
+        f"l{i}: &l{i} [{', '.join([f'*l{i - 1}' if i else 'lol'] * 9)}]\n" for i in range(10)
+    ),
     "nokeys.yaml": "payload: {}\n",
     "p.yaml": "x: 1\n",
     "unknown.yaml": "bogus_key: 1\n",

@@ -15,10 +15,15 @@ from typing import Any
 
 import yaml
 
-__all__ = ["MAX_ALIAS_NODES", "load"]
+__all__ = ["MAX_ALIAS_NODES", "MSG_ALIAS_BOMB", "load"]
 
 MAX_ALIAS_NODES = 100_000
 """How many nodes aliases may add to a document (anchors and merges of real files add a few)."""
+
+MSG_ALIAS_BOMB = (
+    "its aliases expand it to {expanded} nodes from {distinct} (more than {limit} added: an alias bomb?)"
+)
+"""The ``problem`` of the refusal, which the readers' "is not valid YAML" messages carry."""
 
 SafeLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -79,8 +84,9 @@ def load(data: Any, loader: Any = SafeLoader) -> Any:
             raise yaml.constructor.ConstructorError(
                 None,
                 None,
-                f"its aliases expand it to {expanded:,} nodes from {distinct:,} "
-                f"(more than {MAX_ALIAS_NODES:,} added: an alias bomb?)",
+                MSG_ALIAS_BOMB.format(
+                    expanded=f"{expanded:,}", distinct=f"{distinct:,}", limit=f"{MAX_ALIAS_NODES:,}"
+                ),
                 node.start_mark,
             )
         return instance.construct_document(node)
