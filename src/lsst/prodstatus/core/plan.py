@@ -79,6 +79,10 @@ class IssuePlan:
     """Write the description after attachments and links (when it refers to attachments)."""
     name: str = ""
     """How later plans of the same batch refer to this one (`plan_ref`)."""
+    reread: bool = True
+    """On a tracker without transactions, read the issue again right before writing its
+    description (Jira has no conditional edit: a copy read earlier would undo edits made
+    since). `False` trusts the copy the command read (one request less)."""
     settle: bool = True
     """On a tracker without transactions, read the issue back after uploading or linking and
     keep one of anything concurrent runs made twice (one request; `False` saves it where

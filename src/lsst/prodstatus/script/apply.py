@@ -130,17 +130,10 @@ def _apply(
         return _apply_create(tracker, plan, done)
     assert plan.key is not None
     if current is not None and not tracker.transactional:
-        # Read earlier (update-stat: minutes earlier): re-read before writing the description.
-        return _apply_update(tracker, plan, current, done, fresh=_is_fresh(current))
+        # Read before the batch (update-stat: minutes before): good enough to decide whether
+        # anything changes, and read again right before the description is written.
+        return _apply_update(tracker, plan, current, done, fresh=not plan.reread)
     return _apply_update(tracker, plan, tracker.get_issue(plan.key), done)
-
-
-FRESH_SECONDS = 2.0
-"""A copy of an issue read longer ago than this is read again before its description is written."""
-
-
-def _is_fresh(issue: Issue) -> bool:
-    return time.monotonic() - issue.read_at <= FRESH_SECONDS
 
 
 # -- create ---------------------------------------------------------------------------------------

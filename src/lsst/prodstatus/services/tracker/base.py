@@ -7,7 +7,6 @@ contract tests. Command modules only ever see these types.
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -88,8 +87,6 @@ class Issue:
     url: str = ""
     created: str = ""
     updated: str = ""
-    read_at: float = field(default_factory=time.monotonic, compare=False, repr=False)
-    """When this copy was read (`time.monotonic`): the executor re-reads an old copy before writing."""
 
     def attachment(self, filename: str) -> Attachment | None:
         """Return the newest attachment called ``filename``, or `None`."""
