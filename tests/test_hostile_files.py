@@ -155,3 +155,27 @@ def test_symlink_loops_in_submit_tree_do_not_hang(tmp_path: Path) -> None:
     assert loop.returncode == 1 and len(loop.stderr.splitlines()) == 1, loop.stderr
     assert "Too many levels of symbolic links" in loop.stderr
     assert os.path.islink(step2 / "loop.yaml")
+
+
+def test_huge_map_yaml_error_line_is_short(tmp_path: Path) -> None:
+    """A big yaml given as the map (here 5 MB): the error quotes its entries cut short, not
+    the megabytes (before, all 50 MB of a 50 MB file went to stderr after 40 s)."""
+    big = tmp_path / "big.yaml"
+    row = "  - " + "a" * 60 + "\n"
+    big.write_text("payload: {output: x}\nbig:\n" + row * (5 * 2**20 // len(row)))
+    result = _prodstat(tmp_path, "map-drp-steps", str(big), "DRP-1", "0")
+    assert result.returncode == 1 and len(result.stderr.splitlines()) == 1, result.stderr[:500]
+    assert len(result.stderr) < 1000, result.stderr[:500]
+    assert (
+        "entries that are not <bps yaml name>: <workflow issue key>: payload: {'output': 'x'}"
+        in result.stderr
+    )
+    assert "...]" in result.stderr and "e.g. {step1_1248: DRP-486" in result.stderr
+
+
+def test_many_bad_map_entries_are_counted_not_listed(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("".join(f"w{i}: not-a-key-{i}\n" for i in range(500)))
+    result = _prodstat(tmp_path, "map-drp-steps", str(bad), "DRP-1", "0")
+    assert result.returncode == 1 and len(result.stderr.splitlines()) == 1, result.stderr[:500]
+    assert "w9: 'not-a-key-9'; and 490 more; e.g." in result.stderr

@@ -11,6 +11,7 @@ section, and the roll-up of workflows into step/campaign figures.
 from __future__ import annotations
 
 import re
+import reprlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -314,6 +315,23 @@ def is_workflow_issue(summary: str, labels: Iterable[str]) -> bool:
 
 # -- map yaml -------------------------------------------------------------------------------
 
+_SHORT = reprlib.Repr()  # keyword arguments only from Python 3.12
+_SHORT.maxlevel, _SHORT.maxlist, _SHORT.maxtuple, _SHORT.maxdict = 3, 8, 8, 8
+_SHORT.maxstring, _SHORT.maxother, _SHORT.maxlong = 60, 60, 40
+_MAX_LISTED = 10
+
+
+def _bad_entry(name: object, value: object) -> str:
+    """``name: value`` for an error line, each cut short: a map may hold megabytes."""
+    shown = name if isinstance(name, str) and len(name) <= 60 else _SHORT.repr(name)
+    return f"{shown}: {_SHORT.repr(value)}"
+
+
+def _listed(bad: Sequence[str]) -> str:
+    more = len(bad) - _MAX_LISTED
+    return "; ".join(bad[:_MAX_LISTED]) + (f"; and {more} more" if more > 0 else "")
+
+
 _STEP_EXAMPLE = "e.g. {step1_1248: DRP-486, step1_1248_b: DRP-487}"
 _CAMPAIGN_EXAMPLE = "e.g. {step1: [DRP-489, '2022-07-27', '2022-07-28', 100, Complete]}"
 
@@ -377,7 +395,7 @@ def _check_unique(pairs: Sequence[tuple[str, str]], source: str, what: str, exam
     twice = [f"{key} ({', '.join(n)})" for key, n in names.items() if len(n) > 1]
     if twice:
         raise InputError(
-            f"{source} maps the same issue under two names: {'; '.join(twice)}; nothing was written",
+            f"{source} maps the same issue under two names: {_listed(twice)}; nothing was written",
             f"give each {what} one name in the map",
         )
     again = [name for name, k in keys.items() if len(k) > 1]
@@ -404,12 +422,12 @@ def parse_step_map(data: object, source: str) -> list[StepEntry]:
     for name, value in mapping.items():
         key = _as_key(value)
         if key is None or name is None or str(name).strip() == "":
-            bad.append(f"{name}: {value!r}")
+            bad.append(_bad_entry(name, value))
             continue
         entries.append(StepEntry(str(name).strip().removesuffix(".yaml"), key))
     if bad:
         raise InputError(
-            f"{source}: entries that are not <bps yaml name>: <workflow issue key>: {'; '.join(bad)}",
+            f"{source}: entries that are not <bps yaml name>: <workflow issue key>: {_listed(bad)}",
             _STEP_EXAMPLE,
         )
     _check_unique([(e.bps_yaml, e.key) for e in entries], source, "workflow issue", _STEP_EXAMPLE)
@@ -433,13 +451,13 @@ def parse_campaign_map(data: object, source: str) -> list[CampaignEntry]:
     bad: list[str] = []
     for name, value in mapping.items():
         if not isinstance(value, list | tuple) or len(value) != 5 or _as_key(value[0]) is None:
-            bad.append(f"{name}: {value!r}")
+            bad.append(_bad_entry(name, value))
             continue
         key = _as_key(value[0])
         assert key is not None
         entries.append(CampaignEntry(str(name).strip(), key, *(_verbatim(v) for v in value[1:])))
     if bad:
-        raise InputError(f"{source}: entries that are not {shape}: {'; '.join(bad)}", _CAMPAIGN_EXAMPLE)
+        raise InputError(f"{source}: entries that are not {shape}: {_listed(bad)}", _CAMPAIGN_EXAMPLE)
     _check_unique([(e.step, e.key) for e in entries], source, "step issue", _CAMPAIGN_EXAMPLE)
     return entries
 
