@@ -8,7 +8,7 @@ managed section of every command is present and holds what its command wrote —
 update — there is one issue for the workflow, and no attachment or link is there twice.
 
 On the local tracker this holds exactly (each command is one transaction). On Jira it does
-not: see `JIRA_LOST_UPDATE` (the test is a strict xfail there).
+not always: see `JIRA_LOST_UPDATE` (an xfail there, not strict).
 """
 
 from __future__ import annotations
@@ -29,11 +29,12 @@ from tests.test_cli_maps import open_tracker
 
 ROUNDS = 4
 JIRA_LOST_UPDATE = (
-    "Jira: update-stat reads DRP-1, queries PanDA (well under 2 s on the emulator) and writes "
-    "the description from that copy, which script/apply.py re-reads only when older than 2 s; "
-    "an update-issue that wrote DRP-1 in between loses its production section (it holds the "
-    "previous round's value). Fix in apply.py: re-read before every description write "
-    "whatever the copy's age, keeping only this command's sections from the plan"
+    "Jira has no conditional edit: since 9d7d052 a command re-reads the issue right before "
+    "writing its description, but an update-issue that writes DRP-1 between update-stat's "
+    "re-read and its edit (milliseconds) still loses its production section (it then holds "
+    "the previous round's value). Seen in about 1 run in 5 of this test before the fix it "
+    "was every run. Not strict: the remaining race is rare. A full fix needs a read-back "
+    "after the edit that restores sections another command changed meanwhile"
 )
 UNIQ_LABEL = "prodstat_2.2i_all_band_1_v23_0_0_rc5_PREOPS-973_20220127T205042Z"
 
@@ -61,7 +62,7 @@ def test_no_lost_update(
     rounds = ROUNDS
     if setup.emulator is not None:
         rounds = 2 * ROUNDS  # the loss needs the race: more rounds make it certain in practice
-        request.applymarker(pytest.mark.xfail(strict=True, reason=JIRA_LOST_UPDATE))
+        request.applymarker(pytest.mark.xfail(strict=False, reason=JIRA_LOST_UPDATE))
     with tarfile.open(shared_data / "reference" / "testdrp.tgz") as tar:
         tar.extractall(tmp_path / "real", filter="data")
     cwd = tmp_path / "real" / "testdrp"
