@@ -132,11 +132,11 @@ def status_counts(description: str) -> Counts:
     return status.counts if status is not None else (0, 0, 0, 0, 0)
 
 
-def status_colour(counts: Sequence[int]) -> str:
+def status_colour(counts: Sequence[int], step1_only: bool = False) -> str:
     """Return the REF colour of a status: the rules are applied in order, the last match wins.
 
     black; red if Fa > 0; black if T == D+Sf; green if T == D; blue if Fa == 0 and
-    Q == 0; blue if T > D+Fa+Sf.
+    Q == 0; blue if T > D+Fa+Sf (``step1_only``: the summary's step1 table omits this rule).
     """
     t, q, d, fa, sf = counts
     colour = "black"
@@ -148,7 +148,7 @@ def status_colour(counts: Sequence[int]) -> str:
         colour = "green"
     if fa == 0 and q == 0:
         colour = "blue"
-    if t > d + fa + sf:
+    if not step1_only and t > d + fa + sf:
         colour = "blue"
     return colour
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from ..errors import InputError
 from .bps import parse_data_range, parse_summary
-from .maps import status_counts
+from .maps import status_colour, status_counts
 
 __all__ = [
     "ALL_HEADER",
@@ -169,24 +169,8 @@ def merge_entry(
 
 
 def summary_colour(counts: Iterable[int], step1_only: bool = False) -> str:
-    """The REF colour of a status (rules in order, last match wins); the step1 table omits the last rule.
-
-    black; red if Fa > 0; black if T == D+Sf; green if T == D; blue if Fa == 0 and
-    Q == 0; (all-workflows table only) blue if T > D+Fa+Sf.
-    """
-    t, q, d, fa, sf = counts
-    colour = "black"
-    if fa > 0:
-        colour = "red"
-    if t == d + sf:
-        colour = "black"
-    if t == d:
-        colour = "green"
-    if fa == 0 and q == 0:
-        colour = "blue"
-    if not step1_only and t > d + fa + sf:
-        colour = "blue"
-    return colour
+    """The REF colour of a status (`~lsst.prodstatus.core.maps.status_colour`); the step1 table omits the last rule."""
+    return status_colour(tuple(counts), step1_only)
 
 
 def _date(timestamp: str) -> str:

@@ -11,7 +11,7 @@ from typing import Any
 import yaml
 
 from ..core import yamlsafe
-from ..errors import InputError
+from ..errors import InputError, yaml_reason
 from ..services.tracker.base import check_issue_key
 
 __all__ = ["FileAction", "load_yaml_file", "optional_key", "resolve_path", "write_text_atomically"]
@@ -122,3 +122,28 @@ def write_text_atomically(path: Path, text: str) -> None:
 def optional_key(key: str | None, what: str) -> str | None:
     """``key`` checked and upper-cased (`None` stays `None`)."""
     return None if key is None else check_issue_key(key, what)
+
+
+def load_param_file(
+    given: str, path: Path, keys: str, hint: str | None, *, invalid_hint: str | None = None
+) -> dict[str, Any]:
+    """Read the yaml mapping of a parameter file (get-*-stat, prep-timing-data, report-to-jira).
+
+    ``keys`` names the keys expected, for the message when the file is not a mapping.
+
+    Raises
+    ------
+    InputError
+        The file is missing, is not valid (or too alias-heavy) YAML, or is not a mapping.
+    """
+    if not path.is_file():
+        raise InputError(f"parameter file {given} does not exist", hint)
+    try:
+        data = yamlsafe.load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise InputError(
+            f"parameter file {path} is not valid YAML {yaml_reason(exc)}", invalid_hint or hint
+        ) from exc
+    if not isinstance(data, dict):
+        raise InputError(f"parameter file {path} must be a mapping ({keys})", hint)
+    return data

@@ -20,10 +20,10 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from ..core import yamlsafe
 from ..core.ids import find_timestamp
 from ..core.stats import PandaAggregator, PandaLabelStats, fmt_number, fmt_time, merge_stats
-from ..errors import InputError, yaml_reason
+from ..errors import InputError
+from .files import load_param_file
 
 __all__ = ["StatParams", "TableFiles", "get_butler_stat", "get_panda_stat", "read_params", "write_table"]
 
@@ -43,7 +43,8 @@ class StatParams:
     maxtask: int | None = None
 
 
-def _date(value: object, name: str, path: Path) -> date:
+def param_date(value: object, name: str, path: Path, hint: str | None = None) -> date:
+    """A parameter file's ``YYYY-MM-DD`` (yaml may already have made it a date)."""
     if isinstance(value, datetime):
         return value.date()
     if isinstance(value, date):
@@ -51,11 +52,10 @@ def _date(value: object, name: str, path: Path) -> date:
     try:
         return datetime.strptime(str(value), "%Y-%m-%d").date()
     except ValueError as exc:
-        raise InputError(f"{name} in {path} must be a date YYYY-MM-DD, not {value!r}") from exc
+        raise InputError(f"{name} in {path} must be a date YYYY-MM-DD, not {value!r}", hint) from exc
 
 
 def read_params(param_file: str, need_butler: bool = False) -> StatParams:
-    command = "get-butler-stat" if need_butler else "get-panda-stat"
     """Read and check a parameter file.
 
     Raises
@@ -63,22 +63,15 @@ def read_params(param_file: str, need_butler: bool = False) -> StatParams:
     InputError
         Missing file, not a mapping, or a missing/invalid key (exit 1).
     """
-    import yaml
-
+    command = "get-butler-stat" if need_butler else "get-panda-stat"
     path = Path(param_file)
-    if not path.is_file():
-        raise InputError(
-            f"parameter file {param_file} does not exist", f"see 'prodstat {command} --help' for the keys"
-        )
-    try:
-        data = yamlsafe.load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise InputError(
-            f"parameter file {path} is not valid YAML {yaml_reason(exc)}",
-            f"fix the file; see 'prodstat {command} --help' for the keys",
-        ) from exc
-    if not isinstance(data, dict):
-        raise InputError(f"parameter file {path} must be a mapping (Jira, collTypes, start_date, stop_date)")
+    data = load_param_file(
+        param_file,
+        path,
+        "Jira, collTypes, start_date, stop_date",
+        f"see 'prodstat {command} --help' for the keys",
+        invalid_hint=f"fix the file; see 'prodstat {command} --help' for the keys",
+    )
     required = ["Jira", "collTypes", "start_date", "stop_date"] + (["Butler"] if need_butler else [])
     missing = [k for k in required if data.get(k) in (None, "")]
     if missing:
@@ -91,8 +84,8 @@ def read_params(param_file: str, need_butler: bool = False) -> StatParams:
         coll_types = [coll_types]
     if not isinstance(coll_types, list) or not all(isinstance(c, str | int) for c in coll_types):
         raise InputError(f"collTypes in {path} must be a list of strings")
-    start = _date(data["start_date"], "start_date", path)
-    stop = _date(data["stop_date"], "stop_date", path)
+    start = param_date(data["start_date"], "start_date", path)
+    stop = param_date(data["stop_date"], "stop_date", path)
     if stop < start:
         raise InputError(f"stop_date {stop} is before start_date {start} in {path}")
     maxtask = data.get("maxtask")

@@ -24,11 +24,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..core import yamlsafe
 from ..core.plan import Action, IssuePlan, PlannedAttachment
-from ..errors import InputError, yaml_reason
+from ..errors import InputError
 from ..services.tracker.base import Tracker, check_issue_key
 from .apply import apply_plan
+from .files import load_param_file
 
 __all__ = ["CommentFile", "ReportParams", "ReportResult", "read_report_params", "report_to_jira"]
 
@@ -66,17 +66,9 @@ def read_report_params(param_file: str) -> ReportParams:
         Missing parameter file, missing keys (all named), a file that does not exist, two
         attachments with the same file name (exit 1).
     """
-    import yaml
 
     path = _expand(param_file)
-    if not path.is_file():
-        raise InputError(f"parameter file {param_file} does not exist", PARAM_HELP)
-    try:
-        data = yamlsafe.load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise InputError(f"parameter file {path} is not valid YAML {yaml_reason(exc)}", PARAM_HELP) from exc
-    if not isinstance(data, dict):
-        raise InputError(f"parameter file {path} must be a mapping (Jira, comments, attachments)", PARAM_HELP)
+    data = load_param_file(param_file, path, "Jira, comments, attachments", PARAM_HELP)
     missing: list[str] = []
     if not data.get("Jira"):
         missing.append("Jira")

@@ -31,10 +31,11 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from ..core import yamlsafe
 from ..core.stats import task_label
 from ..core.timeline import JobSpan, bin_running, spans_from_jobs
-from ..errors import InputError, yaml_reason
+from ..errors import InputError
+from .files import load_param_file
+from .param_stats import param_date
 
 __all__ = [
     "PARAM_HELP",
@@ -68,17 +69,6 @@ class TimingParams:
     stop_at: float | None = None
 
 
-def _date(value: object, name: str, path: Path) -> date:
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    try:
-        return datetime.strptime(str(value), "%Y-%m-%d").date()
-    except ValueError as exc:
-        raise InputError(f"{name} in {path} must be a date YYYY-MM-DD, not {value!r}", PARAM_HELP) from exc
-
-
 def _number(value: object, name: str, path: Path, positive: bool = False) -> float:
     try:
         number = float(value)  # type: ignore[arg-type]
@@ -102,17 +92,9 @@ def read_timing_params(param_file: str, *, for_plot: bool) -> TimingParams:
     InputError
         Missing file, missing keys (all named), a bad date or number (exit 1).
     """
-    import yaml
 
     path = Path(param_file).expanduser()
-    if not path.is_file():
-        raise InputError(f"parameter file {param_file} does not exist", PARAM_HELP)
-    try:
-        data = yamlsafe.load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise InputError(f"parameter file {path} is not valid YAML {yaml_reason(exc)}", PARAM_HELP) from exc
-    if not isinstance(data, dict):
-        raise InputError(f"parameter file {path} must be a mapping of keys", PARAM_HELP)
+    data = load_param_file(param_file, path, "of keys", PARAM_HELP)
     required = ["Jira", "job_names"] + (
         ["bin_width"] if for_plot else ["collType", "start_date", "stop_date"]
     )
@@ -124,8 +106,8 @@ def read_timing_params(param_file: str, *, for_plot: bool) -> TimingParams:
         raise InputError(f"job_names in {path} must be a list of names", PARAM_HELP)
     start = stop = None
     if not for_plot:
-        start = _date(data["start_date"], "start_date", path)
-        stop = _date(data["stop_date"], "stop_date", path)
+        start = param_date(data["start_date"], "start_date", path, PARAM_HELP)
+        stop = param_date(data["stop_date"], "stop_date", path, PARAM_HELP)
         if stop < start:
             raise InputError(f"stop_date {stop} is before start_date {start} in {path}", PARAM_HELP)
     start_at = _number(data["start_at"], "start_at", path) if data.get("start_at") is not None else None
