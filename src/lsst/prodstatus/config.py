@@ -223,8 +223,10 @@ def _load_config_file(path: Path, explicit: bool) -> dict[str, Any]:
     import yaml
 
     try:
+        from .core import yamlsafe
+
         text = path.read_text(encoding="utf-8")
-        data = yaml.safe_load(text)
+        data = yamlsafe.load(text)  # safe_load, refusing alias bombs
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(
             f"cannot read config file {path}: {exc}", "fix its permissions or contents"

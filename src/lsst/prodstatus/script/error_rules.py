@@ -23,8 +23,10 @@ def default_rules_text() -> str:
 def _load_yaml(text: str, origin: str) -> Any:
     import yaml
 
+    from ..core import yamlsafe
+
     try:
-        return yaml.safe_load(text)
+        return yamlsafe.load(text)  # safe_load, refusing alias bombs
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
