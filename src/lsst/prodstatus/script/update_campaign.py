@@ -360,12 +360,16 @@ def plan_campaign(
         batch.add(step.tag, functools.partial(_first, tracker, step, project, complete))
     batch.add(
         CAMPAIGN_TAG,
-        functools.partial(_campaign, tracker, spec, steps, project=project, with_yaml=not campaign_is_new),
+        functools.partial(
+            _campaign_plan, tracker, spec, steps, project=project, with_yaml=not campaign_is_new
+        ),
     )
     if campaign_is_new:
         batch.add(
             CAMPAIGN_TAG,
-            functools.partial(_campaign, tracker, spec, steps, project=project, with_yaml=True, final=True),
+            functools.partial(
+                _campaign_plan, tracker, spec, steps, project=project, with_yaml=True, final=True
+            ),
         )
     for step in steps:
         if step.waits_for_keys(campaign_is_new):
@@ -381,19 +385,6 @@ def _first(
 
 def _final(tracker: Tracker, step: StepPlan, project: str, keys: Mapping[str, str]) -> IssuePlan:
     return step.final_plan(tracker, keys, project)
-
-
-def _campaign(
-    tracker: Tracker,
-    spec: CampaignSpec,
-    steps: list[StepPlan],
-    keys: Mapping[str, str],
-    *,
-    project: str,
-    with_yaml: bool,
-    final: bool = False,
-) -> IssuePlan:
-    return _campaign_plan(tracker, spec, steps, keys, project=project, with_yaml=with_yaml, final=final)
 
 
 def update_campaign(
