@@ -205,16 +205,12 @@ def find_campaign_by_label(
         Issues carry the label but none is this campaign (renamed: a label is never
         removed); ``hint(key, recorded_name)`` tells what to do.
     """
-    candidates = sorted((i for i in found if label in i.labels), key=_number)
-    first: tuple[Issue, str] | None = None
-    for issue in candidates:
-        recorded = _recorded_campaign(tracker, issue, name)
-        if recorded is None:
-            return issue
-        first = first or (issue, recorded)
-    if first is None:
-        return None
-    issue, recorded = first
+    match, other = _lowest_recording(
+        (i for i in found if label in i.labels), lambda i: _recorded_campaign(tracker, i, name)
+    )
+    if match is not None or other is None:
+        return match
+    issue, recorded = other
     raise InputError(
         f"{issue.key}, found by its label {label}, is campaign {recorded}, not campaign {name}",
         hint(issue.key, recorded),
@@ -262,19 +258,30 @@ def find_step_by_label(
     InputError
         Issues carry the label but none is this step; ``hint(key)`` tells what to do.
     """
-    first: tuple[Issue, str] | None = None
-    for issue in sorted(candidates, key=_number):
-        recorded = _recorded_step(tracker, issue, step, campaign, campaign_key)
-        if recorded is None:
-            return issue
-        first = first or (issue, recorded)
-    if first is None:
-        return None
-    issue, recorded = first
+    match, other = _lowest_recording(
+        candidates, lambda i: _recorded_step(tracker, i, step, campaign, campaign_key)
+    )
+    if match is not None or other is None:
+        return match
+    issue, recorded = other
     raise InputError(
         f"{issue.key}, found by its label {label}, is {recorded}, not step {step} of campaign {campaign}",
         hint(issue.key),
     )
+
+
+def _lowest_recording(
+    candidates: Iterable[Issue], recorded_of: Callable[[Issue], str | None]
+) -> tuple[Issue | None, tuple[Issue, str] | None]:
+    """The lowest candidate that is the one looked for (``recorded_of`` gives `None`), else the
+    lowest other candidate with what it records instead (for the message)."""
+    other: tuple[Issue, str] | None = None
+    for issue in sorted(candidates, key=_number):
+        recorded = recorded_of(issue)
+        if recorded is None:
+            return issue, None
+        other = other or (issue, recorded)
+    return None, other
 
 
 def read_bytes(path: Path) -> bytes:
