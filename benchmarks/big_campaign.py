@@ -59,7 +59,7 @@ def run_all(
     """Build the campaign for ``tracker`` (local, server, cloud) and time every command."""
     from click.testing import CliRunner
     from tests.support.big_campaign import seed_workflow_issues, write_big_campaign
-    from tests.support.jira_emulator import JiraEmulator
+    from tests.support.jira import JiraEmulator
 
     from lsst.prodstatus.cli.main import cli
 

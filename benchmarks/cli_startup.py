@@ -1,6 +1,6 @@
 """Benchmark: process time of ``prodstat --help`` (and friends) against bare Python.
 
-SPEC §8: ``prodstat --help`` and ``make-prod-groups`` import no pandas, Butler or Jira
+The target: ``prodstat --help`` and ``make-prod-groups`` import no pandas, Butler or Jira
 code and take at most 0.3 s of process time. The floor printed beside each number is a
 bare ``python -c pass`` and ``python -c "import click"`` on the same interpreter, so the
 difference is what prodstat itself costs.

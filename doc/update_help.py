@@ -1,6 +1,6 @@
 """Embed each command's real ``--help`` output in its page under doc/commands/.
 
-Run ``python doc/update_help.py`` after changing a command; ``tests/test_docs.py``
+Run ``python doc/update_help.py`` after changing a command; ``tests/cli/test_docs.py``
 fails when a page is out of date (``--check``).
 """
 

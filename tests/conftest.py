@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from tests.support.jira_emulator import JiraEmulator
+from tests.support.jira import JiraEmulator
 from tests.support.postgres import PostgresServer, PostgresUnavailableError
 from tests.support.trackers import JIRA_CLOUD_ENV, TrackerSetup
 

@@ -7,7 +7,24 @@ from typing import Any
 
 import pytest
 
-from lsst.prodstatus.config import DEFAULT_PANDAMON_URL, ensure_writable_dir, resolve_settings
+from lsst.prodstatus.config import (
+    DEFAULT_PANDAMON_URL,
+    HINT_CONFIG_INVALID,
+    MSG_BAD_PROJECT,
+    MSG_BAD_RETRIES,
+    MSG_BAD_SECONDS,
+    MSG_BAD_URL,
+    MSG_CONFIG_INVALID,
+    MSG_CONFIG_MISSING,
+    MSG_CONFIG_NOT_MAPPING,
+    MSG_DIR_NOT_CREATED,
+    MSG_NETRC_INVALID,
+    MSG_UNKNOWN_SETTING,
+    MSG_UNKNOWN_TRACKER,
+    WARN_TOKEN_READABLE,
+    ensure_writable_dir,
+    resolve_settings,
+)
 from lsst.prodstatus.errors import ConfigError, InputError
 
 
@@ -84,45 +101,51 @@ def test_env_token_beats_netrc(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("content", "message"),
+    ("content", "template", "fields"),
     [
-        ("tracker: [unclosed\n", "is not valid YAML at line"),
-        ("- a list\n", "must be a mapping of setting: value, not list"),
-        ("trackr: local\n", "unknown setting(s): trackr"),
-        ("tracker: bogus\n", "unknown tracker 'bogus'"),
-        ("jira_url: ftp://x\n", "is not an http(s) URL"),
-        ("project: drp 1\n", "is not a Jira project key"),
-        ("jira_timeout: -3\n", "jira_timeout must be a positive number"),
-        ("panda_timeout: abc\n", "panda_timeout must be a positive number of seconds, not 'abc'"),
-        ("panda_retries: -1\n", "panda_retries must be a whole number >= 0"),
+        ("tracker: [unclosed\n", MSG_CONFIG_INVALID + "; " + HINT_CONFIG_INVALID, {"where": " at line 2"}),
+        ("- a list\n", MSG_CONFIG_NOT_MAPPING, {"kind": "list"}),
+        ("trackr: local\n", MSG_UNKNOWN_SETTING, {"names": "trackr"}),
+        ("tracker: bogus\n", MSG_UNKNOWN_TRACKER, {"value": "bogus"}),
+        ("jira_url: ftp://x\n", MSG_BAD_URL, {"name": "jira_url", "value": "ftp://x"}),
+        ("project: drp 1\n", MSG_BAD_PROJECT, {"value": "drp 1"}),
+        ("jira_timeout: -3\n", MSG_BAD_SECONDS, {"name": "jira_timeout", "value": -3}),
+        ("panda_timeout: abc\n", MSG_BAD_SECONDS, {"name": "panda_timeout", "value": "abc"}),
+        ("panda_retries: -1\n", MSG_BAD_RETRIES, {"name": "panda_retries", "value": -1}),
     ],
 )
-def test_bad_config_file(tmp_path: Path, content: str, message: str) -> None:
+def test_bad_config_file(tmp_path: Path, content: str, template: str, fields: dict[str, Any]) -> None:
     cfg = tmp_path / "config.yaml"
     cfg.write_text(content)
     with pytest.raises(ConfigError) as info:
         resolve_settings({}, _env(tmp_path, PRODSTAT_CONFIG=str(cfg)))
-    assert message in str(info.value)
+    assert template.format(path=cfg, source=f"config {cfg}", **fields) in str(info.value)
     assert "\n" not in str(info.value)
 
 
 def test_explicit_missing_config_file(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="does not exist"):
-        resolve_settings({}, _env(tmp_path, PRODSTAT_CONFIG=str(tmp_path / "nope.yaml")))
+    missing = tmp_path / "nope.yaml"
+    with pytest.raises(ConfigError) as info:
+        resolve_settings({}, _env(tmp_path, PRODSTAT_CONFIG=str(missing)))
+    assert info.value.message == MSG_CONFIG_MISSING.format(path=missing)
 
 
 def test_garbled_netrc(tmp_path: Path) -> None:
     (tmp_path / "netrc").write_text("machine\n")
-    with pytest.raises(ConfigError, match="cannot parse netrc file"):
+    with pytest.raises(ConfigError) as info:
         resolve_settings({}, _env(tmp_path, PRODSTAT_JIRA_URL="https://jira.example.org"))
+    assert info.value.message.startswith(MSG_NETRC_INVALID.format(path=tmp_path / "netrc", error=""))
 
 
 def test_ensure_writable_dir(tmp_path: Path) -> None:
     assert ensure_writable_dir(tmp_path / "a" / "b", "home").is_dir()
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    with pytest.raises(InputError, match="cannot create home"):
+    with pytest.raises(InputError) as info:
         ensure_writable_dir(blocker / "sub", "home")
+    assert info.value.message.startswith(
+        MSG_DIR_NOT_CREATED.format(what="home", path=blocker / "sub", error="")
+    )
 
 
 def test_tokens_in_urls_and_readable_files(
@@ -141,7 +164,7 @@ def test_tokens_in_urls_and_readable_files(
     config.write_text("jira_token: abcdefghijkl\n")
     config.chmod(0o644)
     warned = run_cli("config", env={"PRODSTAT_CONFIG": str(config)})
-    assert f"prodstat: warning: {config} holds a token and can be read by other users" in warned.stderr
+    assert f"prodstat: {WARN_TOKEN_READABLE.format(path=config, mode=0o644)}\n" in warned.stderr
     assert f"chmod 600 {config}" in warned.stderr and "abcdefghijkl" not in warned.stdout + warned.stderr
     config.chmod(0o600)
     assert "warning" not in run_cli("config", env={"PRODSTAT_CONFIG": str(config)}).stderr
@@ -159,4 +182,27 @@ def test_retry_budgets_are_settings(run_cli: Any, prodstat_env: Path) -> None:
     settings = resolve_settings({}, {"PRODSTAT_JIRA_RETRY_BUDGET": "5", "PRODSTAT_PANDA_RETRY_BUDGET": "7.5"})
     assert settings["jira_retry_budget"] == 5.0 and settings["panda_retry_budget"] == 7.5
     bad = run_cli("config", env={"PRODSTAT_PANDA_RETRY_BUDGET": "-1"})
-    assert bad.exit_code == 1 and "panda_retry_budget must be a positive number of seconds" in bad.stderr
+    expected = MSG_BAD_SECONDS.format(
+        name="panda_retry_budget", value="-1", source="env PRODSTAT_PANDA_RETRY_BUDGET"
+    )
+    assert bad.exit_code == 1 and expected in bad.stderr
+
+
+def test_panda_settings_are_one_value_that_makes_the_client() -> None:
+    from lsst.prodstatus.config import PandaSettings, resolve_settings
+
+    env = {
+        "PANDAMON_URL": "https://panda.example/",
+        "PRODSTAT_PANDA_TIMEOUT": "9",
+        "PRODSTAT_PANDA_RETRIES": "2",
+        "PRODSTAT_PANDA_RETRY_BUDGET": "7.5",
+    }
+    panda = resolve_settings({}, env).panda
+    assert panda == PandaSettings("https://panda.example/", None, 9.0, 2, 7.5)
+    client = panda.client(max_workers=3)
+    try:
+        # The budget reaches each client: no process-wide default is changed for it.
+        assert (client.base_url, client.retries, client.retry_budget) == ("https://panda.example/", 2, 7.5)
+        assert client.timeout == (9.0, 9.0)
+    finally:
+        client.close()

@@ -20,7 +20,7 @@ from lsst.prodstatus.core.markup import replace_sections
 from lsst.prodstatus.core.workflow import PRODUCTION_SECTION, panda_tasks_link, production_section_text
 from lsst.prodstatus.services.submit import find_run
 from lsst.prodstatus.services.tracker.local import LocalTracker
-from tests.support.jira_emulator import JiraEmulator
+from tests.support.jira import JiraEmulator
 from tests.support.submit_trees import make_submit_tree
 
 __all__ = ["BigCampaign", "seed_workflow_issues", "step_sizes", "write_big_campaign"]

@@ -3,7 +3,7 @@
 `make_butler_repo` writes a file-datastore Butler repository (SQLite registry, or one on
 a PostgreSQL server with ``registry=``, see `tests.support.postgres`) whose
 ``<label>_metadata`` datasets (storage class ``TaskMetadata``) carry the ``quantum``
-entry `SingleQuantumExecutor` writes (``field-notes.md`` §E2): ``__version__``,
+entry `SingleQuantumExecutor` writes: ``__version__``,
 ``nodeName`` and, for the prefixes prep/init/start/end, ``Utc``, ``CpuTime`` and
 ``MaxResidentSetSize``, with values planted by the caller. A ``<label>`` entry with
 ``runQuantum`` timings that disagree with the ``quantum`` ones is added as a decoy, so a

@@ -2,7 +2,7 @@
 
 `PandaEmulator` is a standard-library ``ThreadingHTTPServer`` on ``127.0.0.1`` (ephemeral
 port) serving the three monitor endpoints prodstat uses, with the query parameters the
-real monitor honours (``field-notes.md`` §B, panda-bigmon-core ``core/views.py``
+real monitor honours (panda-bigmon-core ``core/views.py``
 ``setupView``/``jobList``, ``core/libs/dropalgorithm.py``):
 
 ``GET /idds/wfprogress/?json[&days=N][&requestid=R][&username=U][&status=S]``

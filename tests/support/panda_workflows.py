@@ -12,7 +12,8 @@ serves whole job dicts. Retries are recorded the way JEDI does it, as a retry hi
 (old pandaid -> new pandaid), which is what the monitor uses to drop superseded
 attempts; `SyntheticWorkflow.slot_of` maps each pandaid to its quantum ("slot").
 
-Shapes follow ``field-notes.md`` §B1-B5 and the recorded 2022 replies in
+Shapes follow the PanDA monitor's replies (``idds/wfprogress/``, ``jobs/`` and ``tasks/``
+JSON) and the recorded 2022 replies in
 ``shared/data/reference/panda_query_results.json.gz``.
 """
 
@@ -1108,7 +1109,7 @@ def _wfprogress_entry(
 
 
 # --------------------------------------------------------------------------------------------------
-# The benchmark workflow (SPEC §8)
+# The benchmark workflow: 100,000 job records in 60 tasks
 # --------------------------------------------------------------------------------------------------
 BENCHMARK: dict[str, Any] = {
     "uniq_proc_name": "LSSTCam_runs_DRP_w_2025_10_DM-49000_step2_20250310T120000Z",
@@ -1127,7 +1128,7 @@ BENCHMARK: dict[str, Any] = {
 
 
 def make_benchmark_workflow(seed: int = 0, **overrides: Any) -> SyntheticWorkflow:
-    """Return the SPEC §8 benchmark workflow: 100,000 job records in 60 tasks.
+    """Return the benchmark workflow of update-stat: 100,000 job records in 60 tasks.
 
     20 labels (pipetaskInit, 18 science labels split into 3-4 chunk tasks each, finalJob),
     current task naming, 2023 wfprogress shape, 5 % of quanta retried (one in six twice),

@@ -1,6 +1,6 @@
 """Synthetic bps submit trees: a submit yaml and the ``submit/`` run directories of it.
 
-Written to look like what ``bps submit`` leaves behind (``field-notes.md`` §D1): a copy
+Written to look like what ``bps submit`` leaves behind in ``submit/<output>/<timestamp>/``: a copy
 of the submit yaml, ``<uniq>_config.yaml``, ``<uniq>.qgraph`` (2022 layout, with an
 execution butler ``EXEC_REPO-<uniq>/gen3.sqlite3``) or ``<uniq>.qg`` (2025 layout, no
 execution butler), and ``quantumGraphGeneration.out``. The yaml content is modelled on

@@ -9,7 +9,7 @@ from typing import Any
 
 from lsst.prodstatus.services.tracker import Tracker
 from lsst.prodstatus.services.tracker.local import LocalTracker
-from tests.support.jira_emulator import JiraEmulator
+from tests.support.jira import JiraEmulator
 
 __all__ = ["JIRA_CLOUD_ENV", "TrackerSetup", "db_dump"]
 

@@ -12,14 +12,54 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from .errors import ConfigError, InputError, redact_url
 
+if TYPE_CHECKING:
+    from .services.panda import PandaClient
+
 __all__ = [
     "DEFAULT_PANDAMON_URL",
+    "HINT_BAD_FAILURE_SHARE",
+    "HINT_BAD_LOG_LEVEL",
+    "HINT_BAD_PROJECT",
+    "HINT_BAD_RETRIES",
+    "HINT_BAD_SECONDS",
+    "HINT_BAD_STATUS_TRANSITIONS",
+    "HINT_BAD_SUMMARY_ISSUES",
+    "HINT_BAD_URL",
+    "HINT_CONFIG_INVALID",
+    "HINT_CONFIG_MISSING",
+    "HINT_CONFIG_NOT_MAPPING",
+    "HINT_CONFIG_UNREADABLE",
+    "HINT_DIR_NOT_WRITABLE",
+    "HINT_NETRC_INVALID",
+    "HINT_NETRC_NO_ACCOUNT",
+    "HINT_UNKNOWN_SETTING",
+    "HINT_UNKNOWN_TRACKER",
+    "MSG_BAD_FAILURE_SHARE",
+    "MSG_BAD_LOG_LEVEL",
+    "MSG_BAD_PROJECT",
+    "MSG_BAD_RETRIES",
+    "MSG_BAD_SECONDS",
+    "MSG_BAD_STATUS_TRANSITIONS",
+    "MSG_BAD_SUMMARY_ISSUES",
+    "MSG_BAD_URL",
+    "MSG_CONFIG_INVALID",
+    "MSG_CONFIG_MISSING",
+    "MSG_CONFIG_NOT_MAPPING",
+    "MSG_CONFIG_UNREADABLE",
+    "MSG_DIR_NOT_CREATED",
+    "MSG_DIR_NOT_WRITABLE",
+    "MSG_NETRC_INVALID",
+    "MSG_NETRC_NO_ACCOUNT",
+    "MSG_UNKNOWN_SETTING",
+    "MSG_UNKNOWN_TRACKER",
     "SETTING_SPECS",
+    "WARN_TOKEN_READABLE",
+    "PandaSettings",
     "Setting",
     "SettingSpec",
     "Settings",
@@ -32,6 +72,52 @@ DEFAULT_PANDAMON_URL = "https://panda-doma.cern.ch/"
 LEGACY_NETRC_MACHINE = "lsstjira"
 TRACKER_NAMES = ("local", "jira")
 _KEY_PROJECT_RE = re.compile(r"^[A-Z][A-Z0-9_]*$")
+
+# User-facing messages (tests import them).
+MSG_CONFIG_MISSING = "config file {path} (from PRODSTAT_CONFIG) does not exist"
+HINT_CONFIG_MISSING = "create it or unset PRODSTAT_CONFIG"
+MSG_CONFIG_UNREADABLE = "cannot read config file {path}: {error}"
+HINT_CONFIG_UNREADABLE = "fix its permissions or contents"
+MSG_CONFIG_INVALID = "config file {path} is not valid YAML{where}"
+"""``where`` is " at line <n>" when PyYAML knows the line, else empty."""
+HINT_CONFIG_INVALID = "fix it or point PRODSTAT_CONFIG elsewhere"
+MSG_CONFIG_NOT_MAPPING = "config file {path} must be a mapping of setting: value, not {kind}"
+HINT_CONFIG_NOT_MAPPING = "see 'prodstat config' for the setting names"
+MSG_UNKNOWN_SETTING = "config file {path} has unknown setting(s): {names}"
+HINT_UNKNOWN_SETTING = "known settings are: {names}"
+MSG_NETRC_INVALID = "cannot parse netrc file {path}: {error}"
+HINT_NETRC_INVALID = "fix the file or set NETRC to another"
+MSG_NETRC_NO_ACCOUNT = "the '{machine}' entry in {path} has no 'account' with the Jira URL"
+HINT_NETRC_NO_ACCOUNT = "add 'account https://your-jira' or set PRODSTAT_JIRA_URL"
+MSG_UNKNOWN_TRACKER = "unknown tracker {value!r} (from {source})"
+HINT_UNKNOWN_TRACKER = "use 'local' or 'jira'"
+MSG_BAD_SECONDS = "{name} must be a positive number of seconds, not {value!r} (from {source})"
+HINT_BAD_SECONDS = "give e.g. 30"
+MSG_BAD_RETRIES = "{name} must be a whole number >= 0, not {value!r} (from {source})"
+HINT_BAD_RETRIES = "give e.g. 3"
+MSG_BAD_LOG_LEVEL = "unknown log level {value!r} (from {source})"
+HINT_BAD_LOG_LEVEL = "use DEBUG, INFO, WARNING, ERROR or CRITICAL"
+MSG_BAD_PROJECT = "project key {value!r} (from {source}) is not a Jira project key"
+HINT_BAD_PROJECT = "use upper-case letters and digits, e.g. DRP"
+MSG_BAD_FAILURE_SHARE = "failure_alert_share must be a number in (0, 1], not {value!r} (from {source})"
+HINT_BAD_FAILURE_SHARE = "give e.g. 0.1"
+MSG_BAD_SUMMARY_ISSUES = (
+    "summary_issues {value!r} (from {source}) must be two different issue keys: "
+    "the all-workflows summary, then the step1 one"
+)
+HINT_BAD_SUMMARY_ISSUES = "give e.g. DRP-53,DRP-55"
+MSG_BAD_STATUS_TRANSITIONS = (
+    "status_transitions {value!r} (from {source}) must map {states} to Jira transition names"
+)
+HINT_BAD_STATUS_TRANSITIONS = "give e.g. running=Start Progress,done=Done,failed=Done"
+MSG_BAD_URL = "{name} {value!r} (from {source}) is not an http(s) URL"
+HINT_BAD_URL = "give e.g. https://host.example.org/"
+WARN_TOKEN_READABLE = (
+    "warning: {path} holds a token and can be read by other users (mode {mode:o}); run: chmod 600 {path}"
+)
+MSG_DIR_NOT_CREATED = "cannot create {what} {path}: {error}"
+MSG_DIR_NOT_WRITABLE = "{what} {path} is not writable: {error}"
+HINT_DIR_NOT_WRITABLE = "choose a writable directory with --home"
 
 
 @dataclass(frozen=True)
@@ -156,6 +242,44 @@ class Setting:
         return str(self.value)
 
 
+@dataclass(frozen=True)
+class PandaSettings:
+    """How to reach the PanDA monitor: one value handed to every command that asks it.
+
+    Parameters
+    ----------
+    url : `str`
+        The monitor's base URL (``pandamon_url``).
+    token : `str`, optional
+        Bearer token (``panda_token``).
+    timeout : `float`
+        Seconds to wait for one reply (``panda_timeout``).
+    retries : `int`
+        Retries of a failed request (``panda_retries``).
+    retry_budget : `float`
+        Seconds of waiting between retries a request may use at most (``panda_retry_budget``).
+    """
+
+    url: str
+    token: str | None = None
+    timeout: float = 120.0
+    retries: int = 4
+    retry_budget: float = 120.0
+
+    def client(self, **kwargs: Any) -> PandaClient:
+        """A `~lsst.prodstatus.services.panda.PandaClient` with these settings (``kwargs``: more)."""
+        from .services.panda import PandaClient
+
+        return PandaClient(
+            self.url,
+            self.token,
+            timeout=self.timeout,
+            retries=self.retries,
+            retry_budget=self.retry_budget,
+            **kwargs,
+        )
+
+
 @dataclass
 class Settings:
     """All resolved settings, each with its source."""
@@ -189,6 +313,17 @@ class Settings:
         """Project key of new issues."""
         return str(self["project"])
 
+    @property
+    def panda(self) -> PandaSettings:
+        """The PanDA monitor settings, as one value."""
+        return PandaSettings(
+            url=self["pandamon_url"],
+            token=self["panda_token"],
+            timeout=self["panda_timeout"],
+            retries=self["panda_retries"],
+            retry_budget=self["panda_retry_budget"],
+        )
+
     def as_dict(self, reveal: bool = False) -> dict[str, dict[str, Any]]:
         """Return ``{name: {value, source}}`` with secrets masked unless ``reveal``."""
         return {
@@ -215,10 +350,7 @@ def _default_home() -> str:
 def _load_config_file(path: Path, explicit: bool) -> dict[str, Any]:
     if not path.exists():
         if explicit:
-            raise ConfigError(
-                f"config file {path} (from PRODSTAT_CONFIG) does not exist",
-                "create it or unset PRODSTAT_CONFIG",
-            )
+            raise ConfigError(MSG_CONFIG_MISSING.format(path=path), HINT_CONFIG_MISSING)
         return {}
     import yaml
 
@@ -228,28 +360,22 @@ def _load_config_file(path: Path, explicit: bool) -> dict[str, Any]:
         text = path.read_text(encoding="utf-8")
         data = yamlsafe.load(text)  # safe_load, refusing alias bombs
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(
-            f"cannot read config file {path}: {exc}", "fix its permissions or contents"
-        ) from exc
+        raise ConfigError(MSG_CONFIG_UNREADABLE.format(path=path, error=exc), HINT_CONFIG_UNREADABLE) from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise ConfigError(
-            f"config file {path} is not valid YAML{where}",
-            "fix it or point PRODSTAT_CONFIG elsewhere",
-        ) from exc
+        raise ConfigError(MSG_CONFIG_INVALID.format(path=path, where=where), HINT_CONFIG_INVALID) from exc
     if data is None:
         return {}
     if not isinstance(data, dict):
         raise ConfigError(
-            f"config file {path} must be a mapping of setting: value, not {type(data).__name__}",
-            "see 'prodstat config' for the setting names",
+            MSG_CONFIG_NOT_MAPPING.format(path=path, kind=type(data).__name__), HINT_CONFIG_NOT_MAPPING
         )
     unknown = sorted(set(data) - set(_SPECS_BY_NAME))
     if unknown:
         raise ConfigError(
-            f"config file {path} has unknown setting(s): {', '.join(map(str, unknown))}",
-            f"known settings are: {', '.join(_SPECS_BY_NAME)}",
+            MSG_UNKNOWN_SETTING.format(path=path, names=", ".join(map(str, unknown))),
+            HINT_UNKNOWN_SETTING.format(names=", ".join(_SPECS_BY_NAME)),
         )
     return data
 
@@ -267,9 +393,7 @@ def _read_netrc(environ: Mapping[str, str]) -> netrc.netrc | None:
     try:
         return netrc.netrc(str(path))
     except (netrc.NetrcParseError, OSError) as exc:
-        raise ConfigError(
-            f"cannot parse netrc file {path}: {exc}", "fix the file or set NETRC to another"
-        ) from exc
+        raise ConfigError(MSG_NETRC_INVALID.format(path=path, error=exc), HINT_NETRC_INVALID) from exc
 
 
 def _coerce(name: str, value: Any, source: str) -> Any:
@@ -278,7 +402,7 @@ def _coerce(name: str, value: Any, source: str) -> Any:
     if name == "tracker":
         text = str(value).strip().lower()
         if text not in TRACKER_NAMES:
-            raise ConfigError(f"unknown tracker {value!r} (from {source})", "use 'local' or 'jira'")
+            raise ConfigError(MSG_UNKNOWN_TRACKER.format(value=value, source=source), HINT_UNKNOWN_TRACKER)
         return text
     if name in ("jira_timeout", "panda_timeout", "jira_retry_budget", "panda_retry_budget"):
         try:
@@ -286,10 +410,7 @@ def _coerce(name: str, value: Any, source: str) -> Any:
         except (TypeError, ValueError):
             number = -1.0
         if number <= 0:
-            raise ConfigError(
-                f"{name} must be a positive number of seconds, not {value!r} (from {source})",
-                "give e.g. 30",
-            )
+            raise ConfigError(MSG_BAD_SECONDS.format(name=name, value=value, source=source), HINT_BAD_SECONDS)
         return number
     if name in ("jira_retries", "panda_retries"):
         try:
@@ -297,24 +418,17 @@ def _coerce(name: str, value: Any, source: str) -> Any:
         except (TypeError, ValueError):
             count = -1
         if count < 0:
-            raise ConfigError(
-                f"{name} must be a whole number >= 0, not {value!r} (from {source})", "give e.g. 3"
-            )
+            raise ConfigError(MSG_BAD_RETRIES.format(name=name, value=value, source=source), HINT_BAD_RETRIES)
         return count
     if name == "log_level":
         text = str(value).upper()
         if text not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
-            raise ConfigError(
-                f"unknown log level {value!r} (from {source})", "use DEBUG, INFO, WARNING, ERROR or CRITICAL"
-            )
+            raise ConfigError(MSG_BAD_LOG_LEVEL.format(value=value, source=source), HINT_BAD_LOG_LEVEL)
         return text
     if name == "project":
         text = str(value).strip()
         if not _KEY_PROJECT_RE.match(text):
-            raise ConfigError(
-                f"project key {value!r} (from {source}) is not a Jira project key",
-                "use upper-case letters and digits, e.g. DRP",
-            )
+            raise ConfigError(MSG_BAD_PROJECT.format(value=value, source=source), HINT_BAD_PROJECT)
         return text
     if name in ("jira_url", "pandamon_url"):
         return _normalise_url(str(value), name, source)
@@ -335,8 +449,7 @@ def _coerce(name: str, value: Any, source: str) -> Any:
             share = -1.0
         if not 0 < share <= 1:
             raise ConfigError(
-                f"failure_alert_share must be a number in (0, 1], not {value!r} (from {source})",
-                "give e.g. 0.1",
+                MSG_BAD_FAILURE_SHARE.format(value=value, source=source), HINT_BAD_FAILURE_SHARE
             )
         return share
     return value
@@ -349,11 +462,7 @@ def _summary_issues(value: Any, source: str) -> tuple[str, str]:
     items = value if isinstance(value, list | tuple) else str(value).replace(",", " ").split()
     keys = [str(item).strip().upper() for item in items]
     if len(keys) != 2 or not all(is_issue_key(k) for k in keys) or keys[0] == keys[1]:
-        raise ConfigError(
-            f"summary_issues {value!r} (from {source}) must be two different issue keys: "
-            "the all-workflows summary, then the step1 one",
-            "give e.g. DRP-53,DRP-55",
-        )
+        raise ConfigError(MSG_BAD_SUMMARY_ISSUES.format(value=value, source=source), HINT_BAD_SUMMARY_ISSUES)
     return keys[0], keys[1]
 
 
@@ -380,9 +489,8 @@ def _status_transitions(value: Any, source: str) -> dict[str, str]:
         state, name = state.strip().lower(), name.strip()
         if state not in WATCH_STATES or not name:
             raise ConfigError(
-                f"status_transitions {value!r} (from {source}) must map {', '.join(WATCH_STATES)} to Jira "
-                "transition names",
-                "give e.g. running=Start Progress,done=Done,failed=Done",
+                MSG_BAD_STATUS_TRANSITIONS.format(value=value, source=source, states=", ".join(WATCH_STATES)),
+                HINT_BAD_STATUS_TRANSITIONS,
             )
         out[state] = name
     return out
@@ -395,9 +503,7 @@ def _normalise_url(value: str, name: str, source: str) -> str:
         text = "https:" + text
     parts = urlsplit(text)
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ConfigError(
-            f"{name} {value!r} (from {source}) is not an http(s) URL", "give e.g. https://host.example.org/"
-        )
+        raise ConfigError(MSG_BAD_URL.format(name=name, value=value, source=source), HINT_BAD_URL)
     if name == "pandamon_url" and not text.endswith("/"):
         text += "/"
     if name == "jira_url":
@@ -488,10 +594,7 @@ def _exposed_secret_warnings(
         except OSError:
             continue
         if mode & 0o077:
-            out.append(
-                f"warning: {file} holds a token and can be read by other users (mode {mode & 0o777:o}); "
-                f"run: chmod 600 {file}"
-            )
+            out.append(WARN_TOKEN_READABLE.format(path=file, mode=mode & 0o777))
     return out
 
 
@@ -518,8 +621,8 @@ def _fill_from_netrc(resolved: dict[str, Setting], env: Mapping[str, str]) -> No
             if not url:
                 if not legacy[1]:
                     raise ConfigError(
-                        f"the '{LEGACY_NETRC_MACHINE}' entry in {_netrc_path(env)} has no 'account' with the Jira URL",
-                        "add 'account https://your-jira' or set PRODSTAT_JIRA_URL",
+                        MSG_NETRC_NO_ACCOUNT.format(machine=LEGACY_NETRC_MACHINE, path=_netrc_path(env)),
+                        HINT_NETRC_NO_ACCOUNT,
                     )
                 resolved["jira_url"] = Setting("jira_url", _coerce("jira_url", legacy[1], where), where)
     if entry is None:
@@ -543,7 +646,7 @@ def ensure_writable_dir(path: Path, what: str) -> Path:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise InputError(
-            f"cannot create {what} {path}: {exc.strerror or exc}", "choose a writable directory with --home"
+            MSG_DIR_NOT_CREATED.format(what=what, path=path, error=exc.strerror or exc), HINT_DIR_NOT_WRITABLE
         ) from exc
     # A real write, not os.access: as root, access() says yes even on a read-only mount.
     probe = path / f".prodstat-write-probe-{os.getpid()}"
@@ -552,6 +655,7 @@ def ensure_writable_dir(path: Path, what: str) -> Path:
         probe.unlink()
     except OSError as exc:
         raise InputError(
-            f"{what} {path} is not writable: {exc.strerror or exc}", "choose a writable directory with --home"
+            MSG_DIR_NOT_WRITABLE.format(what=what, path=path, error=exc.strerror or exc),
+            HINT_DIR_NOT_WRITABLE,
         ) from exc
     return path

@@ -1,4 +1,4 @@
-"""Exception types that carry the exit codes of SPEC §2.
+"""Exception types that carry prodstat's exit codes: 1 bad input, 2 usage, 3 service, 4 internal.
 
 Every failure a user can cause or meet is raised as one of these; the CLI turns it into
 one line on stderr and the matching exit code, with no traceback (unless the log level
@@ -14,6 +14,10 @@ __all__ = [
     "EXIT_INTERNAL",
     "EXIT_SERVICE",
     "EXIT_USAGE",
+    "HINT_ISSUE_NOT_FOUND",
+    "MSG_ISSUE_NOT_FOUND",
+    "REASON_DROPPED",
+    "REASON_NOT_UTF8",
     "RETRY_LOGGER",
     "AmbiguousWriteError",
     "AuthenticationError",
@@ -21,9 +25,9 @@ __all__ = [
     "IncompleteWriteError",
     "InputError",
     "IssueNotFoundError",
-    "NotImplementedYetError",
     "ProdstatError",
     "ServiceError",
+    "UsageError",
     "redact_credentials",
     "redact_url",
     "short_reason",
@@ -45,6 +49,14 @@ RETRY_LOGGER = "lsst.prodstatus.retry"
 
 EXIT_INTERNAL = 4
 """Exit code for an internal error: a bug in prodstat, to be reported."""
+
+# User-facing messages (tests import them).
+MSG_ISSUE_NOT_FOUND = "issue {key} does not exist in the {tracker} tracker"
+HINT_ISSUE_NOT_FOUND = "check the key (e.g. with 'prodstat show KEY') and the --tracker in use"
+REASON_DROPPED = "the connection was closed without a reply"
+"""`short_reason` of a connection dropped without a reply."""
+REASON_NOT_UTF8 = "(not UTF-8 text: byte {byte})"
+"""`yaml_reason` of a file that is not UTF-8."""
 
 
 class ProdstatError(Exception):
@@ -78,6 +90,16 @@ class InputError(ProdstatError):
     exit_code = EXIT_BAD_INPUT
 
 
+class UsageError(ProdstatError):
+    """A combination of arguments that makes no sense (exit code 2, like click's own).
+
+    Raised by script functions, so a direct call reports it with the same code as the
+    command line; the command line shows it with the command's usage line.
+    """
+
+    exit_code = EXIT_USAGE
+
+
 class ConfigError(InputError):
     """Invalid or unreadable configuration (exit code 1)."""
 
@@ -87,14 +109,7 @@ class IssueNotFoundError(InputError):
 
     def __init__(self, key: str, tracker: str, hint: str | None = None) -> None:
         self.key = key
-        super().__init__(
-            f"issue {key} does not exist in the {tracker} tracker",
-            hint or "check the key (e.g. with 'prodstat show KEY') and the --tracker in use",
-        )
-
-
-class NotImplementedYetError(InputError):
-    """A command whose implementation has not landed yet (exit code 1)."""
+        super().__init__(MSG_ISSUE_NOT_FOUND.format(key=key, tracker=tracker), hint or HINT_ISSUE_NOT_FOUND)
 
 
 class ServiceError(ProdstatError):
@@ -169,7 +184,7 @@ def short_reason(exc: BaseException, limit: int = 200) -> str:
     """
     text = redact_credentials(str(exc))
     if any(marker in text for marker in _DROPPED_MARKERS):
-        return "the connection was closed without a reply"
+        return REASON_DROPPED
     for marker in _CONNECTION_MARKERS:
         if marker in text:
             return marker.lower()
@@ -183,7 +198,7 @@ def yaml_reason(exc: BaseException) -> str:
     a file that is not UTF-8 says so.
     """
     if isinstance(exc, UnicodeDecodeError):
-        return f"(not UTF-8 text: byte {exc.start})"
+        return REASON_NOT_UTF8.format(byte=exc.start)
     mark = getattr(exc, "problem_mark", None)
     problem = getattr(exc, "problem", None) or " ".join(str(exc).split())
     return (

@@ -15,7 +15,10 @@ import click
 
 from ..errors import EXIT_INTERNAL, RETRY_LOGGER, ProdstatError
 from ..version import __version__
-from .options import App, format_examples
+from .cmd import COMMANDS
+from .opt import dry_run_option, home_option, json_option, log_level_option, tracker_option
+from .opt.options import FLAG_META
+from .utils import App, format_examples
 
 __all__ = ["cli", "main"]
 
@@ -127,35 +130,14 @@ def _configure_logging(level: str) -> None:
 
 
 @click.group(cls=ProdstatGroup, epilog=_EXAMPLES, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option(
-    "--tracker",
-    type=click.Choice(["local", "jira"], case_sensitive=False),
-    help="Issue tracker to use. [env PRODSTAT_TRACKER; default: jira when a Jira URL is configured, else local]",
-)
-@click.option(
-    "--home",
-    type=click.Path(file_okay=False, path_type=str),
-    help="Data dir: local tracker db, statistics, plots. [env PRODSTAT_HOME]",
-)
-@click.option(
-    "--json", "json_output", is_flag=True, help="Print one JSON document on stdout instead of text."
-)
-@click.option("--dry-run", is_flag=True, help="Show what would be written to the tracker; write nothing.")
-@click.option(
-    "--log-level",
-    type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"], case_sensitive=False),
-    help="Logging level on stderr (DEBUG also shows tracebacks). [env PRODSTAT_LOG_LEVEL; default WARNING]",
-)
+@tracker_option
+@home_option
+@json_option
+@dry_run_option
+@log_level_option
 @click.version_option(__version__, "--version", prog_name="prodstat", message="%(prog)s %(version)s")
 @click.pass_context
-def cli(
-    ctx: click.Context,
-    tracker: str | None,
-    home: str | None,
-    json_output: bool,
-    dry_run: bool,
-    log_level: str | None,
-) -> None:
+def cli(ctx: click.Context, tracker: str | None, home: str | None, log_level: str | None) -> None:
     """Track Rubin Observatory production campaigns: bps submit → PanDA → Butler → issues.
 
     Each workflow (one `bps submit`) becomes an issue, filled with PanDA and Butler
@@ -168,26 +150,17 @@ def cli(
     settings = resolve_settings(
         {"tracker": tracker, "home": home, "log_level": log_level.upper() if log_level else None}
     )
-    settings.json_output = json_output
-    settings.dry_run = dry_run
+    # --json/--dry-run given before the command name (after it, they set the App's settings).
+    settings.json_output = bool(ctx.meta.get(FLAG_META.format(flag="json_output")))
+    settings.dry_run = bool(ctx.meta.get(FLAG_META.format(flag="dry_run")))
     _configure_logging(settings["log_level"])
-    from ..services import panda
-
-    panda.DEFAULT_RETRY_BUDGET = settings["panda_retry_budget"]
     for warning in settings.warnings:
         click.echo(f"prodstat: {warning}", err=True)
     ctx.obj = App(settings)
 
 
-def _register() -> None:
-    from .commands import campaign, groups, info, maps, stats, watch, workflow
-
-    for module in (groups, workflow, campaign, maps, stats, info, watch):
-        for command in module.COMMANDS:
-            cli.add_command(command)
-
-
-_register()
+for _command in COMMANDS:
+    cli.add_command(_command)
 
 
 def main(argv: list[str] | None = None) -> None:

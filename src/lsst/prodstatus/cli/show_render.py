@@ -2,7 +2,7 @@
 
 The description is shown section by section, each after a blank line and a title: the
 BPS block as aligned ``key  value`` pairs (values folded at the terminal's edge; the
-stored block keeps its REF ``key:value`` lines), then each managed section with its
+stored block keeps the original tool's ``key:value`` lines), then each managed section with its
 tables — as a table when it fits the width, else one record per row (``header: value``
 lines) — and its text folded. Links, attachments and comments follow.
 """

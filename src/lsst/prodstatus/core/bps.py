@@ -1,10 +1,12 @@
-"""bps naming rules and the REF ``BPS Submit Keywords:`` block, written and read back.
+"""bps naming rules and the ``BPS Submit Keywords:`` block of the original tool, written and read back.
 
 Pure functions, no I/O: placeholder expansion of bps values such as
 ``{payloadName}/{campaign}``, the names bps derives from a run (``uniqProcName``),
-the workflow issue's summary and label, the ``{code}`` block of BPS keywords
-(``reference-behaviour.md`` §2.7), and the parsers that read those back from issues
-written by prodstat or by the original tool (§3.1, §3.8).
+the workflow issue's summary and label, the ``{code}`` block of BPS keywords (one
+``key:value`` line per keyword, at the top of a workflow issue), and the parsers that
+read those back from issues written by prodstat or by the original tool: step,
+campaign and timestamp from the summary, the keywords and the data range (e.g.
+``(1472,1502)``) from the description.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ __all__ = [
     "BLOCK_HEADER",
     "BPS_TIMESTAMP_RE",
     "CODE_FENCE",
+    "MSG_EXPANSION_OVERFLOW",
+    "MSG_PLACEHOLDER_UNRESOLVED",
     "PLACEHOLDER_RE",
     "SUMMARY_RE",
     "UnresolvedPlaceholderError",
@@ -54,13 +58,17 @@ MAX_EXPANDED_LENGTH = 4096
 MAX_SUBSTITUTIONS = 10_000
 """Most ``{key}`` substitutions one expansion may make."""
 
+# User-facing messages (tests import them).
+MSG_EXPANSION_OVERFLOW = "expanding {template!r} gives more than {limit} characters"
+MSG_PLACEHOLDER_UNRESOLVED = "cannot expand placeholder {{{name}}} in {template!r}"
+
 
 class ExpansionTooLongError(ValueError):
     """A ``{key}`` expansion that grows beyond `MAX_EXPANDED_LENGTH` (keys that double each other)."""
 
     def __init__(self, template: str) -> None:
         self.template = template
-        super().__init__(f"expanding {template!r} gives more than {MAX_EXPANDED_LENGTH} characters")
+        super().__init__(MSG_EXPANSION_OVERFLOW.format(template=template, limit=MAX_EXPANDED_LENGTH))
 
 
 class UnresolvedPlaceholderError(ValueError):
@@ -77,7 +85,7 @@ class UnresolvedPlaceholderError(ValueError):
     def __init__(self, name: str, template: str) -> None:
         self.name = name
         self.template = template
-        super().__init__(f"cannot expand placeholder {{{name}}} in {template!r}")
+        super().__init__(MSG_PLACEHOLDER_UNRESOLVED.format(name=name, template=template))
 
 
 def _lookup_value(lookup: Lookup, name: str) -> object | None:
@@ -155,8 +163,8 @@ def split_pipeline_yaml(pipeline_yaml: str) -> tuple[str, str]:
 def keyword_line(key: str, value: object, sep: str = ":") -> str:
     """Return one ``key<sep>value`` line of the BPS block, always on one line.
 
-    The REF separator is ``": "`` for top-level submit keys and ``":"`` for payload
-    keys, expanded-config sub-keys and metrics.
+    The original tool's separator, kept: ``": "`` for top-level submit keys and ``":"``
+    for payload keys, expanded-config sub-keys and metrics.
     """
     text = str(value)
     # A line break inside a value (a yaml block scalar) would split the key:value line.
@@ -194,7 +202,7 @@ def find_closing_fence(text: str, start: int) -> re.Match[str] | None:
 
 
 def render_bps_block(lines: Iterable[str]) -> str:
-    """Return the REF ``BPS Submit Keywords:`` ``{code}`` block, every line ending "\\n"."""
+    """Return the ``BPS Submit Keywords:`` ``{code}`` block (the original's layout), every line ending "\\n"."""
     body = "".join(f"{line}\n" for line in lines)
     return f"{BLOCK_HEADER}\n{CODE_FENCE}\n{body}{CODE_FENCE}\n"
 
@@ -202,8 +210,8 @@ def render_bps_block(lines: Iterable[str]) -> str:
 def parse_summary(summary: str) -> tuple[str, str, str] | None:
     """Read (step, campaign, timestamp) back from a workflow summary.
 
-    Uses the REF regex ``(.*)#(.*)(20\\d{6}[Tt]\\d{6}[Zz])`` from the start of the
-    summary, so issues of the original tool parse too. The campaign loses the "/"
+    Uses the original tool's regex ``(.*)#(.*)(20\\d{6}[Tt]\\d{6}[Zz])`` from the start of
+    the summary, so issues of the original tool parse too. The campaign loses the "/"
     before the timestamp and the timestamp is upper-cased.
 
     Returns
@@ -223,7 +231,7 @@ def parse_bps_block(description: str) -> dict[str, str]:
     """Read the keywords of the first ``{code}`` block after ``BPS Submit Keywords:``.
 
     Each line is split at its first ":" and one space after it is dropped, which
-    reads both REF separators (``"key: value"`` and ``"key:value"``). Lines without
+    reads both separators of the original tool (``"key: value"`` and ``"key:value"``). Lines without
     ":" are ignored; a later duplicate key overrides an earlier one. An unclosed
     block runs to the end of the text.
 
@@ -250,9 +258,10 @@ def parse_bps_block(description: str) -> dict[str, str]:
     return keywords
 
 
-# REF §3.8 patterns, tried in this order on every line (a later match overrides an
-# earlier one), made tolerant of spacing: the original's int() on " *[0-9]*" groups
-# broke on spacing it did not expect.
+# The original tool's data-range patterns (tract in, tract =, tract/exposure/visit
+# ranges, detector with an exposure range), tried in this order on every line (a later
+# match overrides an earlier one), made tolerant of spacing: the original's int() on
+# " *[0-9]*" groups broke on spacing it did not expect.
 _I = re.IGNORECASE
 _TRACT_IN_RE = re.compile(r"\btract\s+in\s*(.*)$", _I)
 _TRACT_EQ_RE = re.compile(r"\btract\s*==?\s*(\d+)", _I)
@@ -265,9 +274,9 @@ _DETECTOR_EXPOSURE_RE = re.compile(
 
 
 def parse_data_range(description: str) -> str:
-    """Return the REF "hilow" data range of a description, e.g. ``(1472,1502)``.
+    """Return the "hilow" data range of a description, as the original tool read it, e.g. ``(1472,1502)``.
 
-    Follows ``reference-behaviour.md`` §3.8: ``tract in <rest>`` gives the rest of
+    As the original's parser: ``tract in <rest>`` gives the rest of
     the line, ``tract = n`` gives ``(n)``, tract/exposure/visit ranges give
     ``(lo,hi)``, and a detector lower bound with an exposure range gives
     ``(lo,hi)d<detector>``. Later lines and later patterns override earlier ones.

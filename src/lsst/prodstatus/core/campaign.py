@@ -1,6 +1,6 @@
 """Campaign and step yaml: schemas, validation, template, issue labels, summaries and text.
 
-A *campaign yaml* is the operator's file (REF, ``reference-behaviour.md`` §5.1)::
+A *campaign yaml* is the operator's file, in the original tool's format::
 
     issue: null            # campaign issue key once created
     name: step12test
@@ -50,6 +50,37 @@ __all__ = [
     "CAMPAIGN_ATTACHMENT",
     "CAMPAIGN_LABEL_PREFIX",
     "CAMPAIGN_SECTION",
+    "HINT_BOOL",
+    "HINT_CAMPAIGN_NOT_MAPPING",
+    "HINT_CAMPAIGN_NO_NAME",
+    "HINT_NOT_DIRECTORY",
+    "HINT_NO_STEPS",
+    "HINT_NO_WORKFLOW_BASE",
+    "HINT_STEPS_NOT_LIST",
+    "HINT_STEP_NOT_MAPPING",
+    "HINT_STEP_NO_NAME",
+    "HINT_STEP_TWICE",
+    "HINT_STEP_YAML_NOT_MAPPING",
+    "HINT_STEP_YAML_NO_NAME",
+    "HINT_WORKFLOWS_NOT_MAPPING",
+    "HINT_WORKFLOW_NOT_MAPPING",
+    "HINT_WORKFLOW_NO_NAME",
+    "HINT_WORKFLOW_TWICE",
+    "MSG_BOOL",
+    "MSG_NOT_DIRECTORY",
+    "MSG_NOT_MAPPING",
+    "MSG_NO_NAME",
+    "MSG_NO_STEPS",
+    "MSG_NO_WORKFLOW_BASE",
+    "MSG_STEPS_EMPTY",
+    "MSG_STEPS_NOT_LIST",
+    "MSG_STEP_NOT_MAPPING",
+    "MSG_STEP_NO_NAME",
+    "MSG_STEP_TWICE",
+    "MSG_WORKFLOWS_NOT_MAPPING",
+    "MSG_WORKFLOW_NOT_MAPPING",
+    "MSG_WORKFLOW_NO_NAME",
+    "MSG_WORKFLOW_TWICE",
     "STEP_ATTACHMENT",
     "STEP_LABEL_PREFIX",
     "STEP_SECTION",
@@ -90,7 +121,43 @@ STEP_ATTACHMENT = "step.yaml"
 """Attachment of a step issue holding its step yaml."""
 
 TEMPLATE_STEPS = tuple(f"step{i}" for i in range(1, 8))
-"""Steps of the campaign yaml template (REF: step1 … step7)."""
+"""Steps of the campaign yaml template (as the original's: step1 … step7)."""
+
+# User-facing messages (tests import them). ``source`` names the file (``campaign yaml
+# c.yaml``); ``kind`` is what a value holds (``a list``, ``nothing``, ...).
+MSG_BOOL = "{source}: {what} is {value!r}"
+HINT_BOOL = "use true or false"
+MSG_NOT_DIRECTORY = "{source}: {what} is {kind}, not a directory"
+HINT_NOT_DIRECTORY = "give the directory holding the step's bps submit yamls"
+MSG_NOT_MAPPING = "{source} is not a mapping (it holds {kind})"
+HINT_CAMPAIGN_NOT_MAPPING = "a campaign yaml has the keys name and steps, see 'prodstat create-campaign-yaml'"
+MSG_NO_NAME = "{source} has no name"
+HINT_CAMPAIGN_NO_NAME = "add 'name: <campaign name>', or give --campaign_name"
+MSG_NO_STEPS = "{source} has no steps"
+HINT_NO_STEPS = "add a 'steps' list with one entry (name, workflow_base) per step"
+MSG_STEPS_NOT_LIST = "{source}: steps is {kind}, not a list of steps"
+HINT_STEPS_NOT_LIST = "give one entry (name, workflow_base) per step"
+MSG_STEPS_EMPTY = "{source}: steps is empty"
+MSG_STEP_NOT_MAPPING = "{source}: step {number} is not a mapping (it holds {kind})"
+HINT_STEP_NOT_MAPPING = "each step needs the keys name and workflow_base"
+MSG_STEP_NO_NAME = "{source}: step {number} has no name"
+HINT_STEP_NO_NAME = "give every step a name, e.g. name: step1"
+MSG_STEP_TWICE = "{source}: step {name} is listed twice (steps {first} and {number})"
+HINT_STEP_TWICE = "list each step once"
+MSG_WORKFLOW_NOT_MAPPING = "{source}: workflow {key} is not a mapping (it holds {kind})"
+HINT_WORKFLOW_NOT_MAPPING = "each workflow needs at least name and bps_name"
+MSG_WORKFLOW_NO_NAME = "{source}: a workflow has no name"
+HINT_WORKFLOW_NO_NAME = "give each workflow a name (the bps yaml's stem)"
+HINT_STEP_YAML_NOT_MAPPING = (
+    "a step yaml has the keys name, workflow_base and workflows, see 'prodstat create-step-yaml'"
+)
+HINT_STEP_YAML_NO_NAME = "add 'name: <step name>', or give --step_name"
+MSG_NO_WORKFLOW_BASE = "{source} has no workflow_base"
+HINT_NO_WORKFLOW_BASE = "set it to the directory holding the step's bps submit yamls"
+MSG_WORKFLOWS_NOT_MAPPING = "{source}: workflows is {kind}"
+HINT_WORKFLOWS_NOT_MAPPING = "give a mapping of workflow name to workflow"
+MSG_WORKFLOW_TWICE = "{source}: workflow {name} is listed twice"
+HINT_WORKFLOW_TWICE = "list each workflow once"
 
 _UNSAFE_RE = re.compile(r"[^A-Za-z0-9_.\-]")
 # Jira labels hold at most 255 characters; keep room for the prefixes.
@@ -139,12 +206,12 @@ def step_label(campaign: str, step: str) -> str:
 
 
 def campaign_summary(name: str) -> str:
-    """Return the summary of a campaign issue (REF): ``Campaign <name>``."""
+    """Return the summary of a campaign issue (the original's): ``Campaign <name>``."""
     return f"Campaign {name}"
 
 
 def step_summary(step: str) -> str:
-    """Return the summary of a step issue (REF): ``Step <name>``."""
+    """Return the summary of a step issue (the original's): ``Step <name>``."""
     return f"Step {step}"
 
 
@@ -201,7 +268,7 @@ def _bool_value(value: object, what: str, source: str) -> bool:
         return False
     if isinstance(value, bool):
         return value
-    raise InputError(f"{source}: {what} is {value!r}", "use true or false")
+    raise InputError(MSG_BOOL.format(source=source, what=what, value=value), HINT_BOOL)
 
 
 def _path_value(value: object, what: str, source: str) -> str:
@@ -210,8 +277,7 @@ def _path_value(value: object, what: str, source: str) -> str:
     if isinstance(value, str):
         return value.strip()
     raise InputError(
-        f"{source}: {what} is {_kind(value)}, not a directory",
-        "give the directory holding the step's bps submit yamls",
+        MSG_NOT_DIRECTORY.format(source=source, what=what, kind=_kind(value)), HINT_NOT_DIRECTORY
     )
 
 
@@ -262,41 +328,33 @@ def parse_campaign(data: object, source: str, *, name: str | None = None) -> Cam
         Not a mapping; no name; no steps, or steps not a non-empty list; a step that
         is not a mapping or has no name; a step listed twice; a malformed value.
     """
-    hint = "a campaign yaml has the keys name and steps, see 'prodstat create-campaign-yaml'"
     if not isinstance(data, dict):
-        raise InputError(f"{source} is not a mapping (it holds {_kind(data)})", hint)
+        raise InputError(MSG_NOT_MAPPING.format(source=source, kind=_kind(data)), HINT_CAMPAIGN_NOT_MAPPING)
     campaign = _name_value(name) or _name_value(data.get("name"))
     if campaign is None:
-        raise InputError(f"{source} has no name", "add 'name: <campaign name>', or give --campaign_name")
+        raise InputError(MSG_NO_NAME.format(source=source), HINT_CAMPAIGN_NO_NAME)
     if "steps" not in data or data["steps"] is None:
-        raise InputError(
-            f"{source} has no steps", "add a 'steps' list with one entry (name, workflow_base) per step"
-        )
+        raise InputError(MSG_NO_STEPS.format(source=source), HINT_NO_STEPS)
     raw_steps = data["steps"]
     if not isinstance(raw_steps, list):
-        raise InputError(
-            f"{source}: steps is {_kind(raw_steps)}, not a list of steps",
-            "give one entry (name, workflow_base) per step",
-        )
+        raise InputError(MSG_STEPS_NOT_LIST.format(source=source, kind=_kind(raw_steps)), HINT_STEPS_NOT_LIST)
     if not raw_steps:
-        raise InputError(f"{source}: steps is empty", "give one entry (name, workflow_base) per step")
+        raise InputError(MSG_STEPS_EMPTY.format(source=source), HINT_STEPS_NOT_LIST)
     steps: list[StepSpec] = []
     seen: dict[str, int] = {}
     for number, raw in enumerate(raw_steps, start=1):
         if not isinstance(raw, dict):
             raise InputError(
-                f"{source}: step {number} is not a mapping (it holds {_kind(raw)})",
-                "each step needs the keys name and workflow_base",
+                MSG_STEP_NOT_MAPPING.format(source=source, number=number, kind=_kind(raw)),
+                HINT_STEP_NOT_MAPPING,
             )
         step_name = _name_value(raw.get("name"))
         if step_name is None:
-            raise InputError(
-                f"{source}: step {number} has no name", "give every step a name, e.g. name: step1"
-            )
+            raise InputError(MSG_STEP_NO_NAME.format(source=source, number=number), HINT_STEP_NO_NAME)
         if step_name in seen:
             raise InputError(
-                f"{source}: step {step_name} is listed twice (steps {seen[step_name]} and {number})",
-                "list each step once",
+                MSG_STEP_TWICE.format(source=source, name=step_name, first=seen[step_name], number=number),
+                HINT_STEP_TWICE,
             )
         seen[step_name] = number
         steps.append(
@@ -315,10 +373,10 @@ def parse_campaign(data: object, source: str, *, name: str | None = None) -> Cam
 
 
 def campaign_template(name: str, steps: Sequence[str] = TEMPLATE_STEPS) -> dict[str, Any]:
-    """Return the REF campaign yaml template: ``steps`` with empty ``workflow_base``.
+    """Return the original tool's campaign yaml template: ``steps`` with empty ``workflow_base``.
 
-    Keys are in the REF order (the original dumped them sorted), so the file reads the
-    same as the seed's ``step12test.yaml``.
+    Keys are in alphabetical order (the original dumped them sorted), so the file reads
+    the same as the seed's ``step12test.yaml``.
     """
     return {
         "issue": None,
@@ -466,14 +524,12 @@ _WF_KEYS = (
 def _workflow_entry(key: object, raw: object, workflow_base: str, source: str) -> WorkflowEntry:
     if not isinstance(raw, dict):
         raise InputError(
-            f"{source}: workflow {key} is not a mapping (it holds {_kind(raw)})",
-            "each workflow needs at least name and bps_name",
+            MSG_WORKFLOW_NOT_MAPPING.format(source=source, key=key, kind=_kind(raw)),
+            HINT_WORKFLOW_NOT_MAPPING,
         )
     name = _name_value(raw.get("name")) or _name_value(key)
     if name is None:
-        raise InputError(
-            f"{source}: a workflow has no name", "give each workflow a name (the bps yaml's stem)"
-        )
+        raise InputError(MSG_WORKFLOW_NO_NAME.format(source=source), HINT_WORKFLOW_NO_NAME)
     bps_dir = _path_value(raw.get("bps_dir"), f"bps_dir of workflow {name}", source) or workflow_base
     bps_name = _name_value(raw.get("bps_name")) or ""
     if bps_dir.endswith(".yaml") and not bps_name:
@@ -522,18 +578,13 @@ def parse_step(data: object, source: str, *, name: str | None = None) -> StepDoc
         Not a mapping; no name; no workflow_base; malformed workflows or values.
     """
     if not isinstance(data, dict):
-        raise InputError(
-            f"{source} is not a mapping (it holds {_kind(data)})",
-            "a step yaml has the keys name, workflow_base and workflows, see 'prodstat create-step-yaml'",
-        )
+        raise InputError(MSG_NOT_MAPPING.format(source=source, kind=_kind(data)), HINT_STEP_YAML_NOT_MAPPING)
     step = _name_value(name) or _name_value(data.get("name"))
     if step is None:
-        raise InputError(f"{source} has no name", "add 'name: <step name>', or give --step_name")
+        raise InputError(MSG_NO_NAME.format(source=source), HINT_STEP_YAML_NO_NAME)
     base = _path_value(data.get("workflow_base"), "workflow_base", source)
     if not base:
-        raise InputError(
-            f"{source} has no workflow_base", "set it to the directory holding the step's bps submit yamls"
-        )
+        raise InputError(MSG_NO_WORKFLOW_BASE.format(source=source), HINT_NO_WORKFLOW_BASE)
     raw_workflows = data.get("workflows") or {}
     if isinstance(raw_workflows, dict):
         items = list(raw_workflows.items())
@@ -541,14 +592,15 @@ def parse_step(data: object, source: str, *, name: str | None = None) -> StepDoc
         items = [(None, raw) for raw in raw_workflows]
     else:
         raise InputError(
-            f"{source}: workflows is {_kind(raw_workflows)}", "give a mapping of workflow name to workflow"
+            MSG_WORKFLOWS_NOT_MAPPING.format(source=source, kind=_kind(raw_workflows)),
+            HINT_WORKFLOWS_NOT_MAPPING,
         )
     workflows: list[WorkflowEntry] = []
     seen: set[str] = set()
     for key, raw in items:
         entry = _workflow_entry(key, raw, base, source)
         if entry.name in seen:
-            raise InputError(f"{source}: workflow {entry.name} is listed twice", "list each workflow once")
+            raise InputError(MSG_WORKFLOW_TWICE.format(source=source, name=entry.name), HINT_WORKFLOW_TWICE)
         seen.add(entry.name)
         workflows.append(entry)
     return StepDocument(

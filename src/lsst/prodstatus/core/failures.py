@@ -37,6 +37,17 @@ __all__ = [
     "FAILURE_JOB_FIELDS",
     "FINAL_KEY",
     "FLAVOURS",
+    "HINT_RULES",
+    "HINT_RULE_SOURCE",
+    "MSG_RULES_NOT_LIST",
+    "MSG_RULE_BAD_DIAG",
+    "MSG_RULE_BAD_FLAVOUR",
+    "MSG_RULE_BAD_SOURCE",
+    "MSG_RULE_MATCHES_NOTHING",
+    "MSG_RULE_NOT_MAPPING",
+    "MSG_RULE_NO_NAME",
+    "MSG_RULE_UNKNOWN_KEYS",
+    "MSG_RULE_ZERO_CODE",
     "ErrorGroup",
     "ErrorRule",
     "FailureSummary",
@@ -83,6 +94,19 @@ DIAG_LIMIT = 150
 
 MAX_EXAMPLES = 3
 _UNKNOWN = "unknown"
+
+# User-facing messages (tests import them). ``where`` is ``rule <n>`` or ``rule <n> (<name>)``.
+HINT_RULES = "fix {origin} (see 'prodstat update-stat --help' and the default error_rules.yaml)"
+MSG_RULES_NOT_LIST = "error rules {origin} must hold a list 'rules:' of rules"
+MSG_RULE_NOT_MAPPING = "error rules {origin}: {where} is not a mapping"
+MSG_RULE_UNKNOWN_KEYS = "error rules {origin}: {where} has unknown key(s) {keys}"
+MSG_RULE_NO_NAME = "error rules {origin}: {where} has no name"
+MSG_RULE_BAD_FLAVOUR = "error rules {origin}: {where} has flavour {flavour!r}, not one of {flavours}"
+MSG_RULE_BAD_SOURCE = "error rules {origin}: {where} has unknown source {source!r}"
+HINT_RULE_SOURCE = "use one of {sources}"
+MSG_RULE_ZERO_CODE = "error rules {origin}: {where} has an empty or zero code {code!r}"
+MSG_RULE_BAD_DIAG = "error rules {origin}: {where} has an invalid diag regex {diag!r} ({error})"
+MSG_RULE_MATCHES_NOTHING = "error rules {origin}: {where} matches nothing (no source, code or diag)"
 
 
 def _code(value: Any) -> int | str | None:
@@ -166,30 +190,33 @@ def parse_rules(data: Any, origin: str) -> list[ErrorRule]:
     InputError
         A rule is malformed: the message names the file (``origin``) and the rule.
     """
-    fix = f"fix {origin} (see 'prodstat update-stat --help' and the default error_rules.yaml)"
+    fix = HINT_RULES.format(origin=origin)
     items = data.get("rules") if isinstance(data, Mapping) else data
     if data is None:
         return []
     if not isinstance(items, list):
-        raise InputError(f"error rules {origin} must hold a list 'rules:' of rules", fix)
+        raise InputError(MSG_RULES_NOT_LIST.format(origin=origin), fix)
     rules: list[ErrorRule] = []
     for number, item in enumerate(items, start=1):
         where = f"rule {number}"
         if isinstance(item, Mapping) and isinstance(item.get("name"), str):
             where += f" ({item['name']})"
         if not isinstance(item, Mapping):
-            raise InputError(f"error rules {origin}: {where} is not a mapping", fix)
+            raise InputError(MSG_RULE_NOT_MAPPING.format(origin=origin, where=where), fix)
         unknown = sorted(set(map(str, item)) - _RULE_KEYS)
         if unknown:
-            raise InputError(f"error rules {origin}: {where} has unknown key(s) {', '.join(unknown)}", fix)
+            raise InputError(
+                MSG_RULE_UNKNOWN_KEYS.format(origin=origin, where=where, keys=", ".join(unknown)), fix
+            )
         name = str(item.get("name") or "").strip()
         if not name:
-            raise InputError(f"error rules {origin}: {where} has no name", fix)
+            raise InputError(MSG_RULE_NO_NAME.format(origin=origin, where=where), fix)
         flavour = str(item.get("flavour") or "").strip().lower()
         if flavour not in FLAVOURS:
             raise InputError(
-                f"error rules {origin}: {where} has flavour {item.get('flavour')!r}, "
-                f"not one of {', '.join(FLAVOURS)}",
+                MSG_RULE_BAD_FLAVOUR.format(
+                    origin=origin, where=where, flavour=item.get("flavour"), flavours=", ".join(FLAVOURS)
+                ),
                 fix,
             )
         source = item.get("source")
@@ -197,8 +224,8 @@ def parse_rules(data: Any, origin: str) -> list[ErrorRule]:
             source = _SOURCE_NAMES.get(str(source).strip().lower())
             if source is None:
                 raise InputError(
-                    f"error rules {origin}: {where} has unknown source {item.get('source')!r}",
-                    f"use one of {', '.join(s for s, _, _ in ERROR_SOURCES)}",
+                    MSG_RULE_BAD_SOURCE.format(origin=origin, where=where, source=item.get("source")),
+                    HINT_RULE_SOURCE.format(sources=", ".join(s for s, _, _ in ERROR_SOURCES)),
                 )
         raw_codes = item.get("code")
         code_list = raw_codes if isinstance(raw_codes, list) else [] if raw_codes is None else [raw_codes]
@@ -206,7 +233,7 @@ def parse_rules(data: Any, origin: str) -> list[ErrorRule]:
         for raw in code_list:
             code = _code(raw)
             if code is None:
-                raise InputError(f"error rules {origin}: {where} has an empty or zero code {raw!r}", fix)
+                raise InputError(MSG_RULE_ZERO_CODE.format(origin=origin, where=where, code=raw), fix)
             codes.append(code)
         pattern: re.Pattern[str] | None = None
         if item.get("diag") is not None:
@@ -214,10 +241,10 @@ def parse_rules(data: Any, origin: str) -> list[ErrorRule]:
                 pattern = re.compile(str(item["diag"]))
             except re.error as exc:
                 raise InputError(
-                    f"error rules {origin}: {where} has an invalid diag regex {item['diag']!r} ({exc})", fix
+                    MSG_RULE_BAD_DIAG.format(origin=origin, where=where, diag=item["diag"], error=exc), fix
                 ) from None
         if source is None and not codes and pattern is None:
-            raise InputError(f"error rules {origin}: {where} matches nothing (no source, code or diag)", fix)
+            raise InputError(MSG_RULE_MATCHES_NOTHING.format(origin=origin, where=where), fix)
         rules.append(
             ErrorRule(
                 name=name,

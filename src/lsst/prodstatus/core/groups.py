@@ -19,6 +19,7 @@ from ..errors import InputError
 
 __all__ = [
     "ALL_BANDS",
+    "DUPLICATE_HINT",
     "DUPLICATE_ID",
     "EXPLIST_HINT",
     "GROUPSIZE_TOO_SMALL",
@@ -27,7 +28,9 @@ __all__ = [
     "LIST_EMPTY",
     "NGROUPS_TOO_SMALL",
     "NOTHING_TO_WRITE",
+    "NOTHING_TO_WRITE_HINT",
     "NO_IDS_FOR_BAND",
+    "NO_IDS_HINT",
     "PLACEHOLDERS",
     "PLACEHOLDER_RE",
     "SKIPGROUPS_NEGATIVE",

@@ -18,8 +18,11 @@ __all__ = [
     "BPS_TIMESTAMP_RE",
     "CAMPAIGN_LABEL_PREFIX",
     "DUPLICATE_LABEL",
+    "HINT_MALFORMED_KEY",
     "ISSUE_KEY_RE",
     "ISSUE_KINDS",
+    "MSG_MALFORMED_KEY",
+    "MSG_MALFORMED_TIMESTAMP",
     "PRODUCTION_LABEL_PREFIX",
     "STEP_LABEL_PREFIX",
     "SUMMARY_RE",
@@ -52,7 +55,7 @@ TIMESTAMP_PATTERN = r"\d{8}T\d{6}Z"
 _TS_ANYWHERE_RE = re.compile(f"({TIMESTAMP_PATTERN})", re.IGNORECASE)
 
 SUMMARY_RE = re.compile(r"(.*)#(.*)(" + _TS + ")")
-"""The REF workflow summary regex, matched from the start: ``<step>#<campaign>/<TS>``."""
+"""The workflow summary regex of the original tool, matched from the start: ``<step>#<campaign>/<TS>``."""
 
 ISSUE_KEY_RE = re.compile(r"^[A-Z][A-Z0-9_]*-[1-9][0-9]*$")
 """A Jira issue key: project key, dash, positive number (``DRP-486``)."""
@@ -71,6 +74,13 @@ _UNSAFE_LABEL_CHARS = re.compile(r"[^A-Za-z0-9_.\-]")
 
 ISSUE_KINDS = ("campaign", "step", "workflow", "other")
 
+# User-facing messages (tests import them).
+MSG_MALFORMED_TIMESTAMP = (
+    "malformed {what} {text!r}: expected a bps timestamp YYYYMMDDTHHMMSSZ, e.g. 20220127T205042Z"
+)
+MSG_MALFORMED_KEY = "malformed {what} {key!r}"
+HINT_MALFORMED_KEY = "an issue key looks like PROJECT-NUMBER, e.g. DRP-486"
+
 
 def is_bps_timestamp(text: str) -> bool:
     """Return whether ``text`` is a bps timestamp such as ``20220127T205042Z``."""
@@ -87,9 +97,7 @@ def check_timestamp(text: str, what: str = "--ts") -> str:
     """
     value = (text or "").strip().upper()
     if not is_bps_timestamp(value):
-        raise InputError(
-            f"malformed {what} {text!r}: expected a bps timestamp YYYYMMDDTHHMMSSZ, e.g. 20220127T205042Z"
-        )
+        raise InputError(MSG_MALFORMED_TIMESTAMP.format(what=what, text=text))
     return value
 
 
@@ -120,7 +128,7 @@ def check_issue_key(key: str, what: str = "issue key") -> str:
     """
     text = (key or "").strip().upper()
     if not ISSUE_KEY_RE.match(text):
-        raise InputError(f"malformed {what} {key!r}", "an issue key looks like PROJECT-NUMBER, e.g. DRP-486")
+        raise InputError(MSG_MALFORMED_KEY.format(what=what, key=key), HINT_MALFORMED_KEY)
     return text
 
 
@@ -130,7 +138,7 @@ def issue_number(key: str) -> int:
 
 
 def workflow_summary(step: str, campaign: str, timestamp: str) -> str:
-    """Return the REF issue summary ``<step>#<campaign>/<TS>``."""
+    """Return a workflow issue's summary ``<step>#<campaign>/<TS>`` (as the original tool wrote it)."""
     return f"{step}#{campaign}/{timestamp.upper()}"
 
 
@@ -185,7 +193,7 @@ def issue_kind(summary: str, labels: Iterable[str]) -> str:
     The labels prodstat gives decide first: ``prodstat_campaign_…`` (campaign),
     ``prodstat_step_…`` (step), ``prodstat_<TIMESTAMP>`` (workflow, from update-issue).
     Issues without them (the original tool's, or labels removed by hand) are known by
-    their summaries: the REF workflow summary ``<step>#<campaign>/<TIMESTAMP>``, then
+    their summaries: the workflow summary ``<step>#<campaign>/<TIMESTAMP>``, then
     ``Campaign <name>`` and ``Step <name>``. Anything else is ``other``.
     """
     labels = list(labels)
@@ -241,7 +249,7 @@ class WorkflowId:
 
     @property
     def summary(self) -> str:
-        """The REF issue summary ``<step>#<campaign>/<TS>``."""
+        """The issue summary ``<step>#<campaign>/<TS>`` (as the original tool wrote it)."""
         return workflow_summary(self.step, self.campaign, self.timestamp)
 
     @property

@@ -1,11 +1,12 @@
-"""Step and campaign maps: the REF tables of ``map-drp-steps`` and campaign roll-ups.
+"""Step and campaign maps: the original tool's tables of ``map-drp-steps`` and campaign roll-ups.
 
 Pure functions, no I/O: validation of the hand-written map yaml (already loaded), the
-REF step table ``||BPS_yaml||Issue||(T,Q,D,Fa,Sf)||DESCRIP||timestamp||`` and campaign
-table ``||Step||Issue||Start||End||Core-hr||Status||`` (``reference-behaviour.md``
-§5.4, row text kept exactly, trailing space included), the REF colour rule, the REF
-``Status:`` line parser (§3.8), the ``*workflow*`` row of update-stat's ``panda``
-section, and the roll-up of workflows into step/campaign figures.
+original's step table ``||BPS_yaml||Issue||(T,Q,D,Fa,Sf)||DESCRIP||timestamp||`` and
+campaign table ``||Step||Issue||Start||End||Core-hr||Status||`` (row text kept exactly
+as the original wrote it, trailing space included), its colour rule, a parser of its
+``Status:<state> nTasks:… nFiles:… nRemain:… nProc: nFinish:… nFail:… nSubFinish:…``
+line, the ``*workflow*`` row of update-stat's ``panda`` section, and the roll-up of
+workflows into step/campaign figures.
 """
 
 from __future__ import annotations
@@ -23,12 +24,22 @@ from .markup import read_section, split_wiki_row
 
 __all__ = [
     "CAMPAIGN_HEADER",
+    "CAMPAIGN_MAP_SHAPE",
     "CAMPAIGN_SECTION",
     "COMPLETE",
     "FAILED",
+    "HINT_CAMPAIGN_MAP_EXAMPLE",
+    "HINT_MAP_ISSUE_TWICE",
+    "HINT_STEP_MAP_EXAMPLE",
+    "MSG_MAP_BAD_ENTRIES",
+    "MSG_MAP_EMPTY",
+    "MSG_MAP_ISSUE_TWICE",
+    "MSG_MAP_NAME_TWICE",
+    "MSG_MAP_NOT_MAPPING",
     "PENDING",
     "RUNNING",
     "STEP_HEADER",
+    "STEP_MAP_SHAPE",
     "STEP_SECTION",
     "CampaignEntry",
     "PandaTotals",
@@ -60,13 +71,13 @@ CAMPAIGN_SECTION = "campaign-map"
 """Managed section of a campaign issue holding its table of steps."""
 
 STEP_HEADER = "||BPS_yaml||Issue||(T,Q,D,Fa,Sf)||DESCRIP||timestamp||"
-"""REF header of the step table."""
+"""Header of the step table, the original's."""
 
 CAMPAIGN_HEADER = "||Step||Issue||Start||End||Core-hr||Status||"
-"""REF header of the campaign table."""
+"""Header of the campaign table, the original's."""
 
 DESCRIP_WIDTH = 28
-"""The REF cut the DESCRIP cell (the data range) to 28 characters."""
+"""The original tool cut the DESCRIP cell (the data range) to 28 characters."""
 
 PENDING, RUNNING, COMPLETE, FAILED = "Pending", "Running", "Complete", "Failed"
 """Roll-up states of a step or campaign."""
@@ -78,8 +89,9 @@ _ENDED = frozenset(
 
 _ISSUE_KEY_RE = re.compile(r"^[A-Z][A-Z0-9_]*-[1-9][0-9]*$")
 
-# The REF regex (§3.8) with its fragility removed: any spacing, and empty counts (a
-# status line written before PanDA knew the numbers) read as 0 instead of raising.
+# The original's regex ``(.*)Status:.*nTasks:(.*)nFiles:(.*)nRemain.*nProc: nFinish:(.*)
+# nFail:(.*) nSubFinish:(.*)`` with its fragility removed: any spacing, and empty counts
+# (a status line written before PanDA knew the numbers) read as 0 instead of raising.
 _STATUS_RE = re.compile(
     r"Status:\s*(?P<state>[A-Za-z_]*).*?nTasks:\s*(?P<t>\d*).*?nFiles:\s*(?P<q>\d*).*?nRemain"
     r".*?nFinish:\s*(?P<d>\d*).*?nFail:\s*(?P<fa>\d*).*?nSubFinish:\s*(?P<sf>\d*)"
@@ -94,7 +106,7 @@ Counts = tuple[int, int, int, int, int]
 
 @dataclass(frozen=True)
 class WorkflowStatus:
-    """The REF ``Status:`` line of a workflow issue."""
+    """The ``Status:`` line of a workflow issue (the original tool's line, which update-stat still writes)."""
 
     state: str
     counts: Counts
@@ -127,13 +139,13 @@ def parse_status(description: str) -> WorkflowStatus | None:
 
 
 def status_counts(description: str) -> Counts:
-    """Return (T,Q,D,Fa,Sf) of a description; ``(0,0,0,0,0)`` without a status line (REF)."""
+    """Return (T,Q,D,Fa,Sf) of a description; ``(0,0,0,0,0)`` without a status line (as the original)."""
     status = parse_status(description)
     return status.counts if status is not None else (0, 0, 0, 0, 0)
 
 
 def status_colour(counts: Sequence[int], step1_only: bool = False) -> str:
-    """Return the REF colour of a status: the rules are applied in order, the last match wins.
+    """Return the original tool's colour of a status: the rules are applied in order, the last match wins.
 
     black; red if Fa > 0; black if T == D+Sf; green if T == D; blue if Fa == 0 and
     Q == 0; blue if T > D+Fa+Sf (``step1_only``: the summary's step1 table omits this rule).
@@ -332,8 +344,17 @@ def _listed(bad: Sequence[str]) -> str:
     return "; ".join(bad[:_MAX_LISTED]) + (f"; and {more} more" if more > 0 else "")
 
 
-_STEP_EXAMPLE = "e.g. {step1_1248: DRP-486, step1_1248_b: DRP-487}"
-_CAMPAIGN_EXAMPLE = "e.g. {step1: [DRP-489, '2022-07-27', '2022-07-28', 100, Complete]}"
+# User-facing messages (tests import them). The two examples are hints without fields.
+STEP_MAP_SHAPE = "<bps yaml name>: <workflow issue key>"
+CAMPAIGN_MAP_SHAPE = "<step>: [<step issue>, <start>, <end>, <core-hr>, <status>]"
+HINT_STEP_MAP_EXAMPLE = "e.g. {step1_1248: DRP-486, step1_1248_b: DRP-487}"
+HINT_CAMPAIGN_MAP_EXAMPLE = "e.g. {step1: [DRP-489, '2022-07-27', '2022-07-28', 100, Complete]}"
+MSG_MAP_NOT_MAPPING = "{source} is not a {what}: expected a mapping {shape}, got {kind}"
+MSG_MAP_EMPTY = "{source} is an empty {what}: it maps nothing"
+MSG_MAP_ISSUE_TWICE = "{source} maps the same issue under two names: {issues}; nothing was written"
+HINT_MAP_ISSUE_TWICE = "give each {what} one name in the map"
+MSG_MAP_NAME_TWICE = "{source} names the same {what} twice: {names}; nothing was written"
+MSG_MAP_BAD_ENTRIES = "{source}: entries that are not {shape}: {entries}"
 
 
 @dataclass(frozen=True)
@@ -364,7 +385,7 @@ def _as_key(value: object) -> str | None:
 
 
 def _verbatim(value: object) -> str:
-    """A campaign-map value as the REF copied it (``str``), dates as ``YYYY-MM-DD``."""
+    """A campaign-map value as the original tool copied it (``str``), dates as ``YYYY-MM-DD``."""
     if value is None:
         return ""
     if isinstance(value, date):
@@ -375,9 +396,11 @@ def _verbatim(value: object) -> str:
 def _check_mapping(data: object, source: str, what: str, shape: str, example: str) -> Mapping[Any, Any]:
     if not isinstance(data, Mapping):
         kind = "nothing" if data is None else f"a {type(data).__name__}"
-        raise InputError(f"{source} is not a {what}: expected a mapping {shape}, got {kind}", example)
+        raise InputError(
+            MSG_MAP_NOT_MAPPING.format(source=source, what=what, shape=shape, kind=kind), example
+        )
     if not data:
-        raise InputError(f"{source} is an empty {what}: it maps nothing", example)
+        raise InputError(MSG_MAP_EMPTY.format(source=source, what=what), example)
     return data
 
 
@@ -395,15 +418,14 @@ def _check_unique(pairs: Sequence[tuple[str, str]], source: str, what: str, exam
     twice = [f"{key} ({', '.join(n)})" for key, n in names.items() if len(n) > 1]
     if twice:
         raise InputError(
-            f"{source} maps the same issue under two names: {_listed(twice)}; nothing was written",
-            f"give each {what} one name in the map",
+            MSG_MAP_ISSUE_TWICE.format(source=source, issues=_listed(twice)),
+            HINT_MAP_ISSUE_TWICE.format(what=what),
         )
     again = [name for name, k in keys.items() if len(k) > 1]
     if again:
+        named = "bps yaml" if what == "workflow issue" else "step"
         raise InputError(
-            f"{source} names the same {'bps yaml' if what == 'workflow issue' else 'step'} twice: "
-            f"{', '.join(again)}; nothing was written",
-            example,
+            MSG_MAP_NAME_TWICE.format(source=source, what=named, names=", ".join(again)), example
         )
 
 
@@ -416,7 +438,7 @@ def parse_step_map(data: object, source: str) -> list[StepEntry]:
         Not a mapping, empty, values that are not issue keys (all listed), an issue under
         two names, or a name given twice (``x`` and ``x.yaml``).
     """
-    mapping = _check_mapping(data, source, "step map", "<bps yaml name>: <workflow issue key>", _STEP_EXAMPLE)
+    mapping = _check_mapping(data, source, "step map", STEP_MAP_SHAPE, HINT_STEP_MAP_EXAMPLE)
     entries: list[StepEntry] = []
     bad: list[str] = []
     for name, value in mapping.items():
@@ -427,10 +449,10 @@ def parse_step_map(data: object, source: str) -> list[StepEntry]:
         entries.append(StepEntry(str(name).strip().removesuffix(".yaml"), key))
     if bad:
         raise InputError(
-            f"{source}: entries that are not <bps yaml name>: <workflow issue key>: {_listed(bad)}",
-            _STEP_EXAMPLE,
+            MSG_MAP_BAD_ENTRIES.format(source=source, shape=STEP_MAP_SHAPE, entries=_listed(bad)),
+            HINT_STEP_MAP_EXAMPLE,
         )
-    _check_unique([(e.bps_yaml, e.key) for e in entries], source, "workflow issue", _STEP_EXAMPLE)
+    _check_unique([(e.bps_yaml, e.key) for e in entries], source, "workflow issue", HINT_STEP_MAP_EXAMPLE)
     return entries
 
 
@@ -445,8 +467,7 @@ def parse_campaign_map(data: object, source: str) -> list[CampaignEntry]:
         Not a mapping, empty, values that are not 5-lists starting with an issue key,
         or a step issue under two names.
     """
-    shape = "<step>: [<step issue>, <start>, <end>, <core-hr>, <status>]"
-    mapping = _check_mapping(data, source, "campaign map", shape, _CAMPAIGN_EXAMPLE)
+    mapping = _check_mapping(data, source, "campaign map", CAMPAIGN_MAP_SHAPE, HINT_CAMPAIGN_MAP_EXAMPLE)
     entries: list[CampaignEntry] = []
     bad: list[str] = []
     for name, value in mapping.items():
@@ -457,12 +478,15 @@ def parse_campaign_map(data: object, source: str) -> list[CampaignEntry]:
         assert key is not None
         entries.append(CampaignEntry(str(name).strip(), key, *(_verbatim(v) for v in value[1:])))
     if bad:
-        raise InputError(f"{source}: entries that are not {shape}: {_listed(bad)}", _CAMPAIGN_EXAMPLE)
-    _check_unique([(e.step, e.key) for e in entries], source, "step issue", _CAMPAIGN_EXAMPLE)
+        raise InputError(
+            MSG_MAP_BAD_ENTRIES.format(source=source, shape=CAMPAIGN_MAP_SHAPE, entries=_listed(bad)),
+            HINT_CAMPAIGN_MAP_EXAMPLE,
+        )
+    _check_unique([(e.step, e.key) for e in entries], source, "step issue", HINT_CAMPAIGN_MAP_EXAMPLE)
     return entries
 
 
-# -- the REF tables -------------------------------------------------------------------------
+# -- the original tool's tables -------------------------------------------------------------
 
 
 def _text(value: object) -> str:
@@ -472,7 +496,7 @@ def _text(value: object) -> str:
 
 
 def step_row(bps_yaml: str, key: str, url: str, counts: Sequence[int], hilow: str, timestamp: str) -> str:
-    """Return one REF step-table row (with its trailing space).
+    """Return one step-table row as the original wrote it (with its trailing space).
 
     ``| step1_1248| [DRP-486|<url>] | {color:green}3,212,3,0,0{color} | (1472,1502)|20220728T192631Z| ``
     """
@@ -485,7 +509,7 @@ def step_row(bps_yaml: str, key: str, url: str, counts: Sequence[int], hilow: st
 
 
 def campaign_row(step: str, key: str, url: str, start: str, end: str, core_hr: str, status: str) -> str:
-    """Return one REF campaign-table row (with its trailing space).
+    """Return one campaign-table row as the original wrote it (with its trailing space).
 
     ``| step1| [DRP-489|<url>] | 2022-07-27|2022-07-28|100|Complete| ``
     """

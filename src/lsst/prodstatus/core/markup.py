@@ -21,6 +21,11 @@ from ..errors import InputError
 
 __all__ = [
     "DESCRIPTION_LIMIT",
+    "HINT_SECTION_DAMAGED",
+    "MSG_SECTION_DAMAGED",
+    "PROBLEM_END_MISSING",
+    "PROBLEM_START_MISSING",
+    "PROBLEM_TWICE",
     "SECTION_NAME_RE",
     "DamagedSectionError",
     "Segment",
@@ -40,6 +45,18 @@ __all__ = [
 SECTION_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _START_RE = re.compile(r"^\{anchor:prodstat-([a-z0-9][a-z0-9-]*?)\}\s*$")
 _END_RE = re.compile(r"^\{anchor:prodstat-([a-z0-9][a-z0-9-]*?)-end\}\s*$")
+
+
+# User-facing messages (tests import them). ``where`` is empty or `` of <issue key>``;
+# ``start`` and ``end`` are a section's marker lines.
+MSG_SECTION_DAMAGED = "managed section '{name}'{where} is damaged: {problem}"
+HINT_SECTION_DAMAGED = (
+    "edit the description so that {start} and {end} each stand alone on a line around the section's text "
+    "(or delete the section with both lines), then re-run; nothing was written"
+)
+PROBLEM_END_MISSING = "its end marker {marker} is missing"
+PROBLEM_START_MISSING = "its start marker {marker} is missing"
+PROBLEM_TWICE = "it appears twice"
 
 
 def _start_line(name: str) -> str:
@@ -149,10 +166,8 @@ class DamagedSectionError(InputError):
         self.problem = problem
         where = f" of {key}" if key else ""
         super().__init__(
-            f"managed section '{name}'{where} is damaged: {problem}",
-            f"edit the description so that {_start_line(name)} and {_end_line(name)} each stand alone on "
-            "a line around the section's text (or delete the section with both lines), then re-run; "
-            "nothing was written",
+            MSG_SECTION_DAMAGED.format(name=name, where=where, problem=problem),
+            HINT_SECTION_DAMAGED.format(start=_start_line(name), end=_end_line(name)),
         )
 
     def for_issue(self, key: str) -> DamagedSectionError:
@@ -178,21 +193,23 @@ def check_markers(description: str) -> None:
             name = end.group(1)
             if open_name != name:
                 if open_name is not None:
-                    raise DamagedSectionError(open_name, f"its end marker {_end_line(open_name)} is missing")
-                raise DamagedSectionError(name, f"its start marker {_start_line(name)} is missing")
+                    raise DamagedSectionError(
+                        open_name, PROBLEM_END_MISSING.format(marker=_end_line(open_name))
+                    )
+                raise DamagedSectionError(name, PROBLEM_START_MISSING.format(marker=_start_line(name)))
             open_name = None
             continue
         start = _START_RE.match(text)
         if start is None:
             continue
         if open_name is not None:
-            raise DamagedSectionError(open_name, f"its end marker {_end_line(open_name)} is missing")
+            raise DamagedSectionError(open_name, PROBLEM_END_MISSING.format(marker=_end_line(open_name)))
         open_name = start.group(1)
         if open_name in seen:
-            raise DamagedSectionError(open_name, "it appears twice")
+            raise DamagedSectionError(open_name, PROBLEM_TWICE)
         seen.add(open_name)
     if open_name is not None:
-        raise DamagedSectionError(open_name, f"its end marker {_end_line(open_name)} is missing")
+        raise DamagedSectionError(open_name, PROBLEM_END_MISSING.format(marker=_end_line(open_name)))
 
 
 def replace_sections(

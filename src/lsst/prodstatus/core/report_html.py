@@ -39,7 +39,7 @@ STATUS_COLOURS = {
     "blue": "#0969da",
     "black": "#24292f",
 }
-"""Colour of a status word (roll-up states, iDDS states, the REF colour names)."""
+"""Colour of a status word (roll-up states, iDDS states, the original tool's colour names)."""
 
 
 @dataclass
@@ -70,7 +70,7 @@ class ReportNode:
     depth: int = 0
     status: str | None = None
     colour: str | None = None
-    """REF colour of the counts (green, red, blue, black)."""
+    """Colour of the counts, by the original tool's rule (green, red, blue, black)."""
     counts: tuple[int, ...] | None = None
     core_hours: float | None = None
     start: str | None = None

@@ -1,4 +1,4 @@
-"""PanDA statistics: task labels, per-label and per-workflow figures, the REF status line.
+"""PanDA statistics: task labels, per-label and per-workflow figures, the original tool's status line.
 
 Pure functions over plain job and task dicts (as the PanDA monitor returns them). One
 pass over the jobs in plain Python: on 100,000 jobs this is faster than building a
@@ -454,7 +454,7 @@ def aggregate_panda(
 
 
 def status_line(workflow: PandaWorkflow) -> str:
-    """Return the REF ``Status:`` line (its spacing is what older parsers rely on).
+    """Return the original tool's ``Status:… nTasks:… nFiles:…`` line (its spacing is what older parsers rely on).
 
     ``nProc:`` stays empty as in the original, whose parsers match ``nProc: nFinish:``;
     processed files are in the PanDA table instead.

@@ -1,12 +1,12 @@
-"""Summary issues of ``add-job-to-summary``: the state (one entry per workflow) and the REF tables.
+"""Summary issues of ``add-job-to-summary``: the state (one entry per workflow) and the original's tables.
 
-The original kept the state as a JSON object in an issue's description (reference §6.1)::
+The original tool kept the state as a JSON object in an issue's description (its DRP-54)::
 
     {"PREOPS-973#20220127T205042Z": ["PREOPS-973", "DRP-486", [3, 212, 3, 0, 0], "<panda link>", "step1(1472,1502)"]}
 
 prodstat keeps the same object in an attachment (`STATE_FILENAME`), so Jira's description
-limit is never reached, and renders two REF tables from it: every workflow, and step1
-only. Pure functions, no I/O.
+limit is never reached, and renders from it the original's two tables (its DRP-53 and
+DRP-55): every workflow, and step1 only. Pure functions, no I/O.
 """
 
 from __future__ import annotations
@@ -23,6 +23,13 @@ from .maps import status_colour, status_counts
 __all__ = [
     "ALL_HEADER",
     "ALL_LABEL",
+    "HINT_NOT_WORKFLOW",
+    "HINT_STATE_DAMAGED",
+    "MSG_ENTRY_COUNTS",
+    "MSG_ENTRY_SHAPE",
+    "MSG_NOT_WORKFLOW",
+    "MSG_STATE_DAMAGED",
+    "MSG_STATE_NOT_OBJECT",
     "STATE_FILENAME",
     "STEP1_LABEL",
     "SUMMARY_SECTION",
@@ -36,7 +43,7 @@ __all__ = [
 ]
 
 STATE_FILENAME = "prodstat-summary.json"
-"""Attachment of the all-workflows summary issue that holds the state (REF JSON object)."""
+"""Attachment of the all-workflows summary issue that holds the state (the original's JSON object)."""
 
 SUMMARY_SECTION = "summary"
 """Managed section of a summary issue holding its table."""
@@ -48,14 +55,26 @@ STEP1_LABEL = "prodstat_summary_step1"
 """Identity label of the step1-only summary issue (the original's DRP-55)."""
 
 ALL_HEADER = "||Date||PREOPS||STATS||(T,Q,D,Fa,Sf)||PANDA||DESCRIP||"
-"""REF header of both summary tables (STATS holds the workflow issue key, as in the original)."""
+"""Header of both summary tables, the original's (STATS holds the workflow issue key, as in the original)."""
 
 _LINK_RE = re.compile(r"PanDA.*link:(.*)")
+
+# User-facing messages (tests import them).
+MSG_ENTRY_SHAPE = "entry {entry_id!r} is not [production, key, [T,Q,D,Fa,Sf], link, what]"
+MSG_ENTRY_COUNTS = "entry {entry_id!r} has {count} counts, not 5"
+MSG_STATE_NOT_OBJECT = "not a JSON object"
+MSG_STATE_DAMAGED = "the summary state {where} is damaged: {error}"
+"""``error``: `MSG_ENTRY_SHAPE`, `MSG_ENTRY_COUNTS`, `MSG_STATE_NOT_OBJECT` or the JSON parser's text."""
+HINT_STATE_DAMAGED = "fix or delete that attachment, or rebuild the summary with --reset"
+MSG_NOT_WORKFLOW = (
+    "{key} is not a workflow issue: its summary {summary!r} has no <step>#<campaign>/<TIMESTAMP>"
+)
+HINT_NOT_WORKFLOW = "give the key update-issue printed for the workflow"
 
 
 @dataclass(frozen=True)
 class SummaryEntry:
-    """One workflow in the summary: the REF list ``[production, key, counts, link, what]``."""
+    """One workflow in the summary: the original's list ``[production, key, counts, link, what]``."""
 
     production: str
     key: str
@@ -66,27 +85,27 @@ class SummaryEntry:
 
     @property
     def entry_id(self) -> str:
-        """The REF dictionary key ``<production>#<timestamp>``."""
+        """The original's dictionary key ``<production>#<timestamp>``."""
         return f"{self.production}#{self.timestamp}"
 
     def to_json(self) -> list[object]:
-        """The REF JSON list."""
+        """The original's JSON list ``[production, key, [T,Q,D,Fa,Sf], link, what]``."""
         return [self.production, self.key, list(self.counts), self.panda_link, self.what]
 
     @classmethod
     def from_json(cls, entry_id: str, value: object) -> SummaryEntry:
-        """Read one REF entry back; `ValueError` when it has not the REF shape."""
+        """Read one entry back; `ValueError` when it is not ``[production, key, [5 counts], link, what]``."""
         if not isinstance(value, list) or len(value) != 5 or not isinstance(value[2], list):
-            raise ValueError(f"entry {entry_id!r} is not [production, key, [T,Q,D,Fa,Sf], link, what]")
+            raise ValueError(MSG_ENTRY_SHAPE.format(entry_id=entry_id))
         counts = tuple(int(n) for n in value[2])
         if len(counts) != 5:
-            raise ValueError(f"entry {entry_id!r} has {len(counts)} counts, not 5")
+            raise ValueError(MSG_ENTRY_COUNTS.format(entry_id=entry_id, count=len(counts)))
         timestamp = entry_id.rpartition("#")[2]
         return cls(str(value[0]), str(value[1]), counts, str(value[3]), str(value[4]), timestamp)
 
 
 def panda_link_of(description: str) -> str:
-    """The REF PanDA link of a workflow description (the last ``PanDA…link:`` line), or ``""``."""
+    """The PanDA link of a workflow description (the last ``PanDA…link:`` line), or ``""``."""
     link = ""
     for line in description.splitlines():
         if match := _LINK_RE.search(line):
@@ -95,7 +114,7 @@ def panda_link_of(description: str) -> str:
 
 
 def entry_from_issue(production: str, key: str, summary: str, description: str) -> SummaryEntry:
-    """The summary entry of workflow issue ``key`` (its summary and description, as the REF parser reads them).
+    """The summary entry of workflow issue ``key`` (its summary and description, read as the original's parser did).
 
     Raises
     ------
@@ -104,10 +123,7 @@ def entry_from_issue(production: str, key: str, summary: str, description: str) 
     """
     parsed = parse_summary(summary)
     if parsed is None:
-        raise InputError(
-            f"{key} is not a workflow issue: its summary {summary!r} has no <step>#<campaign>/<TIMESTAMP>",
-            "give the key update-issue printed for the workflow",
-        )
+        raise InputError(MSG_NOT_WORKFLOW.format(key=key, summary=summary), HINT_NOT_WORKFLOW)
     step, _campaign, timestamp = parsed
     return SummaryEntry(
         production,
@@ -125,20 +141,17 @@ def load_state(data: bytes | None, where: str) -> dict[str, SummaryEntry]:
     Raises
     ------
     InputError
-        The attachment is not the REF JSON object (the message says how to start afresh).
+        The attachment is not the JSON object shown above (the message says how to start afresh).
     """
     if data is None or not data.strip():
         return {}
     try:
         raw = json.loads(data.decode("utf-8"))
         if not isinstance(raw, dict):
-            raise ValueError("not a JSON object")
+            raise ValueError(MSG_STATE_NOT_OBJECT)
         return {str(k): SummaryEntry.from_json(str(k), v) for k, v in raw.items()}
     except (UnicodeDecodeError, ValueError, TypeError) as exc:
-        raise InputError(
-            f"the summary state {where} is damaged: {exc}",
-            "fix or delete that attachment, or rebuild the summary with --reset",
-        ) from exc
+        raise InputError(MSG_STATE_DAMAGED.format(where=where, error=exc), HINT_STATE_DAMAGED) from exc
 
 
 def dump_state(state: Mapping[str, SummaryEntry]) -> bytes:
@@ -169,7 +182,7 @@ def merge_entry(
 
 
 def summary_colour(counts: Iterable[int], step1_only: bool = False) -> str:
-    """The REF colour of a status (`~lsst.prodstatus.core.maps.status_colour`); the step1 table omits the last rule."""
+    """The colour of a status (`~lsst.prodstatus.core.maps.status_colour`); the step1 table omits the last rule."""
     return status_colour(tuple(counts), step1_only)
 
 
@@ -185,7 +198,7 @@ def _sort_key(entry: SummaryEntry) -> tuple[str, int, str]:
 
 
 def summary_table(state: Mapping[str, SummaryEntry], browse_url: str, *, step1_only: bool = False) -> str:
-    """The REF summary table of every workflow, or of the step1 workflows only.
+    """The summary table of every workflow, or of the step1 workflows only, as the original wrote them.
 
     ``browse_url`` is the tracker's browse prefix (``https://…/browse/``) of the production
     issues' links. Rows are newest production first, newest run first.

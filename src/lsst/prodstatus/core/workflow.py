@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from typing import Protocol, TypeVar
 
 from ..errors import without_userinfo
-from .ids import uniq_label
+from .ids import issue_number, uniq_label
 
 
 class IssueLike(Protocol):
@@ -42,11 +42,11 @@ PRODUCTION_SECTION = "production"
 BPS_BLOCK_RE = re.compile(
     r"BPS Submit Keywords:[ \t]*\r?\n\{code\}.*?^\{code\}[ \t]*(\r?\n|$)", re.S | re.M | re.I
 )
-"""The REF ``BPS Submit Keywords:`` ``{code}`` block at the top of a workflow issue."""
+"""The ``BPS Submit Keywords:`` ``{code}`` block at the top of a workflow issue (the original tool's)."""
 
 
 def panda_tasks_link(pandamon_url: str, timestamp: str) -> str:
-    """Return the REF PanDA task-list link of a workflow (reference §2.7, host configurable).
+    """Return the PanDA task-list link of a workflow, as the original wrote it (host configurable).
 
     ``https://<monitor>/tasks/?taskname=*<ts lower>*&date_from=01-<MM>-<YYYY>&days=62&sortby=time-ascending``
     """
@@ -61,7 +61,7 @@ def panda_tasks_link(pandamon_url: str, timestamp: str) -> str:
 
 
 def production_section_text(production_key: str, panda_link: str, production_url: str | None) -> str:
-    """Return the ``production`` section: the REF ``PanDA PREOPS: <key> link:<url>`` line.
+    """Return the ``production`` section: the original's ``PanDA PREOPS: <key> link:<url>`` line.
 
     The line keeps the original's shape (its parsers look for ``PanDA.*link:``); the
     production issue is also given as a wiki link when it exists in the tracker.
@@ -95,18 +95,17 @@ def choose_existing_issue(
 
     Preference: the ``uniqProcName`` label; then the timestamp label together with the
     same summary; then the same summary alone (issues made by the original tool, which
-    had no labels). Among equals the oldest (lowest number) wins.
+    had no labels). Summaries are compared without surrounding blanks, as
+    `~lsst.prodstatus.core.ids.WorkflowId.records` does (a summary edited by hand may
+    keep a trailing space). Among equals the oldest (lowest number) wins.
     """
-
-    def number(issue: IssueT) -> int:
-        return int(issue.key.rsplit("-", 1)[1])
-
+    wanted = summary.strip()
     for test in (
         lambda i: uniq_label_name in i.labels,
-        lambda i: ts_label_name in i.labels and i.summary == summary,
-        lambda i: i.summary == summary,
+        lambda i: ts_label_name in i.labels and i.summary.strip() == wanted,
+        lambda i: i.summary.strip() == wanted,
     ):
-        matches = sorted((i for i in candidates if test(i)), key=number)
+        matches = sorted((i for i in candidates if test(i)), key=lambda i: issue_number(i.key))
         if matches:
             return matches[0]
     return None

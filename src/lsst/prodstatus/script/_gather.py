@@ -19,9 +19,14 @@ from ..core.stats import JobAccumulator, PandaAggregator, PandaStats
 from ..errors import ServiceError
 
 if TYPE_CHECKING:
+    from ..config import PandaSettings
     from .update_stat import WorkflowRef
 
-__all__ = ["ProgressFactory", "gather_statistics"]
+__all__ = [
+    "MSG_PANDA_STOPPED",
+    "ProgressFactory",
+    "gather_statistics",
+]
 
 ProgressFactory = Callable[[str, int], Callable[[int, int], None]]
 
@@ -30,13 +35,10 @@ def gather_statistics(
     ref: WorkflowRef,
     repo: str | None,
     *,
-    pandamon_url: str | None,
-    panda_token: str | None = None,
+    panda: PandaSettings | None,
     sample: int | None = None,
     progress: ProgressFactory | None = None,
     max_workers: int = 8,
-    panda_timeout: float = 120.0,
-    panda_retries: int = 4,
     failures: JobAccumulator | None = None,
     found: tuple[PandaWorkflow, int] | None = None,
     accumulators: Sequence[JobAccumulator] = (),
@@ -49,9 +51,9 @@ def gather_statistics(
         The workflow.
     repo : `str` or `None`
         Butler repository; `None`: no Butler statistics.
-    pandamon_url : `str` or `None`
-        PanDA monitor; `None`: no PanDA statistics.
-    panda_token, sample, progress, max_workers, panda_timeout, panda_retries
+    panda : `~lsst.prodstatus.config.PandaSettings` or `None`
+        The PanDA monitor; `None`: no PanDA statistics.
+    sample, progress, max_workers
         As for ``update_workflow_stats``.
     failures : `JobAccumulator`, optional
         Fed the failed records (every attempt) of each task that has failures, queried
@@ -70,14 +72,11 @@ def gather_statistics(
         PanDA or the Butler failed (exit 3).
     """
     panda_side: _PandaSide | None = None
-    if pandamon_url is not None:
+    if panda is not None:
         panda_side = _PandaSide(
             ref,
-            pandamon_url,
-            panda_token,
+            panda,
             max_workers=max_workers,
-            timeout=panda_timeout,
-            retries=panda_retries,
             failures=failures,
             found=found,
             accumulators=accumulators,
@@ -115,6 +114,9 @@ def gather_statistics(
     return panda_stats, butler_stats
 
 
+MSG_PANDA_STOPPED = "the PanDA queries were stopped"
+
+
 class _PandaSide:
     """The PanDA statistics of a workflow, gathered in a background thread.
 
@@ -128,12 +130,9 @@ class _PandaSide:
     def __init__(
         self,
         ref: WorkflowRef,
-        pandamon_url: str,
-        panda_token: str | None,
+        panda: PandaSettings,
         *,
         max_workers: int,
-        timeout: float,
-        retries: int,
         failures: JobAccumulator | None = None,
         found: tuple[PandaWorkflow, int] | None = None,
         accumulators: Sequence[JobAccumulator] = (),
@@ -142,7 +141,8 @@ class _PandaSide:
         self.failures = failures
         self.found = found
         self.accumulators = tuple(accumulators)
-        self.settings = (pandamon_url, panda_token, max_workers, timeout, retries)
+        self.panda = panda
+        self.max_workers = max_workers
         self.failed = threading.Event()
         self.abort = threading.Event()
         self.error: BaseException | None = None
@@ -155,15 +155,10 @@ class _PandaSide:
 
     def start(self) -> None:
         """Start the queries."""
-        from ..services.panda import PandaClient
-
         # Made in the calling thread, so that requests is imported before the Butler is,
         # not at the same time: two threads importing packages that share modules can
         # meet in a cycle of import locks, which Python breaks by failing an import.
-        url, token, max_workers, timeout, retries = self.settings
-        self._client = PandaClient(
-            url, token, max_workers=max_workers, timeout=timeout, retries=retries, abort=self.abort
-        )
+        self._client = self.panda.client(max_workers=self.max_workers, abort=self.abort)
         self._thread.start()
 
     def _report(self, done: int, total: int) -> None:
@@ -224,7 +219,7 @@ class _PandaSide:
         if self.error is not None:
             raise self.error
         if self.stats is None:
-            raise ServiceError("the PanDA queries were stopped")
+            raise ServiceError(MSG_PANDA_STOPPED)
         return self.stats
 
     def stop(self, grace: float = 5.0) -> BaseException | None:

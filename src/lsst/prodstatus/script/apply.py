@@ -42,7 +42,23 @@ from ..errors import (
 )
 from ..services.tracker.base import Issue, Tracker
 
-__all__ = ["Applied", "PlanSource", "apply_plan", "apply_plans", "attachment_unchanged"]
+__all__ = [
+    "HINT_CREATE_LOST",
+    "HINT_DUPLICATE_NOT_REMOVED",
+    "HINT_INCOMPLETE",
+    "MISSING_ATTACHMENTS",
+    "MISSING_DESCRIPTION",
+    "MISSING_LINKS",
+    "MISSING_UNKNOWN",
+    "MSG_CREATE_LOST",
+    "MSG_DUPLICATE_NOT_REMOVED",
+    "MSG_INCOMPLETE",
+    "Applied",
+    "PlanSource",
+    "apply_plan",
+    "apply_plans",
+    "attachment_unchanged",
+]
 
 _log = logging.getLogger(__name__)
 
@@ -230,6 +246,10 @@ def _id_order(value: str) -> tuple[int, str]:
     return (int(value), value) if value.isdigit() else (0, value)
 
 
+MSG_DUPLICATE_NOT_REMOVED = "{key} is a duplicate of {winner} ({what}) and could not be removed: {error}"
+HINT_DUPLICATE_NOT_REMOVED = "re-run the same command to remove it"
+
+
 def _retire_all(tracker: Tracker, plan: IssuePlan, result: Applied) -> None:
     """Remove the duplicates the script found (left by a lost or concurrent create)."""
     for key in plan.retire:
@@ -241,8 +261,10 @@ def _retire_all(tracker: Tracker, plan: IssuePlan, result: Applied) -> None:
             continue  # removed by a concurrent run already
         except ProdstatError as exc:
             raise IncompleteWriteError(
-                f"{key} is a duplicate of {result.key} ({plan.what}) and could not be removed: {exc.message}",
-                "re-run the same command to remove it",
+                MSG_DUPLICATE_NOT_REMOVED.format(
+                    key=key, winner=result.key, what=plan.what, error=exc.message
+                ),
+                HINT_DUPLICATE_NOT_REMOVED,
             ) from exc
         result.duplicates_removed.append(key)
 
@@ -299,6 +321,14 @@ def _recorded_by_this_machine(tracker: Tracker, plan: IssuePlan) -> Issue | None
     return None
 
 
+MSG_CREATE_LOST = (
+    "could not create the {what}: {error}; no issue labelled {label} was found after {attempts} tries"
+)
+HINT_CREATE_LOST = (
+    "re-run the same command: it finds the issue by that label if it was made, and creates it otherwise"
+)
+
+
 def _create(tracker: Tracker, plan: IssuePlan) -> tuple[Issue, bool]:
     """Create the issue; after a lost reply, adopt it if the search finds it."""
     assert plan.summary is not None
@@ -326,9 +356,10 @@ def _create(tracker: Tracker, plan: IssuePlan) -> tuple[Issue, bool]:
             time.sleep(min(0.5 * 2**attempt, 4.0))
     assert last is not None
     raise AmbiguousWriteError(
-        f"could not create the {plan.what}: {last.message}; no issue labelled {plan.identity_label} "
-        f"was found after {CREATE_ATTEMPTS} tries",
-        "re-run the same command: it finds the issue by that label if it was made, and creates it otherwise",
+        MSG_CREATE_LOST.format(
+            what=plan.what, error=last.message, label=plan.identity_label, attempts=CREATE_ATTEMPTS
+        ),
+        HINT_CREATE_LOST,
     )
 
 
@@ -502,17 +533,25 @@ def _ref(ref: str, own: str, done: dict[str, str]) -> str:
     return ref
 
 
+MISSING_ATTACHMENTS = "attachment(s) {names} may be missing"
+MISSING_LINKS = "{missing} of {total} links may be missing"
+MISSING_DESCRIPTION = "the description is not updated"
+MISSING_UNKNOWN = "it may be incomplete"
+MSG_INCOMPLETE = "{what} {key} was {how} but is not complete ({missing}): {error}"
+HINT_INCOMPLETE = "re-run the same command to complete {key}"
+
+
 def _incomplete(plan: IssuePlan, key: str, how: str, result: Applied, exc: ProdstatError) -> ServiceError:
     missing = [a.filename for a in plan.attachments[result.attachments_done :]]
     parts = []
     if missing:
-        parts.append(f"attachment(s) {', '.join(missing)} may be missing")
+        parts.append(MISSING_ATTACHMENTS.format(names=", ".join(missing)))
     if result.links_done < len(plan.links):
-        parts.append(f"{len(plan.links) - result.links_done} of {len(plan.links)} links may be missing")
+        parts.append(MISSING_LINKS.format(missing=len(plan.links) - result.links_done, total=len(plan.links)))
     if plan.description_last and not result.description_written:
-        parts.append("the description is not updated")
-    what_missing = "; ".join(parts) or "it may be incomplete"
+        parts.append(MISSING_DESCRIPTION)
+    what_missing = "; ".join(parts) or MISSING_UNKNOWN
     return IncompleteWriteError(
-        f"{plan.what} {key} was {how} but is not complete ({what_missing}): {exc.message}",
-        f"re-run the same command to complete {key}",
+        MSG_INCOMPLETE.format(what=plan.what, key=key, how=how, missing=what_missing, error=exc.message),
+        HINT_INCOMPLETE.format(key=key),
     )

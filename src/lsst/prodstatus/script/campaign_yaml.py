@@ -14,6 +14,7 @@ from typing import Any, cast
 
 import yaml
 
+from ..config import Settings
 from ..core import yamlsafe
 from ..core.campaign import (
     CAMPAIGN_ATTACHMENT,
@@ -30,18 +31,43 @@ from ..errors import InputError, IssueNotFoundError
 from ..services.tracker.base import Tracker, check_issue_key
 from .discovery import find_workflow_issues, scan_workflow_base
 from .files import FileAction, optional_key, resolve_path, write_text_atomically
-from .hierarchy import check_kind, missing_issue_notes, workflow_results
+from .hierarchy import NOTE_NO_BPS_YAMLS, check_kind, missing_issue_notes, workflow_results
 
 __all__ = [
+    "HINT_ATTACHMENT_NOT_YAML",
+    "HINT_CAMPAIGN_KIND",
+    "HINT_CAMPAIGN_NAME_EMPTY",
+    "HINT_FORCE",
+    "HINT_ISSUE_OF_OTHER",
+    "HINT_IS_DIRECTORY",
+    "HINT_NO_ATTACHMENT",
+    "HINT_NO_CAMPAIGN_ISSUE",
+    "HINT_STEP_NAME_EMPTY",
+    "MSG_ATTACHMENT_NOT_YAML",
+    "MSG_CAMPAIGN_NAME_EMPTY",
+    "MSG_DIFFERS_FROM_STORED",
+    "MSG_HOLDS_OTHER_CAMPAIGN",
+    "MSG_HOLDS_OTHER_STEP",
+    "MSG_ISSUE_OF_OTHER",
+    "MSG_IS_DIRECTORY",
+    "MSG_NOT_CAMPAIGN_YAML",
+    "MSG_NOT_STEP_YAML",
+    "MSG_NO_ATTACHMENT",
+    "MSG_STEP_NAME_EMPTY",
+    "NOTE_KEPT_CAMPAIGN_YAML",
+    "NOTE_KEPT_STEP_YAML",
+    "NOTE_NEXT_UPDATE_CAMPAIGN",
     "YamlFileResult",
     "create_campaign_template",
     "create_step_template",
     "fetch_campaign_yaml",
     "fetch_step_yaml",
     "lazy_tracker",
+    "run_create_campaign_yaml",
+    "run_create_step_yaml",
 ]
 
-_FORCE_HINT = "give another file name, or --force to overwrite it"
+HINT_FORCE = "give another file name, or --force to overwrite it"
 
 
 def lazy_tracker(factory: Callable[[], Tracker]) -> Tracker:
@@ -102,6 +128,22 @@ def _load_existing(path: Path) -> tuple[bool, Any]:
         return False, None
 
 
+MSG_CAMPAIGN_NAME_EMPTY = "CAMPAIGN_NAME is empty"
+HINT_CAMPAIGN_NAME_EMPTY = "give the campaign's name, e.g. step12test"
+MSG_IS_DIRECTORY = "{path} is a directory"
+HINT_IS_DIRECTORY = "give a file name for the {kind} yaml"
+MSG_NOT_CAMPAIGN_YAML = "{path} exists and is not a campaign yaml"
+MSG_HOLDS_OTHER_CAMPAIGN = "{path} already holds campaign {found}, not {wanted}"
+NOTE_KEPT_CAMPAIGN_YAML = (
+    "{path} already holds campaign {name} ({steps} step{plural}); kept it as it is (--force writes a "
+    "new template over it)"
+)
+NOTE_NEXT_UPDATE_CAMPAIGN = (
+    "next: set workflow_base of each step to the directory holding its bps submit yamls, remove the "
+    "steps you do not run, then run 'prodstat update-campaign {path}'"
+)
+
+
 def create_campaign_template(
     campaign_name: str,
     campaign_yaml: str,
@@ -123,11 +165,13 @@ def create_campaign_template(
     """
     name = campaign_name.strip()
     if not name:
-        raise InputError("CAMPAIGN_NAME is empty", "give the campaign's name, e.g. step12test")
+        raise InputError(MSG_CAMPAIGN_NAME_EMPTY, HINT_CAMPAIGN_NAME_EMPTY)
     path = resolve_path(campaign_yaml, cwd)
     template = campaign_template(name)
     if path.is_dir():
-        raise InputError(f"{campaign_yaml} is a directory", "give a file name for the campaign yaml")
+        raise InputError(
+            MSG_IS_DIRECTORY.format(path=campaign_yaml), HINT_IS_DIRECTORY.format(kind="campaign")
+        )
     if path.exists() and not force:
         readable, data = _load_existing(path)
         try:
@@ -135,44 +179,56 @@ def create_campaign_template(
         except InputError:
             spec = None
         if spec is None:
-            raise InputError(f"{campaign_yaml} exists and is not a campaign yaml", _FORCE_HINT)
+            raise InputError(MSG_NOT_CAMPAIGN_YAML.format(path=campaign_yaml), HINT_FORCE)
         if spec.name != name:
-            raise InputError(f"{campaign_yaml} already holds campaign {spec.name}, not {name}", _FORCE_HINT)
+            raise InputError(
+                MSG_HOLDS_OTHER_CAMPAIGN.format(path=campaign_yaml, found=spec.name, wanted=name), HINT_FORCE
+            )
         result = YamlFileResult(
             "campaign", FileAction.KEPT, campaign_yaml, name, "template", cast(dict[str, Any], data)
         )
         result.notes.append(
-            f"{campaign_yaml} already holds campaign {name} "
-            f"({len(spec.steps)} step{'' if len(spec.steps) == 1 else 's'}); kept it as it is "
-            "(--force writes a new template over it)"
+            NOTE_KEPT_CAMPAIGN_YAML.format(
+                path=campaign_yaml,
+                name=name,
+                steps=len(spec.steps),
+                plural="" if len(spec.steps) == 1 else "s",
+            )
         )
         return result
     result = _write_result(
         "campaign", path, campaign_yaml, name, "template", dump_yaml(template), template, dry_run
     )
-    result.notes.append(
-        "next: set workflow_base of each step to the directory holding its bps submit yamls, remove the "
-        f"steps you do not run, then run 'prodstat update-campaign {campaign_yaml}'"
-    )
+    result.notes.append(NOTE_NEXT_UPDATE_CAMPAIGN.format(path=campaign_yaml))
     return result
+
+
+MSG_NO_ATTACHMENT = "issue {key} has no {filename} attachment"
+HINT_NO_ATTACHMENT = "give a {kind} issue written by 'prodstat update-campaign'{or_update_step}"
+MSG_ATTACHMENT_NOT_YAML = "the {filename} attachment of {key} is not valid yaml"
+HINT_ATTACHMENT_NOT_YAML = "re-run 'prodstat update-campaign'"
 
 
 def _stored_yaml(tracker: Tracker, key: str, filename: str, kind: str) -> tuple[str, dict[str, Any]]:
     data = tracker.read_attachment(key, filename)
     if data is None:
         raise InputError(
-            f"issue {key} has no {filename} attachment",
-            f"give a {kind} issue written by 'prodstat update-campaign'"
-            + ("" if kind == "campaign" else " or 'prodstat update-step'"),
+            MSG_NO_ATTACHMENT.format(key=key, filename=filename),
+            HINT_NO_ATTACHMENT.format(
+                kind=kind, or_update_step="" if kind == "campaign" else " or 'prodstat update-step'"
+            ),
         )
     try:
         text = data.decode("utf-8")
         loaded = yamlsafe.load(text)
     except (UnicodeDecodeError, yaml.YAMLError) as exc:
         raise InputError(
-            f"the {filename} attachment of {key} is not valid yaml", "re-run 'prodstat update-campaign'"
+            MSG_ATTACHMENT_NOT_YAML.format(filename=filename, key=key), HINT_ATTACHMENT_NOT_YAML
         ) from exc
     return text, loaded
+
+
+MSG_DIFFERS_FROM_STORED = "{path} exists and differs from the {kind}.yaml of {key}"
 
 
 def _fetch(
@@ -187,13 +243,13 @@ def _fetch(
     dry_run: bool,
 ) -> YamlFileResult:
     if path.is_dir():
-        raise InputError(f"{given} is a directory", f"give a file name for the {kind} yaml")
+        raise InputError(MSG_IS_DIRECTORY.format(path=given), HINT_IS_DIRECTORY.format(kind=kind))
     if path.exists():
         readable, existing = _load_existing(path)
         if readable and existing == data:
             return YamlFileResult(kind, FileAction.UNCHANGED, given, name, key, data)
         if not force:
-            raise InputError(f"{given} exists and differs from the {kind}.yaml of {key}", _FORCE_HINT)
+            raise InputError(MSG_DIFFERS_FROM_STORED.format(path=given, kind=kind, key=key), HINT_FORCE)
     return _write_result(kind, path, given, name, key, text, data, dry_run)
 
 
@@ -267,6 +323,10 @@ def fetch_step_yaml(
     )
 
 
+MSG_ISSUE_OF_OTHER = "{key} is the issue of {kind} {stored}, not of {kind} {name}"
+HINT_ISSUE_OF_OTHER = "give {kind_upper}_NAME {stored}, or the issue of {kind} {name}"
+
+
 def _fetch_stored(
     tracker: Tracker,
     issue: str,
@@ -288,10 +348,22 @@ def _fetch_stored(
     name = (wanted_name or "").strip()
     if name and name != stored:
         raise InputError(
-            f"{key} is the issue of {kind} {stored}, not of {kind} {name}",
-            f"give {kind.upper()}_NAME {stored}, or the issue of {kind} {name}",
+            MSG_ISSUE_OF_OTHER.format(key=key, kind=kind, stored=stored, name=name),
+            HINT_ISSUE_OF_OTHER.format(kind_upper=kind.upper(), stored=stored, kind=kind, name=name),
         )
     return _fetch(kind, resolve_path(target, cwd), target, key, text, data, stored, force, dry_run)
+
+
+MSG_STEP_NAME_EMPTY = "STEP_NAME is empty"
+HINT_STEP_NAME_EMPTY = "give the step's name, e.g. step1"
+MSG_NOT_STEP_YAML = "{path} exists and is not a step yaml"
+MSG_HOLDS_OTHER_STEP = "{path} already holds step {found}, not {wanted}"
+NOTE_KEPT_STEP_YAML = (
+    "{path} already holds step {name}; kept it as it is (--force writes a new one over it; 'prodstat "
+    "update-step' adds new bps yamls by itself)"
+)
+HINT_NO_CAMPAIGN_ISSUE = "give the campaign's issue, or leave off --campaign_issue"
+HINT_CAMPAIGN_KIND = "give the campaign's own issue"
 
 
 def create_step_template(
@@ -321,10 +393,10 @@ def create_step_template(
     """
     name = step_name.strip()
     if not name:
-        raise InputError("STEP_NAME is empty", "give the step's name, e.g. step1")
+        raise InputError(MSG_STEP_NAME_EMPTY, HINT_STEP_NAME_EMPTY)
     path = resolve_path(step_yaml, cwd)
     if path.is_dir():
-        raise InputError(f"{step_yaml} is a directory", "give a file name for the step yaml")
+        raise InputError(MSG_IS_DIRECTORY.format(path=step_yaml), HINT_IS_DIRECTORY.format(kind="step"))
     if path.exists() and not force:
         readable, data = _load_existing(path)
         try:
@@ -332,16 +404,15 @@ def create_step_template(
         except InputError:
             doc = None
         if doc is None:
-            raise InputError(f"{step_yaml} exists and is not a step yaml", _FORCE_HINT)
+            raise InputError(MSG_NOT_STEP_YAML.format(path=step_yaml), HINT_FORCE)
         if doc.name != name:
-            raise InputError(f"{step_yaml} already holds step {doc.name}, not {name}", _FORCE_HINT)
+            raise InputError(
+                MSG_HOLDS_OTHER_STEP.format(path=step_yaml, found=doc.name, wanted=name), HINT_FORCE
+            )
         result = YamlFileResult(
             "step", FileAction.KEPT, step_yaml, name, "template", cast(dict[str, Any], data)
         )
-        result.notes.append(
-            f"{step_yaml} already holds step {name}; kept it as it is (--force writes a new one over it; "
-            "'prodstat update-step' adds new bps yamls by itself)"
-        )
+        result.notes.append(NOTE_KEPT_STEP_YAML.format(path=step_yaml, name=name))
         return result
     base = resolve_path(workflow_dir, cwd)
     yamls = scan_workflow_base(base, name)
@@ -350,10 +421,8 @@ def create_step_template(
     if key:
         campaign = next(iter(tracker.search(keys=[key])), None)
         if campaign is None:
-            raise IssueNotFoundError(
-                key, tracker.name, "give the campaign's issue, or leave off --campaign_issue"
-            )
-        check_kind(campaign, "campaign", "--campaign_issue", "give the campaign's own issue")
+            raise IssueNotFoundError(key, tracker.name, HINT_NO_CAMPAIGN_ISSUE)
+        check_kind(campaign, "campaign", "--campaign_issue", HINT_CAMPAIGN_KIND)
         campaign_name = campaign_name_from_summary(campaign.summary)
     workflows = find_workflow_issues(tracker, yamls, project=project)
     doc = StepDocument(
@@ -370,5 +439,56 @@ def create_step_template(
     result = _write_result("step", path, step_yaml, name, "template", dump_yaml(data), data, dry_run)
     result.notes.extend(missing_issue_notes(name, workflow_results(workflows)))
     if not workflows:
-        result.notes.append(f"step {name}: no bps submit yamls {name}*.yaml in {base}")
+        result.notes.append(NOTE_NO_BPS_YAMLS.format(step=name, base=base))
     return result
+
+
+def run_create_campaign_yaml(
+    tracker: Tracker,
+    settings: Settings,
+    *,
+    campaign_name: str,
+    campaign_yaml: str,
+    campaign_issue: str | None = None,
+    force: bool = False,
+    dry_run: bool = False,
+) -> YamlFileResult:
+    """``create-campaign-yaml``: the template, or the campaign.yaml of ``campaign_issue``."""
+    if campaign_issue:
+        return fetch_campaign_yaml(
+            tracker, campaign_issue, campaign_yaml, campaign_name=campaign_name, force=force, dry_run=dry_run
+        )
+    return create_campaign_template(campaign_name, campaign_yaml, force=force, dry_run=dry_run)
+
+
+def run_create_step_yaml(
+    tracker: Tracker,
+    settings: Settings,
+    *,
+    step_yaml: str,
+    step_name: str,
+    workflow_dir: str,
+    step_issue: str | None = None,
+    campaign_issue: str | None = None,
+    force: bool = False,
+    dry_run: bool = False,
+) -> YamlFileResult:
+    """``create-step-yaml``: the step's bps yamls and their issues, or the step.yaml of ``step_issue``.
+
+    ``tracker`` is used only when a workflow was submitted or a campaign issue is given
+    (pass one that opens on first use: a template of unsubmitted yamls works offline).
+    """
+    if step_issue:
+        return fetch_step_yaml(
+            tracker, step_issue, step_yaml, step_name=step_name, force=force, dry_run=dry_run
+        )
+    return create_step_template(
+        tracker,
+        step_yaml,
+        step_name,
+        workflow_dir,
+        campaign_issue=campaign_issue,
+        project=settings.project,
+        force=force,
+        dry_run=dry_run,
+    )

@@ -19,7 +19,17 @@ from ..errors import InputError
 from ..services.submit import SubmitRun, find_run
 from ..services.tracker.base import Issue, Tracker
 
-__all__ = ["StepWorkflow", "find_workflow_issues", "load_yaml", "scan_workflow_base"]
+__all__ = [
+    "HINT_NO_WORKFLOW_BASE",
+    "HINT_WORKFLOW_BASE_NOT_DIR",
+    "MSG_NO_WORKFLOW_BASE",
+    "MSG_WORKFLOW_BASE_NOT_DIR",
+    "NOTE_NO_RUN_OF_YAML",
+    "StepWorkflow",
+    "find_workflow_issues",
+    "load_yaml",
+    "scan_workflow_base",
+]
 
 
 def load_yaml(data: str | bytes) -> Any:
@@ -66,6 +76,12 @@ def _natural_key(path: Path) -> list[int | str]:
     return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", path.name)]
 
 
+MSG_NO_WORKFLOW_BASE = "step {step} has no workflow_base"
+HINT_NO_WORKFLOW_BASE = "set it to the directory holding the step's bps submit yamls, or remove the step"
+MSG_WORKFLOW_BASE_NOT_DIR = "workflow_base {workflow_base} of step {step} is not a directory"
+HINT_WORKFLOW_BASE_NOT_DIR = "give the directory holding the step's bps submit yamls"
+
+
 def scan_workflow_base(workflow_base: str | Path, step_name: str) -> list[Path]:
     """Return the bps submit yamls of a step: ``<workflow_base>/<step_name>*.yaml``, in natural order.
 
@@ -80,19 +96,22 @@ def scan_workflow_base(workflow_base: str | Path, step_name: str) -> list[Path]:
     """
     if not str(workflow_base).strip():
         raise InputError(
-            f"step {step_name} has no workflow_base",
-            "set it to the directory holding the step's bps submit yamls, or remove the step",
+            MSG_NO_WORKFLOW_BASE.format(step=step_name),
+            HINT_NO_WORKFLOW_BASE,
         )
     base = Path(workflow_base).expanduser()
     if not base.is_dir():
         raise InputError(
-            f"workflow_base {workflow_base} of step {step_name} is not a directory",
-            "give the directory holding the step's bps submit yamls",
+            MSG_WORKFLOW_BASE_NOT_DIR.format(workflow_base=workflow_base, step=step_name),
+            HINT_WORKFLOW_BASE_NOT_DIR,
         )
     candidates = [
         p for p in base.iterdir() if p.is_file() and p.name.startswith(step_name) and p.suffix == ".yaml"
     ]
     return sorted((p for p in candidates if _is_bps_submit_yaml(p)), key=_natural_key)
+
+
+NOTE_NO_RUN_OF_YAML = "no run of {yaml} under submit/{output} (the newest run there belongs to another yaml)"
 
 
 def find_workflow_issues(
@@ -116,10 +135,7 @@ def find_workflow_issues(
             if run.yaml_copy is None:
                 # find_run fell back to the newest run under a shared output, which holds
                 # another yaml's copy: this yaml itself was not submitted.
-                workflow.problem = (
-                    f"no run of {path.name} under submit/{run.output} (the newest run there belongs to "
-                    "another yaml)"
-                )
+                workflow.problem = NOTE_NO_RUN_OF_YAML.format(yaml=path.name, output=run.output)
             else:
                 workflow.run = run
         found.append(workflow)

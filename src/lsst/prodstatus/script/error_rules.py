@@ -9,7 +9,15 @@ from typing import Any
 from ..core.failures import ErrorRule, parse_rules
 from ..errors import InputError
 
-__all__ = ["DEFAULT_RULES_NAME", "default_rules_text", "load_rules"]
+__all__ = [
+    "DEFAULT_RULES_NAME",
+    "HINT_CANNOT_READ_RULES",
+    "HINT_RULES_NOT_YAML",
+    "MSG_CANNOT_READ_RULES",
+    "MSG_RULES_NOT_YAML",
+    "default_rules_text",
+    "load_rules",
+]
 
 DEFAULT_RULES_NAME = "error_rules.yaml"
 """The shipped rules, package data of ``lsst.prodstatus`` (``data/error_rules.yaml``)."""
@@ -18,6 +26,10 @@ DEFAULT_RULES_NAME = "error_rules.yaml"
 def default_rules_text() -> str:
     """The text of the shipped rules file."""
     return resources.files("lsst.prodstatus").joinpath("data", DEFAULT_RULES_NAME).read_text(encoding="utf-8")
+
+
+MSG_RULES_NOT_YAML = "error rules {origin} are not valid YAML{where}: {problem}"
+HINT_RULES_NOT_YAML = "fix {origin} (a list 'rules:' of mappings)"
 
 
 def _load_yaml(text: str, origin: str) -> Any:
@@ -32,9 +44,13 @@ def _load_yaml(text: str, origin: str) -> Any:
         where = f" at line {mark.line + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or "cannot be parsed"
         raise InputError(
-            f"error rules {origin} are not valid YAML{where}: {problem}",
-            f"fix {origin} (a list 'rules:' of mappings)",
+            MSG_RULES_NOT_YAML.format(origin=origin, where=where, problem=problem),
+            HINT_RULES_NOT_YAML.format(origin=origin),
         ) from None
+
+
+MSG_CANNOT_READ_RULES = "cannot read error rules file {path}: {reason}"
+HINT_CANNOT_READ_RULES = "fix the error_rules setting (PRODSTAT_ERROR_RULES) or the file"
 
 
 def load_rules(user_file: str | Path | None = None) -> list[ErrorRule]:
@@ -53,8 +69,8 @@ def load_rules(user_file: str | Path | None = None) -> list[ErrorRule]:
         except (OSError, UnicodeDecodeError) as exc:
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
             raise InputError(
-                f"cannot read error rules file {path}: {reason}",
-                "fix the error_rules setting (PRODSTAT_ERROR_RULES) or the file",
+                MSG_CANNOT_READ_RULES.format(path=path, reason=reason),
+                HINT_CANNOT_READ_RULES,
             ) from None
         rules += parse_rules(_load_yaml(text, str(path)), str(path))
     origin = f"(shipped {DEFAULT_RULES_NAME})"

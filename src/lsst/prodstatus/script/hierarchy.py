@@ -31,6 +31,16 @@ from .batch import IssueWrites
 from .discovery import StepWorkflow, load_yaml
 
 __all__ = [
+    "HINT_CANNOT_READ_BPS_YAML",
+    "HINT_RENAMED",
+    "MSG_CANNOT_READ_BPS_YAML",
+    "MSG_LABEL_OTHER_CAMPAIGN",
+    "MSG_LABEL_OTHER_STEP",
+    "MSG_NOT_EXPECTED_KIND",
+    "NOTE_NO_BPS_YAMLS",
+    "NOTE_NO_ISSUE_RECORDS_RUN",
+    "NOTE_NO_WORKFLOW_ISSUE",
+    "RECORDED_STEP",
     "IssueResult",
     "StoredStep",
     "WorkflowResult",
@@ -159,12 +169,18 @@ def read_stored_step(tracker: Tracker, issue: Issue) -> StoredStep:
     return StoredStep(issue, data, {wf.bps_name: wf.bps_sha256 for wf in doc.workflows if wf.bps_sha256})
 
 
+MSG_NOT_EXPECTED_KIND = "{key} ({what}) is a {kind} issue ({summary}), not a {expected} issue"
+
+
 def check_kind(issue: Issue, expected: str, what: str, hint: str) -> None:
     """Refuse an issue that prodstat knows to be of another kind (a workflow as a step...)."""
     kind = issue_kind(issue.summary, issue.labels)
     if kind != "other" and kind != expected:
         raise InputError(
-            f"{issue.key} ({what}) is a {kind} issue ({issue.summary}), not a {expected} issue", hint
+            MSG_NOT_EXPECTED_KIND.format(
+                key=issue.key, what=what, kind=kind, summary=issue.summary, expected=expected
+            ),
+            hint,
         )
 
 
@@ -194,6 +210,9 @@ def _recorded_campaign(tracker: Tracker, issue: Issue, name: str) -> str | None:
     return str(stored).strip() if stored is not None else (from_summary or repr(issue.summary))
 
 
+MSG_LABEL_OTHER_CAMPAIGN = "{key}, found by its label {label}, is campaign {recorded}, not campaign {name}"
+
+
 def find_campaign_by_label(
     tracker: Tracker, found: Iterable[Issue], name: str, label: str, hint: Callable[[str, str], str]
 ) -> Issue | None:
@@ -212,9 +231,12 @@ def find_campaign_by_label(
         return match
     issue, recorded = other
     raise InputError(
-        f"{issue.key}, found by its label {label}, is campaign {recorded}, not campaign {name}",
+        MSG_LABEL_OTHER_CAMPAIGN.format(key=issue.key, label=label, recorded=recorded, name=name),
         hint(issue.key, recorded),
     )
+
+
+RECORDED_STEP = "step {name} of campaign {campaign}"
 
 
 def _recorded_step(
@@ -235,11 +257,19 @@ def _recorded_step(
     )
     if name == step and same_campaign:
         return None
-    return f"step {name or '(no name)'} of campaign {of or '(none)'}"
+    return RECORDED_STEP.format(name=name or "(no name)", campaign=of or "(none)")
+
+
+HINT_RENAMED = "a renamed issue keeps its old label: {how} {key} to rename it, or use the names it has now"
 
 
 def step_rename_hint(how: str, key: str) -> str:
-    return f"a renamed issue keeps its old label: {how} {key} to rename it, or use the names it has now"
+    return HINT_RENAMED.format(how=how, key=key)
+
+
+MSG_LABEL_OTHER_STEP = (
+    "{key}, found by its label {label}, is {recorded}, not step {step} of campaign {campaign}"
+)
 
 
 def find_step_by_label(
@@ -265,7 +295,9 @@ def find_step_by_label(
         return match
     issue, recorded = other
     raise InputError(
-        f"{issue.key}, found by its label {label}, is {recorded}, not step {step} of campaign {campaign}",
+        MSG_LABEL_OTHER_STEP.format(
+            key=issue.key, label=label, recorded=recorded, step=step, campaign=campaign
+        ),
         hint(issue.key),
     )
 
@@ -284,11 +316,17 @@ def _lowest_recording(
     return None, other
 
 
+MSG_CANNOT_READ_BPS_YAML = "cannot read bps yaml {path}: {reason}"
+HINT_CANNOT_READ_BPS_YAML = "check the file"
+
+
 def read_bytes(path: Path) -> bytes:
     try:
         return path.read_bytes()
     except OSError as exc:
-        raise InputError(f"cannot read bps yaml {path}: {exc.strerror or exc}", "check the file") from exc
+        raise InputError(
+            MSG_CANNOT_READ_BPS_YAML.format(path=path, reason=exc.strerror or exc), HINT_CANNOT_READ_BPS_YAML
+        ) from exc
 
 
 def workflow_results(workflows: Sequence[StepWorkflow]) -> list[WorkflowResult]:
@@ -298,17 +336,23 @@ def workflow_results(workflows: Sequence[StepWorkflow]) -> list[WorkflowResult]:
     ]
 
 
+NOTE_NO_ISSUE_RECORDS_RUN = (
+    "no issue records its newest run; run 'prodstat update-issue {name} PRODUCTION_ISSUE DRP0' in its "
+    "directory"
+)
+NOTE_NO_WORKFLOW_ISSUE = "step {step}: {name} has no workflow issue: {why}"
+NOTE_NO_BPS_YAMLS = "step {step}: no bps submit yamls {step}*.yaml in {base}"
+"""Note of a step whose workflow_base holds no bps submit yaml of it."""
+
+
 def missing_issue_notes(step: str, workflows: Sequence[WorkflowResult]) -> list[str]:
     notes = []
     for wf in workflows:
         if wf.issue is not None:
             continue
         name = Path(wf.bps_yaml).name
-        why = wf.problem or (
-            f"no issue records its newest run; run 'prodstat update-issue {name} PRODUCTION_ISSUE DRP0' "
-            "in its directory"
-        )
-        notes.append(f"step {step}: {name} has no workflow issue: {why}")
+        why = wf.problem or (NOTE_NO_ISSUE_RECORDS_RUN.format(name=name))
+        notes.append(NOTE_NO_WORKFLOW_ISSUE.format(step=step, name=name, why=why))
     return notes
 
 

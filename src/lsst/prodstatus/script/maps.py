@@ -25,6 +25,7 @@ from typing import Any
 
 import yaml
 
+from ..config import Settings
 from ..core import yamlsafe
 from ..core.bps import parse_data_range, parse_summary
 from ..core.maps import (
@@ -46,12 +47,41 @@ from ..core.maps import (
 )
 from ..core.markup import DamagedSectionError, fit_table
 from ..core.plan import SELF, Action, IssuePlan, PlannedAttachment, PlannedLink
-from ..errors import InputError, yaml_reason
+from ..errors import InputError, UsageError, yaml_reason
 from ..services.tracker.base import Issue, Tracker, check_issue_key
 from .batch import Batch, run_batch
 from .tree import campaign_steps, fetch_issues, kind_of, step_members, workflow_facts
 
-__all__ = ["AttachmentAction", "MapResult", "map_auto", "map_from_yaml"]
+__all__ = [
+    "AUTO_TAKES_NO_ARGUMENTS",
+    "HINT_AUTO_KIND",
+    "HINT_CAMPAIGN_MAP_VALUES",
+    "HINT_CANNOT_READ_MAP",
+    "HINT_MAPS_ITSELF",
+    "HINT_MAP_DUPLICATE_KEY",
+    "HINT_MAP_NOT_YAML",
+    "HINT_STEP_MAP_VALUES",
+    "HINT_TARGET_NOT_CAMPAIGN",
+    "HINT_TARGET_NOT_STEP",
+    "MISSING_MAP_ARGUMENT",
+    "MSG_AUTO_KIND",
+    "MSG_CANNOT_READ_MAP",
+    "MSG_MAPS_ITSELF",
+    "MSG_MAP_DUPLICATE_KEY",
+    "MSG_MAP_NOT_YAML",
+    "MSG_MAP_VALUES_KIND",
+    "MSG_TARGET_KIND",
+    "NOTE_LEFT_OUT",
+    "NOTE_NOT_RECORDED",
+    "NOTE_NO_TIMESTAMP",
+    "NOTE_NO_YAMLS",
+    "NOTE_TABLE_ATTACHED",
+    "AttachmentAction",
+    "MapResult",
+    "map_auto",
+    "map_from_yaml",
+    "run_map_drp_steps",
+]
 
 MAP_TAG = "map"
 
@@ -139,23 +169,45 @@ class _UniqueKeyLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: 
         return super().construct_mapping(node, deep)
 
 
+MSG_CANNOT_READ_MAP = "cannot read map yaml {path}: {reason}"
+HINT_CANNOT_READ_MAP = "give the path of the map yaml"
+MSG_MAP_DUPLICATE_KEY = (
+    "map yaml {path} has the key {key} twice (again at line {line}); YAML would keep only the last one"
+)
+HINT_MAP_DUPLICATE_KEY = "give each key once"
+MSG_MAP_NOT_YAML = "map yaml {path} is not valid YAML {reason}"
+HINT_MAP_NOT_YAML = "fix the file"
+
+
 def _read_map(path: Path) -> tuple[bytes, Any]:
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise InputError(
-            f"cannot read map yaml {path}: {exc.strerror or exc}", "give the path of the map yaml"
+            MSG_CANNOT_READ_MAP.format(path=path, reason=exc.strerror or exc), HINT_CANNOT_READ_MAP
         ) from exc
     try:
         return data, yamlsafe.load(data, _UniqueKeyLoader)  # a SafeLoader subclass
     except _DuplicateKeyError as exc:
         raise InputError(
-            f"map yaml {path} has the key {exc.key} twice (again at line {exc.line}); "
-            "YAML would keep only the last one",
-            "give each key once",
+            MSG_MAP_DUPLICATE_KEY.format(path=path, key=exc.key, line=exc.line),
+            HINT_MAP_DUPLICATE_KEY,
         ) from exc
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise InputError(f"map yaml {path} is not valid YAML {yaml_reason(exc)}", "fix the file") from exc
+        raise InputError(
+            MSG_MAP_NOT_YAML.format(path=path, reason=yaml_reason(exc)), HINT_MAP_NOT_YAML
+        ) from exc
+
+
+HINT_TARGET_NOT_CAMPAIGN = (
+    "CAMPAIGN_FLAG 1 writes a campaign table into the campaign issue update-campaign created (a step "
+    "table: CAMPAIGN_FLAG 0 and a step issue)"
+)
+HINT_TARGET_NOT_STEP = (
+    "CAMPAIGN_FLAG 0 writes a step table into a step issue update-campaign created (a campaign table: "
+    "CAMPAIGN_FLAG 1 and the campaign issue)"
+)
+MSG_TARGET_KIND = "{key} is {kind} ({summary}), not a {wanted} issue"
 
 
 def _check_target(issue: Issue, campaign: bool) -> None:
@@ -165,16 +217,18 @@ def _check_target(issue: Issue, campaign: bool) -> None:
     if kind == wanted:
         return
     if campaign:
-        fix = (
-            "CAMPAIGN_FLAG 1 writes a campaign table into the campaign issue update-campaign created "
-            "(a step table: CAMPAIGN_FLAG 0 and a step issue)"
-        )
+        fix = HINT_TARGET_NOT_CAMPAIGN
     else:
-        fix = (
-            "CAMPAIGN_FLAG 0 writes a step table into a step issue update-campaign created "
-            "(a campaign table: CAMPAIGN_FLAG 1 and the campaign issue)"
-        )
-    raise InputError(f"{issue.key} is {kind_phrase(kind)} ({issue.summary}), not a {wanted} issue", fix)
+        fix = HINT_TARGET_NOT_STEP
+    raise InputError(
+        MSG_TARGET_KIND.format(key=issue.key, kind=kind_phrase(kind), summary=issue.summary, wanted=wanted),
+        fix,
+    )
+
+
+MSG_MAP_VALUES_KIND = "{source}: issues that are not {wanted} issues: {bad}; nothing was written"
+HINT_CAMPAIGN_MAP_VALUES = "a campaign map maps each step to its step issue"
+HINT_STEP_MAP_VALUES = "a step map maps each bps yaml to its workflow issue"
 
 
 def _check_values(
@@ -188,10 +242,9 @@ def _check_values(
         if kind_of(found[key]) != wanted
     ]
     if bad:
-        what = "campaign map" if campaign else "step map"
         raise InputError(
-            f"{source}: issues that are not {wanted} issues: {'; '.join(bad)}; nothing was written",
-            f"a {what} maps each {'step to its step issue' if campaign else 'bps yaml to its workflow issue'}",
+            MSG_MAP_VALUES_KIND.format(source=source, wanted=wanted, bad="; ".join(bad)),
+            HINT_CAMPAIGN_MAP_VALUES if campaign else HINT_STEP_MAP_VALUES,
         )
 
 
@@ -242,6 +295,12 @@ def _campaign_row(
 # -- writing ----------------------------------------------------------------------------------
 
 
+NOTE_TABLE_ATTACHED = (
+    "the table is too long for the description: its first rows are shown, the full table is attached "
+    "as {attachment}"
+)
+
+
 def _write(
     tracker: Tracker,
     result: MapResult,
@@ -255,10 +314,7 @@ def _write(
     uploads: list[PlannedAttachment] = []
     if full is not None:
         result.table_attachment = f"{result.section}.txt"
-        result.notes.append(
-            f"the table is too long for the description: its first rows are shown, "
-            f"the full table is attached as {result.table_attachment}"
-        )
+        result.notes.append(NOTE_TABLE_ATTACHED.format(attachment=result.table_attachment))
         uploads.append(PlannedAttachment(result.table_attachment, full))
     if attachment is not None:
         result.attachment = attachment[0]
@@ -305,6 +361,13 @@ def _write(
 # -- map-drp-steps MAP_YAML ISSUE CAMPAIGN_FLAG -------------------------------------------------
 
 
+MSG_MAPS_ITSELF = "{source} maps {key} to itself"
+HINT_MAPS_ITSELF = "{key} is the issue the table is written into"
+NOTE_NO_TIMESTAMP = (
+    "{key} ({bps_yaml}) has no bps timestamp in its summary {summary!r}: its timestamp cell is empty"
+)
+
+
 def map_from_yaml(
     tracker: Tracker, map_yaml: str | Path, issue: str, campaign: bool, *, dry_run: bool = False
 ) -> MapResult:
@@ -331,7 +394,7 @@ def map_from_yaml(
         sentries = parse_step_map(data, source)
         mapped = [e.key for e in sentries]
     if key in mapped:
-        raise InputError(f"{source} maps {key} to itself", f"{key} is the issue the table is written into")
+        raise InputError(MSG_MAPS_ITSELF.format(source=source, key=key), HINT_MAPS_ITSELF.format(key=key))
     where = {key: "ISSUE", **{k: source for k in mapped if k != key}}
     found = fetch_issues(tracker, [key, *mapped], where)
     target = found[key]
@@ -356,8 +419,9 @@ def map_from_yaml(
             line, row = _step_row(tracker, sentry.bps_yaml, workflow)
             if not row["timestamp"]:
                 notes.append(
-                    f"{workflow.key} ({sentry.bps_yaml}) has no bps timestamp in its summary "
-                    f"{workflow.summary!r}: its timestamp cell is empty"
+                    NOTE_NO_TIMESTAMP.format(
+                        key=workflow.key, bps_yaml=sentry.bps_yaml, summary=workflow.summary
+                    )
                 )
             lines.append(line)
             rows.append(row)
@@ -375,6 +439,10 @@ def map_from_yaml(
 
 
 # -- map-drp-steps --auto KEY ---------------------------------------------------------------------
+
+
+MSG_AUTO_KIND = "{key} is {kind} ({summary}), not a step or campaign issue"
+HINT_AUTO_KIND = "--auto KEY takes a step or campaign issue that update-campaign created"
 
 
 def map_auto(
@@ -401,9 +469,14 @@ def map_auto(
     if kind == "campaign":
         return _auto_campaign(tracker, issue, project, home, dry_run)
     raise InputError(
-        f"{key} is {kind_phrase(kind)} ({issue.summary}), not a step or campaign issue",
-        "--auto KEY takes a step or campaign issue that update-campaign created",
+        MSG_AUTO_KIND.format(key=key, kind=kind_phrase(kind), summary=issue.summary),
+        HINT_AUTO_KIND,
     )
+
+
+NOTE_NOT_RECORDED = "no issue records its run yet (run update-issue for it)"
+NOTE_LEFT_OUT = "{name}: left out of the table: {why}"
+NOTE_NO_YAMLS = "no {step}*.yaml in workflow_base {workflow_base}: the table is empty"
 
 
 def _auto_step(tracker: Tracker, issue: Issue, project: str | None, dry_run: bool) -> MapResult:
@@ -411,13 +484,12 @@ def _auto_step(tracker: Tracker, issue: Issue, project: str | None, dry_run: boo
     member = step_members(tracker, [issue], project, notes, strict=True)[issue.key]
     for found in member.discovered:
         if found.issue is None:
-            why = found.problem or "no issue records its run yet (run update-issue for it)"
-            notes.append(f"{found.name}: left out of the table: {why}")
+            why = found.problem or NOTE_NOT_RECORDED
+            notes.append(NOTE_LEFT_OUT.format(name=found.name, why=why))
     if member.source == "discovery" and not member.discovered:
         assert member.spec is not None
         notes.append(
-            f"no {member.spec.get('name')}*.yaml in workflow_base {member.spec.get('workflow_base')}: "
-            "the table is empty"
+            NOTE_NO_YAMLS.format(step=member.spec.get("name"), workflow_base=member.spec.get("workflow_base"))
         )
     lines: list[str] = []
     rows: list[dict[str, Any]] = []
@@ -462,3 +534,39 @@ def _auto_campaign(
         notes=notes,
     )
     return _write(tracker, result, issue, [s.key for _, s in steps], None, dry_run)
+
+
+AUTO_TAKES_NO_ARGUMENTS = "--auto KEY takes no {given}"
+"""Usage error (exit 2): ``--auto`` with some of MAP_YAML ISSUE CAMPAIGN_FLAG."""
+MISSING_MAP_ARGUMENT = "Missing argument '{name}' (or use --auto KEY)."
+"""Usage error (exit 2): neither ``--auto`` nor all three arguments."""
+
+
+def run_map_drp_steps(
+    tracker: Tracker,
+    settings: Settings,
+    *,
+    map_yaml: str | None = None,
+    issue: str | None = None,
+    campaign_flag: int | None = None,
+    auto_key: str | None = None,
+    dry_run: bool = False,
+) -> MapResult:
+    """``map-drp-steps``: `map_from_yaml` with MAP_YAML ISSUE CAMPAIGN_FLAG, or `map_auto` with ``--auto``.
+
+    Raises
+    ------
+    UsageError
+        ``--auto`` given with any of the three, or, without it, one of them missing (exit 2).
+    """
+    named = {"MAP_YAML": map_yaml, "ISSUE": issue, "CAMPAIGN_FLAG": campaign_flag}
+    given = [name for name, value in named.items() if value is not None]
+    if auto_key is not None:
+        if given:
+            raise UsageError(AUTO_TAKES_NO_ARGUMENTS.format(given=", ".join(given)))
+        return map_auto(tracker, auto_key, project=settings.project, home=settings.home, dry_run=dry_run)
+    for name in named:
+        if name not in given:
+            raise UsageError(MISSING_MAP_ARGUMENT.format(name=name))
+    assert map_yaml is not None and issue is not None and campaign_flag is not None
+    return map_from_yaml(tracker, map_yaml, issue, campaign_flag == 1, dry_run=dry_run)

@@ -1,6 +1,6 @@
 """``get-panda-stat`` / ``get-butler-stat``: the original's parameter-file statistics.
 
-A parameter file (reference §6.2) selects the workflows of a production issue (``Jira``)
+A parameter file (the original's YAML keys) selects the workflows of a production issue (``Jira``)
 whose names contain one of ``collTypes`` and whose date lies in ``start_date`` …
 ``stop_date`` (both inclusive, whole days, UTC). The tables go to the data dir as
 ``pandaWfStat-<J>``/``pandaStat-<J>``/``butlerStat-<J>`` ``.csv``, ``.html`` and
@@ -20,12 +20,29 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from ..config import PandaSettings, Settings
 from ..core.ids import find_timestamp
 from ..core.stats import PandaAggregator, PandaLabelStats, fmt_number, fmt_time, merge_stats
 from ..errors import InputError
-from .files import load_param_file
+from .files import MSG_PARAM_LACKS, MSG_STOP_BEFORE_START, load_param_file
 
-__all__ = ["StatParams", "TableFiles", "get_butler_stat", "get_panda_stat", "read_params", "write_table"]
+__all__ = [
+    "HINT_NO_MATCH",
+    "HINT_PARAM_FIX",
+    "HINT_PARAM_KEYS",
+    "MSG_COLLTYPES_NOT_LIST",
+    "MSG_NOT_A_DATE",
+    "MSG_NO_PANDA_WORKFLOW",
+    "MSG_NO_RUN_COLLECTION",
+    "StatParams",
+    "TableFiles",
+    "get_butler_stat",
+    "get_panda_stat",
+    "read_params",
+    "run_get_butler_stat",
+    "run_get_panda_stat",
+    "write_table",
+]
 
 ProgressFactory = Callable[[str, int], Callable[[int, int], None]]
 
@@ -43,6 +60,9 @@ class StatParams:
     maxtask: int | None = None
 
 
+MSG_NOT_A_DATE = "{name} in {path} must be a date YYYY-MM-DD, not {value!r}"
+
+
 def param_date(value: object, name: str, path: Path, hint: str | None = None) -> date:
     """A parameter file's ``YYYY-MM-DD`` (yaml may already have made it a date)."""
     if isinstance(value, datetime):
@@ -52,7 +72,12 @@ def param_date(value: object, name: str, path: Path, hint: str | None = None) ->
     try:
         return datetime.strptime(str(value), "%Y-%m-%d").date()
     except ValueError as exc:
-        raise InputError(f"{name} in {path} must be a date YYYY-MM-DD, not {value!r}", hint) from exc
+        raise InputError(MSG_NOT_A_DATE.format(name=name, path=path, value=value), hint) from exc
+
+
+HINT_PARAM_KEYS = "see 'prodstat {command} --help' for the keys"
+HINT_PARAM_FIX = "fix the file; see 'prodstat {command} --help' for the keys"
+MSG_COLLTYPES_NOT_LIST = "collTypes in {path} must be a list of strings"
 
 
 def read_params(param_file: str, need_butler: bool = False) -> StatParams:
@@ -69,25 +94,25 @@ def read_params(param_file: str, need_butler: bool = False) -> StatParams:
         param_file,
         path,
         "Jira, collTypes, start_date, stop_date",
-        f"see 'prodstat {command} --help' for the keys",
-        invalid_hint=f"fix the file; see 'prodstat {command} --help' for the keys",
+        HINT_PARAM_KEYS.format(command=command),
+        invalid_hint=HINT_PARAM_FIX.format(command=command),
     )
     required = ["Jira", "collTypes", "start_date", "stop_date"] + (["Butler"] if need_butler else [])
     missing = [k for k in required if data.get(k) in (None, "")]
     if missing:
         raise InputError(
-            f"parameter file {path} lacks {', '.join(missing)}",
-            f"see 'prodstat {command} --help' for the keys",
+            MSG_PARAM_LACKS.format(path=path, missing=", ".join(missing)),
+            HINT_PARAM_KEYS.format(command=command),
         )
     coll_types = data["collTypes"]
     if isinstance(coll_types, str):
         coll_types = [coll_types]
     if not isinstance(coll_types, list) or not all(isinstance(c, str | int) for c in coll_types):
-        raise InputError(f"collTypes in {path} must be a list of strings")
+        raise InputError(MSG_COLLTYPES_NOT_LIST.format(path=path))
     start = param_date(data["start_date"], "start_date", path)
     stop = param_date(data["stop_date"], "stop_date", path)
     if stop < start:
-        raise InputError(f"stop_date {stop} is before start_date {start} in {path}")
+        raise InputError(MSG_STOP_BEFORE_START.format(stop=stop, start=start, path=path))
     maxtask = data.get("maxtask")
     return StatParams(
         path,
@@ -130,13 +155,14 @@ def write_table(
     index_name: str,
     keep_history: bool,
     total: tuple[str, Callable[[Mapping[str, list[str]]], list[str]]] | None = None,
+    dry_run: bool = False,
 ) -> TableFiles:
     """Write ``<name>-<jira>.csv/.html/.txt``; merge with the previous CSV unless not ``keep_history``.
 
     ``total`` is (row name, function of the merged rows): the total row is recomputed over
-    every row kept, earlier runs' included.
+    every row kept, earlier runs' included. With ``dry_run`` nothing is written; the
+    result tells what would be.
     """
-    home.mkdir(parents=True, exist_ok=True)
     csv_path = home / f"{name}-{jira}.csv"
     merged: dict[str, list[str]] = {}
     if keep_history:
@@ -152,6 +178,10 @@ def write_table(
     writer.writerow(["", *columns])
     for key, row in merged.items():
         writer.writerow([key, *row])
+    html_path, txt_path = csv_path.with_suffix(".html"), csv_path.with_suffix(".txt")
+    if dry_run:
+        return TableFiles(csv_path, html_path, txt_path, len(merged))
+    home.mkdir(parents=True, exist_ok=True)
     csv_path.write_text(out.getvalue())
     html_rows = "".join(
         "<tr><th>"
@@ -161,18 +191,16 @@ def write_table(
         + "</tr>\n"
         for key, row in merged.items()
     )
-    html_path = csv_path.with_suffix(".html")
     html_path.write_text(
         f'<table class="prodstat">\n<thead><tr><th>{html.escape(index_name)}</th>'
         + "".join(f"<th>{html.escape(c)}</th>" for c in columns)
         + f"</tr></thead>\n<tbody>\n{html_rows}</tbody>\n</table>\n"
     )
-    # The original's wiki text (reference §3.6): comment, table name, a header whose first
+    # The original's wiki text: comment, table name, a header whose first
     # cell has a single "|", one row per line, and a closing "||".
     txt = [comment, name, "|" + index_name + "||" + "||".join(columns) + "||"]
     txt.extend("|" + "|".join([key, *row]) + "|" for key, row in merged.items())
     txt.append("||")
-    txt_path = csv_path.with_suffix(".txt")
     txt_path.write_text("\n".join(txt))
     return TableFiles(csv_path, html_path, txt_path, len(merged))
 
@@ -242,6 +270,8 @@ class ParamStatResult:
     workflows: list[str]
     tables: list[TableFiles] = field(default_factory=list)
     summary: dict[str, Any] = field(default_factory=dict)
+    dry_run: bool = False
+    """Nothing was written: ``tables`` are the files that would be."""
 
 
 def _number(text: str) -> float | None:
@@ -286,28 +316,27 @@ def _panda_total(rows: Mapping[str, list[str]]) -> list[str]:
     ]
 
 
+MSG_NO_PANDA_WORKFLOW = (
+    "no PanDA workflow of {jira} matching {coll_types} between {start} and {stop} (searched "
+    "idds/wfprogress/ with days={days} at {base_url})"
+)
+HINT_NO_MATCH = "check Jira, collTypes and the dates in the parameter file"
+
+
 def get_panda_stat(
     params: StatParams,
     home: Path,
     *,
-    pandamon_url: str,
-    panda_token: str | None,
+    panda: PandaSettings,
     clean_history: bool,
     progress: ProgressFactory | None = None,
     max_workers: int = 8,
-    panda_timeout: float = 120.0,
-    panda_retries: int = 4,
+    dry_run: bool = False,
 ) -> ParamStatResult:
     """PanDA tables of every selected workflow (all jobs of all tasks)."""
-    from ..services.panda import PandaClient, days_covering
+    from ..services.panda import days_covering
 
-    client = PandaClient(
-        pandamon_url,
-        panda_token,
-        max_workers=max_workers,
-        timeout=panda_timeout,
-        retries=panda_retries,
-    )
+    client = panda.client(max_workers=max_workers)
     try:
         days = days_covering(params.start_date.strftime("%Y%m%dT000000Z"))
         reply = client.get_json("idds/wfprogress/", {"days": days})
@@ -320,10 +349,15 @@ def get_panda_stat(
         ]
         if not workflows:
             raise InputError(
-                f"no PanDA workflow of {params.jira} matching {', '.join(params.coll_types)} between "
-                f"{params.start_date} and {params.stop_date} (searched idds/wfprogress/ with days={days} "
-                f"at {client.base_url})",
-                "check Jira, collTypes and the dates in the parameter file",
+                MSG_NO_PANDA_WORKFLOW.format(
+                    jira=params.jira,
+                    coll_types=", ".join(params.coll_types),
+                    start=params.start_date,
+                    stop=params.stop_date,
+                    days=days,
+                    base_url=client.base_url,
+                ),
+                HINT_NO_MATCH,
             )
         wf_rows: dict[str, list[object]] = {}
         stat_rows: dict[str, list[object]] = {}
@@ -354,7 +388,7 @@ def get_panda_stat(
                 bar(n, len(workflows))
     finally:
         client.close()
-    result = ParamStatResult([w.name for w in workflows])
+    result = ParamStatResult([w.name for w in workflows], dry_run=dry_run)
     result.tables.append(
         write_table(
             home,
@@ -365,6 +399,7 @@ def get_panda_stat(
             comment=f" workflow status {params.jira}",
             index_name="workflow",
             keep_history=not clean_history,
+            dry_run=dry_run,
         )
     )
     result.tables.append(
@@ -378,6 +413,7 @@ def get_panda_stat(
             index_name=" Workflow Task ",
             keep_history=not clean_history,
             total=("Campaign", _panda_total),
+            dry_run=dry_run,
         )
     )
     result.summary = {"workflows": len(workflows), "jobs": total.jobs, "core_hours": total.core_hours}
@@ -403,6 +439,11 @@ def _butler_total(rows: Mapping[str, list[str]]) -> list[str]:
     ]
 
 
+MSG_NO_RUN_COLLECTION = (
+    "no RUN collection of {jira} matching {coll_types} between {start} and {stop} in {butler}"
+)
+
+
 def get_butler_stat(
     params: StatParams,
     home: Path,
@@ -411,6 +452,7 @@ def get_butler_stat(
     runs: Sequence[str] | None = None,
     progress: ProgressFactory | None = None,
     max_workers: int = 8,
+    dry_run: bool = False,
 ) -> ParamStatResult:
     """Butler tables of every selected RUN collection (``<…Jira…>/<timestamp>``)."""
     from ..services.butler import butler_statistics, find_runs
@@ -420,9 +462,14 @@ def get_butler_stat(
     selected = sorted(r for r in candidates if _selected(r, params, None))
     if not selected:
         raise InputError(
-            f"no RUN collection of {params.jira} matching {', '.join(params.coll_types)} between "
-            f"{params.start_date} and {params.stop_date} in {params.butler}",
-            "check Jira, collTypes and the dates in the parameter file",
+            MSG_NO_RUN_COLLECTION.format(
+                jira=params.jira,
+                coll_types=", ".join(params.coll_types),
+                start=params.start_date,
+                stop=params.stop_date,
+                butler=params.butler,
+            ),
+            HINT_NO_MATCH,
         )
     rows: dict[str, list[object]] = {}
     n_total, cpu_total = 0, 0.0
@@ -446,7 +493,7 @@ def get_butler_stat(
             ]
         n_total += stats.n_quanta
         cpu_total += stats.cpu_hours
-    result = ParamStatResult(selected)
+    result = ParamStatResult(selected, dry_run=dry_run)
     result.tables.append(
         write_table(
             home,
@@ -458,7 +505,55 @@ def get_butler_stat(
             index_name=" Workflow Task ",
             keep_history=not clean_history,
             total=("campaign", _butler_total),
+            dry_run=dry_run,
         )
     )
     result.summary = {"runs": len(selected), "quanta": n_total, "cpu_hours": cpu_total}
     return result
+
+
+def run_get_panda_stat(
+    settings: Settings,
+    *,
+    param_file: str,
+    clean_history: bool = False,
+    progress: ProgressFactory | None = None,
+    dry_run: bool = False,
+) -> ParamStatResult:
+    """``get-panda-stat``: read ``param_file``, then `get_panda_stat` into the data dir.
+
+    With ``dry_run`` PanDA is asked as usual and nothing is written.
+    """
+    from ..config import ensure_writable_dir
+
+    params = read_params(param_file)
+    # A dry run makes no directory either.
+    home = settings.home if dry_run else ensure_writable_dir(settings.home, "prodstat home")
+    return get_panda_stat(
+        params,
+        home,
+        panda=settings.panda,
+        clean_history=clean_history,
+        progress=progress,
+        dry_run=dry_run,
+    )
+
+
+def run_get_butler_stat(
+    settings: Settings,
+    *,
+    param_file: str,
+    clean_history: bool = False,
+    progress: ProgressFactory | None = None,
+    dry_run: bool = False,
+) -> ParamStatResult:
+    """``get-butler-stat``: read ``param_file`` (its Butler key required), then `get_butler_stat`.
+
+    With ``dry_run`` the Butler is read as usual and nothing is written.
+    """
+    from ..config import ensure_writable_dir
+
+    params = read_params(param_file, need_butler=True)
+    # A dry run makes no directory either.
+    home = settings.home if dry_run else ensure_writable_dir(settings.home, "prodstat home")
+    return get_butler_stat(params, home, clean_history=clean_history, progress=progress, dry_run=dry_run)

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from ..config import Settings
 from ..core.ids import issue_kind, kind_phrase
 from ..core.markup import read_section
 from ..core.report_html import Report, ReportImage, ReportNode, ReportTable, cells_of_section, render_report
@@ -25,8 +26,16 @@ from ..errors import InputError, IssueNotFoundError
 from ..services.tracker.base import Issue, Tracker, check_issue_key
 
 __all__ = [
+    "HINT_CANNOT_WRITE_REPORT",
+    "HINT_NO_PRODUCTION_WORKFLOWS",
+    "MSG_CANNOT_WRITE_REPORT",
+    "MSG_NO_PRODUCTION_WORKFLOWS",
+    "NOTE_NOT_IN_TRACKER",
     "NOT_A_REPORT_KEY",
+    "WHERE_NOT_IN_TRACKER",
+    "WHERE_OTHER_ISSUE",
     "ReportResult",
+    "run_report",
     "write_report",
 ]
 
@@ -196,6 +205,21 @@ def _label_chart(node: ReportNode) -> ReportImage | None:
     return ReportImage(title, png)
 
 
+WHERE_NOT_IN_TRACKER = "{key} is not in the {tracker} tracker"
+WHERE_OTHER_ISSUE = "{key} is {kind} ({summary})"
+MSG_NO_PRODUCTION_WORKFLOWS = (
+    "{where} and " + NOT_A_REPORT_KEY + ": no workflow issue records it as its production issue"
+)
+"""``where``: `WHERE_NOT_IN_TRACKER` or `WHERE_OTHER_ISSUE`."""
+HINT_NO_PRODUCTION_WORKFLOWS = (
+    "give the key of a campaign, step or workflow issue, or a production issue (PREOPS-…) that "
+    "update-issue recorded"
+)
+NOTE_NOT_IN_TRACKER = "{key} is not in the {tracker} tracker: set jira_url to link it to your Jira."
+MSG_CANNOT_WRITE_REPORT = "cannot write the report {path}: {reason}"
+HINT_CANNOT_WRITE_REPORT = "choose another --html file"
+
+
 def write_report(
     tracker: Tracker,
     key: str,
@@ -229,14 +253,13 @@ def write_report(
         workflows = production_workflows(tracker, key)
         if not workflows:
             where = (
-                f"{key} is not in the {tracker.name} tracker"
+                WHERE_NOT_IN_TRACKER.format(key=key, tracker=tracker.name)
                 if issue is None
-                else f"{key} is {kind_phrase('other')} ({issue.summary})"
+                else WHERE_OTHER_ISSUE.format(key=key, kind=kind_phrase("other"), summary=issue.summary)
             )
             raise InputError(
-                f"{where} and {NOT_A_REPORT_KEY}: no workflow issue records it as its production issue",
-                "give the key of a campaign, step or workflow issue, or a production issue (PREOPS-…) that "
-                "update-issue recorded",
+                MSG_NO_PRODUCTION_WORKFLOWS.format(where=where),
+                HINT_NO_PRODUCTION_WORKFLOWS,
             )
         root = TreeNode(
             key, issue.summary if issue else "production issue", "production", _browse(tracker, jira_url, key)
@@ -263,7 +286,7 @@ def write_report(
         if issue is not None:
             issues[key] = issue
         if not jira_url and issue is None:
-            notes.append(f"{key} is not in the {tracker.name} tracker: set jira_url to link it to your Jira.")
+            notes.append(NOTE_NOT_IN_TRACKER.format(key=key, tracker=tracker.name))
     else:
         # The tree's issues as it read them: one search per level, not another of every key.
         issues = {}
@@ -306,7 +329,7 @@ def write_report(
         tmp.replace(path)
     except OSError as exc:
         raise InputError(
-            f"cannot write the report {path}: {exc.strerror or exc}", "choose another --html file"
+            MSG_CANNOT_WRITE_REPORT.format(path=path, reason=exc.strerror or exc), HINT_CANNOT_WRITE_REPORT
         ) from exc
     return ReportResult(
         path=path,
@@ -315,4 +338,16 @@ def write_report(
         issues=len(nodes),
         workflows=sum(1 for n in nodes if n.kind == "workflow"),
         images=sum(len(n.images) for n in nodes) + len(report.images),
+    )
+
+
+def run_report(tracker: Tracker, settings: Settings, *, key: str, html_file: str) -> ReportResult:
+    """``report``: `write_report` of ``key`` to ``html_file``."""
+    return write_report(
+        tracker,
+        key,
+        Path(html_file),
+        home=settings.home,
+        jira_url=settings["jira_url"],
+        project=settings.project,
     )

@@ -1,4 +1,4 @@
-"""``report-to-jira``: post the tables of the parameter-file commands to an issue (reference §6.3).
+"""``report-to-jira``: post the tables of the parameter-file commands to an issue (the original's).
 
 The parameter file names the issue (``Jira``), comment files with the tokens that find
 the comment to replace, and files to attach::
@@ -24,13 +24,29 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..config import Settings
 from ..core.plan import Action, IssuePlan, PlannedAttachment
 from ..errors import InputError
 from ..services.tracker.base import Tracker, check_issue_key
 from .apply import apply_plan
-from .files import load_param_file
+from .files import MSG_PARAM_LACKS, load_param_file
 
-__all__ = ["CommentFile", "ReportParams", "ReportResult", "read_report_params", "report_to_jira"]
+__all__ = [
+    "HINT_ATTACHMENT_TWICE",
+    "HINT_FILES_ABSENT",
+    "HINT_TOKENS_MISSING",
+    "MSG_ATTACHMENT_TWICE",
+    "MSG_FILES_ABSENT",
+    "MSG_NOT_LISTS",
+    "MSG_TOKENS_MISSING",
+    "PARAM_HELP",
+    "CommentFile",
+    "ReportParams",
+    "ReportResult",
+    "read_report_params",
+    "report_to_jira",
+    "run_report_to_jira",
+]
 
 PARAM_HELP = "see 'prodstat report-to-jira --help' for the keys"
 
@@ -57,6 +73,20 @@ def _expand(value: object) -> Path:
     return Path(os.path.expandvars(os.path.expanduser(str(value))))
 
 
+MSG_NOT_LISTS = "comments and attachments in {path} must be lists"
+MSG_FILES_ABSENT = "file(s) named in {path} do not exist: {absent}"
+HINT_FILES_ABSENT = (
+    "run the command that writes them first (get-panda-stat, get-butler-stat), or fix the paths; "
+    "nothing was written"
+)
+MSG_ATTACHMENT_TWICE = "attachments in {path} name the file name(s) {twice} twice"
+HINT_ATTACHMENT_TWICE = "an issue holds one attachment per file name; rename one of them"
+MSG_TOKENS_MISSING = "comment file {path} does not contain its token(s) {tokens}"
+HINT_TOKENS_MISSING = (
+    "a re-run could not find the comment to replace it; fix the tokens in the parameter file"
+)
+
+
 def read_report_params(param_file: str) -> ReportParams:
     """Read and check a parameter file; every file it names must exist.
 
@@ -77,7 +107,7 @@ def read_report_params(param_file: str) -> ReportParams:
     if not comments_raw and not attachments_raw:
         missing.append("comments or attachments")
     if not isinstance(comments_raw, list) or not isinstance(attachments_raw, list):
-        raise InputError(f"comments and attachments in {path} must be lists", PARAM_HELP)
+        raise InputError(MSG_NOT_LISTS.format(path=path), PARAM_HELP)
     comments: list[CommentFile] = []
     for n, item in enumerate(comments_raw):
         item = item if isinstance(item, dict) else {}
@@ -87,30 +117,29 @@ def read_report_params(param_file: str) -> ReportParams:
             tokens = item["tokens"] if isinstance(item["tokens"], list) else [item["tokens"]]
             comments.append(CommentFile(_expand(item["file"]), tuple(str(t) for t in tokens)))
     if missing:
-        raise InputError(f"parameter file {path} lacks {', '.join(missing)}", PARAM_HELP)
+        raise InputError(MSG_PARAM_LACKS.format(path=path, missing=", ".join(missing)), PARAM_HELP)
     key = check_issue_key(str(data["Jira"]), "Jira")
     attachments = tuple(_expand(a) for a in attachments_raw)
     absent = [str(p) for p in [*(c.path for c in comments), *attachments] if not p.is_file()]
     if absent:
         raise InputError(
-            f"file(s) named in {path} do not exist: {', '.join(absent)}",
-            "run the command that writes them first (get-panda-stat, get-butler-stat), or fix the paths; "
-            "nothing was written",
+            MSG_FILES_ABSENT.format(path=path, absent=", ".join(absent)),
+            HINT_FILES_ABSENT,
         )
     names = [p.name for p in attachments]
     twice = sorted({n for n in names if names.count(n) > 1})
     if twice:
         raise InputError(
-            f"attachments in {path} name the file name(s) {', '.join(twice)} twice",
-            "an issue holds one attachment per file name; rename one of them",
+            MSG_ATTACHMENT_TWICE.format(path=path, twice=", ".join(twice)),
+            HINT_ATTACHMENT_TWICE,
         )
     for comment in comments:
         text = comment.path.read_text(encoding="utf-8", errors="replace")
         lacking = [t for t in comment.tokens if t not in text]
         if lacking:
             raise InputError(
-                f"comment file {comment.path} does not contain its token(s) {', '.join(lacking)}",
-                "a re-run could not find the comment to replace it; fix the tokens in the parameter file",
+                MSG_TOKENS_MISSING.format(path=comment.path, tokens=", ".join(lacking)),
+                HINT_TOKENS_MISSING,
             )
     return ReportParams(path, key, tuple(comments), attachments)
 
@@ -176,3 +205,10 @@ def report_to_jira(tracker: Tracker, params: ReportParams, *, dry_run: bool = Fa
                 result.comments.append(f"added comment {added.comment_id} with {comment.path.name}")
     result.action = Action.UPDATED if (result.attached or result.comments) else Action.UNCHANGED
     return result
+
+
+def run_report_to_jira(
+    tracker: Tracker, settings: Settings, *, param_file: str, dry_run: bool = False
+) -> ReportResult:
+    """``report-to-jira``: read ``param_file`` (every file it names must exist), then `report_to_jira`."""
+    return report_to_jira(tracker, read_report_params(param_file), dry_run=dry_run)

@@ -1,9 +1,11 @@
-"""``add-job-to-summary``: a workflow in the summary issues' tables (reference §6.1, defects fixed).
+"""``add-job-to-summary``: a workflow in the summary issues' tables (the original's, defects fixed).
 
 Two summary issues, named by the ``summary_issues`` setting (the original's DRP-53 and
 DRP-55; on the local tracker they are made on first use, labelled `ALL_LABEL` and
-`STEP1_LABEL`): the all-workflows issue holds the state, a REF JSON object, as the
-attachment `STATE_FILENAME`, and both hold a REF table in their ``summary`` section.
+`STEP1_LABEL`): the all-workflows issue holds the state, a JSON object in the original's
+layout (``{"<production>#<timestamp>": [production, issue, [T,Q,D,Fa,Sf], PanDA link, what], …}``),
+as the attachment `STATE_FILENAME`, and both hold a table in the original's layout
+(``||Date||PREOPS||STATS||(T,Q,D,Fa,Sf)||PANDA||DESCRIP||``) in their ``summary`` section.
 
 Concurrent runs never lose an entry. On the local tracker the state is read, merged and
 written inside one transaction. Jira has none: the state is read again just before the
@@ -20,6 +22,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..config import Settings
 from ..core.ids import issue_kind, issue_number, kind_phrase
 from ..core.plan import Action, IssuePlan, PlannedAttachment
 from ..core.summary import (
@@ -34,17 +37,29 @@ from ..core.summary import (
     merge_entry,
     summary_table,
 )
-from ..errors import ConfigError, InputError, IssueNotFoundError, ServiceError
+from ..errors import ConfigError, InputError, IssueNotFoundError, ServiceError, UsageError
 from ..services.tracker.base import Issue, Tracker, check_issue_key
 from .apply import apply_plan, apply_plans
 
 __all__ = [
+    "HINT_NOT_WORKFLOW",
+    "HINT_PRODUCTION_EMPTY",
+    "HINT_STATE_REPLACED",
+    "HINT_SUMMARY_HELD",
+    "HINT_SUMMARY_ITSELF",
+    "HINT_SUMMARY_NOT_FOUND",
     "MERGE_ATTEMPTS",
+    "MSG_NOT_WORKFLOW",
+    "MSG_PRODUCTION_EMPTY",
+    "MSG_STATE_REPLACED",
+    "MSG_SUMMARY_HELD",
+    "MSG_SUMMARY_ITSELF",
     "NOT_CONFIGURED",
     "RESET_AND_REMOVE",
     "SummaryResult",
     "add_job_to_summary",
     "browse_prefix",
+    "run_add_job_to_summary",
 ]
 
 MERGE_ATTEMPTS = 5
@@ -120,6 +135,9 @@ def _summary_plan(
     )
 
 
+HINT_SUMMARY_NOT_FOUND = "summary_issues names {key}: create it, or set summary_issues to existing keys"
+
+
 def _find_configured(tracker: Tracker, keys: tuple[str, str]) -> dict[str, Issue]:
     found = {i.key: i for i in tracker.search(keys=list(keys))}
     for key in keys:
@@ -127,7 +145,7 @@ def _find_configured(tracker: Tracker, keys: tuple[str, str]) -> dict[str, Issue
             raise IssueNotFoundError(
                 key,
                 tracker.name,
-                f"summary_issues names {key}: create it, or set summary_issues to existing keys",
+                HINT_SUMMARY_NOT_FOUND.format(key=key),
             )
     return found
 
@@ -143,6 +161,14 @@ def _holds(state: Mapping[str, SummaryEntry], entry: SummaryEntry, remove: bool)
     if remove:
         return not any(v.key == entry.key and v.production == entry.production for v in state.values())
     return state.get(entry.entry_id) == entry
+
+
+MSG_PRODUCTION_EMPTY = "PRODUCTION_ISSUE is empty"
+HINT_PRODUCTION_EMPTY = "give the production issue, e.g. PREOPS-973"
+MSG_NOT_WORKFLOW = "{key} is {kind} ({summary}), not a workflow issue"
+HINT_NOT_WORKFLOW = "give the key update-issue printed for the workflow"
+MSG_SUMMARY_ITSELF = "{key} is a summary issue itself"
+HINT_SUMMARY_ITSELF = "give a workflow issue"
 
 
 def add_job_to_summary(
@@ -170,10 +196,10 @@ def add_job_to_summary(
         The tracker failed, or concurrent runs kept replacing the state (exit 3).
     """
     if reset and remove:
-        raise InputError(RESET_AND_REMOVE)
+        raise UsageError(RESET_AND_REMOVE)
     production = production_issue.strip()
     if not production:
-        raise InputError("PRODUCTION_ISSUE is empty", "give the production issue, e.g. PREOPS-973")
+        raise InputError(MSG_PRODUCTION_EMPTY, HINT_PRODUCTION_EMPTY)
     key = check_issue_key(drp_issue)
     if summary_issues is None and not tracker.transactional:
         raise ConfigError(*NOT_CONFIGURED)
@@ -181,15 +207,15 @@ def add_job_to_summary(
     kind = issue_kind(workflow.summary, workflow.labels)
     if kind != "workflow":
         raise InputError(
-            f"{key} is {kind_phrase(kind)} ({workflow.summary}), not a workflow issue",
-            "give the key update-issue printed for the workflow",
+            MSG_NOT_WORKFLOW.format(key=key, kind=kind_phrase(kind), summary=workflow.summary),
+            HINT_NOT_WORKFLOW,
         )
     entry = entry_from_issue(production, workflow.key, workflow.summary, workflow.description)
     configured = (
         (check_issue_key(summary_issues[0]), check_issue_key(summary_issues[1])) if summary_issues else None
     )
     if key in (configured or ()):
-        raise InputError(f"{key} is a summary issue itself", "give a workflow issue")
+        raise InputError(MSG_SUMMARY_ITSELF.format(key=key), HINT_SUMMARY_ITSELF)
 
     if tracker.transactional:
         return _local(tracker, entry, configured, browse, project, reset, remove, dry_run)
@@ -279,6 +305,12 @@ def _ticket_time(label: str) -> float:
         return 0.0
 
 
+MSG_SUMMARY_HELD = (
+    "another add-job-to-summary run has held the summary {key} for over {wait:g} s (label {label})"
+)
+HINT_SUMMARY_HELD = "re-run when it has finished; if no run is going on, remove that label from the issue"
+
+
 class _JiraTurn:
     """Runs take turns on a Jira summary: each adds a label (Jira adds labels atomically) and
     goes when its label is the oldest of the live ones; the label is removed at the end.
@@ -313,9 +345,8 @@ class _JiraTurn:
             if time.monotonic() - started > LOCK_WAIT:
                 self.__exit__()
                 raise ServiceError(
-                    f"another add-job-to-summary run has held the summary {self.key} for over {LOCK_WAIT:g} s "
-                    f"(label {live[0]})",
-                    "re-run when it has finished; if no run is going on, remove that label from the issue",
+                    MSG_SUMMARY_HELD.format(key=self.key, wait=LOCK_WAIT, label=live[0]),
+                    HINT_SUMMARY_HELD,
                 )
             time.sleep(random.uniform(0.1, 0.4))
 
@@ -323,6 +354,10 @@ class _JiraTurn:
         # A label left behind goes stale by itself (LOCK_STALE).
         with contextlib.suppress(ServiceError):
             apply_plan(self.tracker, IssuePlan(what="summary turn", key=self.key, remove_labels=[self.label]))
+
+
+MSG_STATE_REPLACED = "concurrent writers replaced the summary state of {key} {attempts} times"
+HINT_STATE_REPLACED = "re-run the same command when the others have finished"
 
 
 def _jira(
@@ -370,8 +405,8 @@ def _jira(
                 return result
             time.sleep(random.uniform(0.05, 0.3) * attempt)
     raise ServiceError(
-        f"concurrent writers replaced the summary state of {all_key} {MERGE_ATTEMPTS} times",
-        "re-run the same command when the others have finished",
+        MSG_STATE_REPLACED.format(key=all_key, attempts=MERGE_ATTEMPTS),
+        HINT_STATE_REPLACED,
     )
 
 
@@ -380,3 +415,29 @@ def _plans(merged: Mapping[str, SummaryEntry], keys: tuple[str, str], browse: st
         _summary_plan(ALL_LABEL, keys[0], summary_table(merged, browse), dump_state(merged), None),
         _summary_plan(STEP1_LABEL, keys[1], summary_table(merged, browse, step1_only=True), None, None),
     ]
+
+
+def run_add_job_to_summary(
+    tracker: Tracker,
+    settings: Settings,
+    *,
+    production_issue: str,
+    drp_issue: str,
+    reset: bool = False,
+    remove: bool = False,
+    dry_run: bool = False,
+) -> SummaryResult:
+    """``add-job-to-summary``: `add_job_to_summary` with the summary issues and browse URL of ``settings``."""
+    if reset and remove:
+        raise UsageError(RESET_AND_REMOVE)
+    return add_job_to_summary(
+        tracker,
+        production_issue,
+        drp_issue,
+        summary_issues=settings["summary_issues"],
+        browse=browse_prefix(tracker, settings["jira_url"]),
+        project=settings.project,
+        reset=reset,
+        remove=remove,
+        dry_run=dry_run,
+    )

@@ -1,4 +1,4 @@
-"""``prep-timing-data`` / ``plot-data``: running jobs over time per job type (reference §6.4).
+"""``prep-timing-data`` / ``plot-data``: running jobs over time per job type (the original's).
 
 The parameter file::
 
@@ -14,7 +14,7 @@ The parameter file::
 ``prep-timing-data`` asks the PanDA monitor (the client of update-stat: one session,
 retries, concurrent job queries) for the jobs of the selected workflows' tasks whose
 label contains a job name, and writes for each job name
-``$PRODSTAT_HOME/timing/<Jira>/panda_time_series_<job>.csv`` with the REF columns
+``$PRODSTAT_HOME/timing/<Jira>/panda_time_series_<job>.csv`` with the original's columns
 ``,delta_time,durationsec,start_time`` (seconds since the first job start; run seconds;
 that first start, UTC). A job still running counts until the query; one never started
 is left out. ``plot-data`` reads those files only (no PanDA query) and draws
@@ -31,25 +31,42 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from ..config import PandaSettings, Settings
 from ..core.stats import task_label
 from ..core.timeline import JobSpan, bin_running, spans_from_jobs
 from ..errors import InputError
-from .files import load_param_file
+from .files import MSG_PARAM_LACKS, MSG_STOP_BEFORE_START, load_param_file
 from .param_stats import param_date
 
 __all__ = [
+    "HINT_NO_JOB_IN_DATA",
+    "HINT_NO_STARTED_JOB",
+    "HINT_NO_TIMING_DATA",
+    "HINT_NO_TIMING_WORKFLOW",
+    "HINT_WRITE_AGAIN",
+    "MSG_BAD_ROW",
+    "MSG_JOB_NAMES_NOT_LIST",
+    "MSG_NOT_A_NUMBER",
+    "MSG_NOT_TIMING_CSV",
+    "MSG_NO_JOB_IN_DATA",
+    "MSG_NO_STARTED_JOB",
+    "MSG_NO_TIMING_DATA",
+    "MSG_NO_TIMING_WORKFLOW",
+    "MSG_STOP_AT_NOT_AFTER",
     "PARAM_HELP",
     "TimingParams",
     "TimingResult",
     "plot_data",
     "prep_timing_data",
     "read_timing_params",
+    "run_plot_data",
+    "run_prep_timing_data",
     "timing_dir",
 ]
 
 PARAM_HELP = "see 'prodstat prep-timing-data --help' for the keys"
 CSV_COLUMNS = ["", "delta_time", "durationsec", "start_time"]
-"""REF columns of ``panda_time_series_<job>.csv`` (the first is the row number)."""
+"""The original's columns of ``panda_time_series_<job>.csv`` (the first is the row number)."""
 
 ProgressFactory = Callable[[str, int], Callable[[int, int], None]]
 
@@ -69,6 +86,9 @@ class TimingParams:
     stop_at: float | None = None
 
 
+MSG_NOT_A_NUMBER = "{name} in {path} must be a {positive}number, not {value!r}"
+
+
 def _number(value: object, name: str, path: Path, positive: bool = False) -> float:
     try:
         number = float(value)  # type: ignore[arg-type]
@@ -76,9 +96,16 @@ def _number(value: object, name: str, path: Path, positive: bool = False) -> flo
         number = float("nan")
     if number != number or (positive and number <= 0) or number < 0:
         raise InputError(
-            f"{name} in {path} must be a {'positive ' if positive else ''}number, not {value!r}", PARAM_HELP
+            MSG_NOT_A_NUMBER.format(
+                name=name, path=path, positive="positive " if positive else "", value=value
+            ),
+            PARAM_HELP,
         )
     return number
+
+
+MSG_JOB_NAMES_NOT_LIST = "job_names in {path} must be a list of names"
+MSG_STOP_AT_NOT_AFTER = "stop_at {stop_at:g} is not after start_at {start_at:g} in {path}"
 
 
 def read_timing_params(param_file: str, *, for_plot: bool) -> TimingParams:
@@ -100,20 +127,22 @@ def read_timing_params(param_file: str, *, for_plot: bool) -> TimingParams:
     )
     missing = [k for k in required if data.get(k) in (None, "", [])]
     if missing:
-        raise InputError(f"parameter file {path} lacks {', '.join(missing)}", PARAM_HELP)
+        raise InputError(MSG_PARAM_LACKS.format(path=path, missing=", ".join(missing)), PARAM_HELP)
     names = data["job_names"] if isinstance(data["job_names"], list) else [data["job_names"]]
     if not all(isinstance(n, str | int) and str(n).strip() for n in names):
-        raise InputError(f"job_names in {path} must be a list of names", PARAM_HELP)
+        raise InputError(MSG_JOB_NAMES_NOT_LIST.format(path=path), PARAM_HELP)
     start = stop = None
     if not for_plot:
         start = param_date(data["start_date"], "start_date", path, PARAM_HELP)
         stop = param_date(data["stop_date"], "stop_date", path, PARAM_HELP)
         if stop < start:
-            raise InputError(f"stop_date {stop} is before start_date {start} in {path}", PARAM_HELP)
+            raise InputError(MSG_STOP_BEFORE_START.format(stop=stop, start=start, path=path), PARAM_HELP)
     start_at = _number(data["start_at"], "start_at", path) if data.get("start_at") is not None else None
     stop_at = _number(data["stop_at"], "stop_at", path) if data.get("stop_at") is not None else None
     if start_at is not None and stop_at is not None and stop_at <= start_at:
-        raise InputError(f"stop_at {stop_at:g} is not after start_at {start_at:g} in {path}", PARAM_HELP)
+        raise InputError(
+            MSG_STOP_AT_NOT_AFTER.format(stop_at=stop_at, start_at=start_at, path=path), PARAM_HELP
+        )
     return TimingParams(
         path,
         str(data["Jira"]),
@@ -158,6 +187,8 @@ class TimingResult:
     not_started: int = 0
     files: list[Path] = field(default_factory=list)
     peaks: dict[str, int] = field(default_factory=dict)
+    dry_run: bool = False
+    """Nothing was written: ``files`` are the files that would be."""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form (``--json``)."""
@@ -167,6 +198,7 @@ class TimingResult:
             "not_started": self.not_started,
             "files": [str(p) for p in self.files],
             "peaks": self.peaks,
+            **({"dry_run": True} if self.dry_run else {}),
         }
 
 
@@ -186,16 +218,25 @@ def _series_csv(spans: Sequence[JobSpan], origin: float) -> bytes:
     return out.getvalue().encode()
 
 
+MSG_NO_TIMING_WORKFLOW = (
+    "no PanDA workflow of {jira} matching {coll_type!r} submitted between {start} and {stop} (searched "
+    "idds/wfprogress/ with days={days} at {base_url}); nothing was written"
+)
+HINT_NO_TIMING_WORKFLOW = "check Jira, collType and the dates in the parameter file"
+MSG_NO_STARTED_JOB = (
+    "no started job of {job_names} in the {count} selected workflow(s) ({workflows}); nothing was written"
+)
+HINT_NO_STARTED_JOB = "check job_names (parts of task labels, e.g. pipetaskInit, isr) and the dates"
+
+
 def prep_timing_data(
     params: TimingParams,
     home: Path,
     *,
-    pandamon_url: str,
-    panda_token: str | None,
+    panda: PandaSettings,
     progress: ProgressFactory | None = None,
-    panda_timeout: float = 120.0,
-    panda_retries: int = 4,
     now: datetime | None = None,
+    dry_run: bool = False,
 ) -> TimingResult:
     """Query PanDA for the selected jobs and write one CSV per job name.
 
@@ -206,11 +247,11 @@ def prep_timing_data(
     ServiceError
         The PanDA monitor failed (exit 3): nothing is written.
     """
-    from ..services.panda import PandaClient, PandaWorkflow, days_covering
+    from ..services.panda import PandaWorkflow, days_covering
 
     assert params.start_date is not None and params.stop_date is not None
     now = now or datetime.now(UTC)
-    client = PandaClient(pandamon_url, panda_token, timeout=panda_timeout, retries=panda_retries)
+    client = panda.client()
     result = TimingResult()
     spans: dict[str, list[JobSpan]] = {name: [] for name in params.job_names}
     try:
@@ -223,10 +264,15 @@ def prep_timing_data(
         ]
         if not workflows:
             raise InputError(
-                f"no PanDA workflow of {params.jira} matching {params.coll_type!r} submitted between "
-                f"{params.start_date} and {params.stop_date} (searched idds/wfprogress/ with days={days} "
-                f"at {client.base_url}); nothing was written",
-                "check Jira, collType and the dates in the parameter file",
+                MSG_NO_TIMING_WORKFLOW.format(
+                    jira=params.jira,
+                    coll_type=params.coll_type,
+                    start=params.start_date,
+                    stop=params.stop_date,
+                    days=days,
+                    base_url=client.base_url,
+                ),
+                HINT_NO_TIMING_WORKFLOW,
             )
         bar = progress("PanDA workflows", len(workflows)) if progress else None
         for n, wf in enumerate(sorted(workflows, key=lambda w: w.name), 1):
@@ -253,18 +299,24 @@ def prep_timing_data(
     result.jobs = {name: len(s) for name, s in spans.items()}
     if not any(result.jobs.values()):
         raise InputError(
-            f"no started job of {', '.join(params.job_names)} in the {len(workflows)} selected workflow(s) "
-            f"({', '.join(result.workflows)}); nothing was written",
-            "check job_names (parts of task labels, e.g. pipetaskInit, isr) and the dates",
+            MSG_NO_STARTED_JOB.format(
+                job_names=", ".join(params.job_names),
+                count=len(workflows),
+                workflows=", ".join(result.workflows),
+            ),
+            HINT_NO_STARTED_JOB,
         )
     from ..config import ensure_writable_dir
 
-    ensure_writable_dir(timing_dir(home, params.jira), "timing data directory")
+    result.dry_run = dry_run
+    if not dry_run:
+        ensure_writable_dir(timing_dir(home, params.jira), "timing data directory")
     origin = min(s.start for series in spans.values() for s in series)
     for name, series in spans.items():
         # A job name without jobs gets a header-only file: an older file's rows never linger.
         path = csv_path(home, params.jira, name)
-        path.write_bytes(_series_csv(series, origin))
+        if not dry_run:
+            path.write_bytes(_series_csv(series, origin))
         result.files.append(path)
     return result
 
@@ -283,8 +335,13 @@ def _selected(name: str, params: TimingParams) -> bool:
     return params.start_date <= when <= params.stop_date
 
 
+MSG_NOT_TIMING_CSV = "{path} is not a timing CSV (columns {header!r}, not {columns!r})"
+HINT_WRITE_AGAIN = "write it again with 'prodstat prep-timing-data PARAM_FILE'"
+MSG_BAD_ROW = "{path} has a bad row {row!r}"
+
+
 def read_series(path: Path, label: str) -> tuple[list[JobSpan], float | None]:
-    """Spans of a ``panda_time_series_<job>.csv`` (REF columns) and its origin (`None`: no rows).
+    """Spans of a ``panda_time_series_<job>.csv`` (`CSV_COLUMNS`) and its origin (`None`: no rows).
 
     Raises
     ------
@@ -298,8 +355,8 @@ def read_series(path: Path, label: str) -> tuple[list[JobSpan], float | None]:
         header = next(reader, [])
         if [h.strip() for h in header[1:4]] != CSV_COLUMNS[1:]:
             raise InputError(
-                f"{path} is not a timing CSV (columns {header!r}, not {CSV_COLUMNS!r})",
-                "write it again with 'prodstat prep-timing-data PARAM_FILE'",
+                MSG_NOT_TIMING_CSV.format(path=path, header=header, columns=CSV_COLUMNS),
+                HINT_WRITE_AGAIN,
             )
         for row in reader:
             try:
@@ -310,8 +367,8 @@ def read_series(path: Path, label: str) -> tuple[list[JobSpan], float | None]:
                     )
             except (IndexError, ValueError) as exc:
                 raise InputError(
-                    f"{path} has a bad row {row!r}",
-                    "write it again with 'prodstat prep-timing-data PARAM_FILE'",
+                    MSG_BAD_ROW.format(path=path, row=row),
+                    HINT_WRITE_AGAIN,
                 ) from exc
             if delta < 0:
                 continue  # the original wrote -1 for jobs never started
@@ -319,7 +376,13 @@ def read_series(path: Path, label: str) -> tuple[list[JobSpan], float | None]:
     return spans, origin
 
 
-def plot_data(params: TimingParams, home: Path) -> TimingResult:
+MSG_NO_TIMING_DATA = "no timing data for {absent} in {directory}"
+HINT_NO_TIMING_DATA = "run 'prodstat prep-timing-data PARAM_FILE' first"
+MSG_NO_JOB_IN_DATA = "the timing data of {job_names} in {directory} holds no job; nothing was drawn"
+HINT_NO_JOB_IN_DATA = "run 'prodstat prep-timing-data PARAM_FILE' for a window with jobs"
+
+
+def plot_data(params: TimingParams, home: Path, *, dry_run: bool = False) -> TimingResult:
     """Draw ``timing_<job>.png`` for each job name from its CSV (no PanDA query).
 
     Raises
@@ -329,7 +392,7 @@ def plot_data(params: TimingParams, home: Path) -> TimingResult:
     """
     from ..services.plots import running_jobs_png
 
-    result = TimingResult()
+    result = TimingResult(dry_run=dry_run)
     series: dict[str, tuple[list[JobSpan], float]] = {}
     absent: list[str] = []
     for name in params.job_names:
@@ -343,14 +406,15 @@ def plot_data(params: TimingParams, home: Path) -> TimingResult:
             series[name] = (spans, origin)
     if absent and len(absent) == len(params.job_names):
         raise InputError(
-            f"no timing data for {', '.join(absent)} in {timing_dir(home, params.jira)}",
-            "run 'prodstat prep-timing-data PARAM_FILE' first",
+            MSG_NO_TIMING_DATA.format(absent=", ".join(absent), directory=timing_dir(home, params.jira)),
+            HINT_NO_TIMING_DATA,
         )
     if not series:
         raise InputError(
-            f"the timing data of {', '.join(params.job_names)} in {timing_dir(home, params.jira)} holds no job; "
-            "nothing was drawn",
-            "run 'prodstat prep-timing-data PARAM_FILE' for a window with jobs",
+            MSG_NO_JOB_IN_DATA.format(
+                job_names=", ".join(params.job_names), directory=timing_dir(home, params.jira)
+            ),
+            HINT_NO_JOB_IN_DATA,
         )
     for name, (spans, origin) in series.items():
         timeline = bin_running(
@@ -358,10 +422,30 @@ def plot_data(params: TimingParams, home: Path) -> TimingResult:
         )
         title = f"{name}: running jobs of {params.jira}"
         path = png_path(home, params.jira, name)
-        path.write_bytes(running_jobs_png(timeline, title))
+        if not dry_run:
+            path.write_bytes(running_jobs_png(timeline, title))
         result.files.append(path)
         result.peaks[name] = timeline.peak(name)
     result.workflows = []
     for name in absent:
         result.jobs[name] = 0
     return result
+
+
+def run_prep_timing_data(
+    settings: Settings, *, param_file: str, progress: ProgressFactory | None = None, dry_run: bool = False
+) -> TimingResult:
+    """``prep-timing-data``: read ``param_file``, then `prep_timing_data` into the data dir.
+
+    With ``dry_run`` PanDA is asked as usual and nothing is written.
+    """
+    params = read_timing_params(param_file, for_plot=False)
+    return prep_timing_data(params, settings.home, panda=settings.panda, progress=progress, dry_run=dry_run)
+
+
+def run_plot_data(settings: Settings, *, param_file: str, dry_run: bool = False) -> TimingResult:
+    """``plot-data``: read ``param_file``, then `plot_data` from the CSV files of prep-timing-data.
+
+    With ``dry_run`` the CSV files are read and no PNG is drawn or written.
+    """
+    return plot_data(read_timing_params(param_file, for_plot=True), settings.home, dry_run=dry_run)

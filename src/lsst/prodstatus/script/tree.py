@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from ..config import Settings
 from ..core.bps import parse_bps_block
 from ..core.ids import production_label
 from ..core.maps import (
@@ -30,6 +31,21 @@ from ..services.tracker.base import Issue, Tracker, check_issue_key
 from .discovery import StepWorkflow, find_workflow_issues, load_yaml, scan_workflow_base
 
 __all__ = [
+    "CAMPAIGN_FIX",
+    "HINT_MISSING_ISSUES",
+    "MSG_ATTACHMENT_NOT_MAPPING",
+    "MSG_ATTACHMENT_NOT_YAML",
+    "MSG_MISSING_ISSUE",
+    "MSG_MISSING_ISSUES",
+    "MSG_NO_STEP_LIST",
+    "MSG_NO_STEP_NAME",
+    "NOTE_BASE_ELSEWHERE_LINKED",
+    "NOTE_BASE_ELSEWHERE_NAMED",
+    "NOTE_NAMED_LEFT_OUT",
+    "NOTE_NO_STEP_NAME",
+    "NOTE_STEP_NO_ISSUE",
+    "NOTE_STEP_WRONG_KIND",
+    "NOTE_STEP_YAML_UNUSABLE",
     "STEP_FIX",
     "StepMembers",
     "TreeNode",
@@ -37,9 +53,14 @@ __all__ = [
     "campaign_steps",
     "fetch_issues",
     "kind_of",
+    "run_tree",
     "step_members",
     "workflow_facts",
 ]
+
+
+MSG_ATTACHMENT_NOT_YAML = "attachment {filename} of {key} is not valid YAML: {reason}"
+MSG_ATTACHMENT_NOT_MAPPING = "attachment {filename} of {key} is not a yaml mapping"
 
 
 def _yaml_attachment(tracker: Tracker, issue: Issue, filename: str, fix: str) -> dict[str, Any]:
@@ -47,10 +68,17 @@ def _yaml_attachment(tracker: Tracker, issue: Issue, filename: str, fix: str) ->
     try:
         loaded = load_yaml(data or b"")
     except yaml.YAMLError as exc:
-        raise InputError(f"attachment {filename} of {issue.key} is not valid YAML: {exc}", fix) from exc
+        raise InputError(
+            MSG_ATTACHMENT_NOT_YAML.format(filename=filename, key=issue.key, reason=exc), fix
+        ) from exc
     if not isinstance(loaded, dict):
-        raise InputError(f"attachment {filename} of {issue.key} is not a yaml mapping", fix)
+        raise InputError(MSG_ATTACHMENT_NOT_MAPPING.format(filename=filename, key=issue.key), fix)
     return loaded
+
+
+MSG_MISSING_ISSUE = "issue does not exist in the {tracker} tracker: {listed}; nothing was written"
+MSG_MISSING_ISSUES = "issues do not exist in the {tracker} tracker: {listed}; nothing was written"
+HINT_MISSING_ISSUES = "check the keys (e.g. with 'prodstat show KEY') and the --tracker in use"
 
 
 def fetch_issues(tracker: Tracker, keys: Iterable[str], what: dict[str, str]) -> dict[str, Issue]:
@@ -61,9 +89,10 @@ def fetch_issues(tracker: Tracker, keys: Iterable[str], what: dict[str, str]) ->
     if missing:
         listed = ", ".join(f"{k} ({what[k]})" if what.get(k) else k for k in missing)
         raise InputError(
-            f"{'issue does' if len(missing) == 1 else 'issues do'} not exist in the {tracker.name} tracker: "
-            f"{listed}; nothing was written",
-            "check the keys (e.g. with 'prodstat show KEY') and the --tracker in use",
+            (MSG_MISSING_ISSUE if len(missing) == 1 else MSG_MISSING_ISSUES).format(
+                tracker=tracker.name, listed=listed
+            ),
+            HINT_MISSING_ISSUES,
         )
     return found
 
@@ -124,6 +153,11 @@ class StepMembers:
     """With ``discovery``: every bps yaml found, with or without an issue."""
 
 
+NOTE_STEP_YAML_UNUSABLE = "step {key}: {error}: its workflows are the workflow issues it links to"
+MSG_NO_STEP_NAME = "step.yaml of {key} has no step name"
+NOTE_NO_STEP_NAME = "step {key}: step.yaml has no step name"
+
+
 def _step_spec(tracker: Tracker, step: Issue, strict: bool, notes: list[str]) -> dict[str, Any] | None:
     if step.attachment("step.yaml") is None:
         return None
@@ -132,13 +166,13 @@ def _step_spec(tracker: Tracker, step: Issue, strict: bool, notes: list[str]) ->
     except InputError as exc:
         if strict:
             raise
-        notes.append(f"step {step.key}: {exc.message}: its workflows are the workflow issues it links to")
+        notes.append(NOTE_STEP_YAML_UNUSABLE.format(key=step.key, error=exc.message))
         return None
     name = spec.get("name")
     if not isinstance(name, str) or not name.strip():
         if strict:
-            raise InputError(f"step.yaml of {step.key} has no step name", STEP_FIX)
-        notes.append(f"step {step.key}: step.yaml has no step name")
+            raise InputError(MSG_NO_STEP_NAME.format(key=step.key), STEP_FIX)
+        notes.append(NOTE_NO_STEP_NAME.format(key=step.key))
     return spec
 
 
@@ -146,6 +180,17 @@ def _row_name(issue: Issue) -> str:
     """Name of a workflow found by a link: its bps yaml (BPS block), else its key."""
     name = parse_bps_block(issue.description).get("bps_submit_yaml_file", "").strip()
     return Path(name).name.removesuffix(".yaml") if name else issue.key
+
+
+NOTE_BASE_ELSEWHERE_NAMED = (
+    "step {key}: workflow_base {base} is not a directory on this machine: its workflows "
+    "are the issue_name values of its step.yaml"
+)
+NOTE_BASE_ELSEWHERE_LINKED = (
+    "step {key}: workflow_base {base} is not a directory on this machine: its workflows "
+    "are the workflow issues it links to"
+)
+NOTE_NAMED_LEFT_OUT = "step {step}: {key} ({name} in step.yaml) {why}: left out"
 
 
 def step_members(
@@ -170,14 +215,8 @@ def step_members(
         if base and name and Path(base).expanduser().is_dir():
             scans[step.key] = scan_workflow_base(base, name)
         elif base:
-            notes.append(
-                f"step {step.key}: workflow_base {base} is not a directory on this machine: its workflows "
-                + (
-                    "are the issue_name values of its step.yaml"
-                    if _spec_issue_names(spec)
-                    else "are the workflow issues it links to"
-                )
-            )
+            note = NOTE_BASE_ELSEWHERE_NAMED if _spec_issue_names(spec) else NOTE_BASE_ELSEWHERE_LINKED
+            notes.append(note.format(key=step.key, base=base))
     paths = list(dict.fromkeys(p for found in scans.values() for p in found))
     discovered = (
         {w.bps_yaml: w for w in find_workflow_issues(tracker, paths, project=project)} if paths else {}
@@ -206,7 +245,7 @@ def step_members(
                 member.workflows.append((name or _row_name(issue), issue))
             elif member.source == "step.yaml":
                 why = "does not exist" if issue is None else f"is {kind_phrase(kind_of(issue))}"
-                notes.append(f"step {step_key}: {key} ({name} in step.yaml) {why}: left out")
+                notes.append(NOTE_NAMED_LEFT_OUT.format(step=step_key, key=key, name=name, why=why))
     return members
 
 
@@ -222,6 +261,12 @@ def _spec_issue_names(spec: dict[str, Any]) -> list[tuple[str, str]]:
     return named
 
 
+CAMPAIGN_FIX = "run update-campaign again to rewrite it"
+MSG_NO_STEP_LIST = "campaign.yaml of {key} has no list of steps"
+NOTE_STEP_NO_ISSUE = "step {name} has no issue yet (run update-campaign): left out of the table"
+NOTE_STEP_WRONG_KIND = "step {name}: {key} in campaign.yaml is {kind}: left out of the table"
+
+
 def campaign_steps(tracker: Tracker, campaign: Issue, notes: list[str]) -> list[tuple[str, Issue]]:
     """(step name, step issue) of a campaign: its ``campaign.yaml``'s steps, else the step issues it links to."""
     if campaign.attachment("campaign.yaml") is None:
@@ -229,11 +274,11 @@ def campaign_steps(tracker: Tracker, campaign: Issue, notes: list[str]) -> list[
         found = {i.key: i for i in tracker.search(keys=outward)} if outward else {}
         steps = [found[k] for k in outward if k in found and kind_of(found[k]) == "step"]
         return [(s.summary.strip().removeprefix("Step ").strip() or s.key, s) for s in steps]
-    fix = "run update-campaign again to rewrite it"
+    fix = CAMPAIGN_FIX
     spec = _yaml_attachment(tracker, campaign, "campaign.yaml", fix)
     steps_spec = spec.get("steps")
     if not isinstance(steps_spec, list):
-        raise InputError(f"campaign.yaml of {campaign.key} has no list of steps", fix)
+        raise InputError(MSG_NO_STEP_LIST.format(key=campaign.key), fix)
     named: list[tuple[str, str]] = []
     for step in steps_spec:
         if not isinstance(step, dict):
@@ -241,7 +286,7 @@ def campaign_steps(tracker: Tracker, campaign: Issue, notes: list[str]) -> list[
         name = str(step.get("name") or "")
         step_key = step.get("issue_name")
         if not isinstance(step_key, str) or not step_key.strip():
-            notes.append(f"step {name} has no issue yet (run update-campaign): left out of the table")
+            notes.append(NOTE_STEP_NO_ISSUE.format(name=name))
             continue
         named.append((name, check_issue_key(step_key, f"issue_name of step {name} in campaign.yaml")))
     found = fetch_issues(tracker, [k for _, k in named], {k: f"step {n} in campaign.yaml" for n, k in named})
@@ -249,7 +294,7 @@ def campaign_steps(tracker: Tracker, campaign: Issue, notes: list[str]) -> list[
     for name, key in named:
         kind = kind_of(found[key])
         if kind != "step":
-            notes.append(f"step {name}: {key} in campaign.yaml is {kind_phrase(kind)}: left out of the table")
+            notes.append(NOTE_STEP_WRONG_KIND.format(name=name, key=key, kind=kind_phrase(kind)))
             continue
         result.append((name, found[key]))
     return result
@@ -420,3 +465,18 @@ def build_tree(
         level = next_level
     _fill_rollups(root)
     return root
+
+
+def run_tree(tracker: Tracker, settings: Settings, *, key: str) -> tuple[TreeNode, list[str]]:
+    """``tree``: `build_tree` of ``key``, with the notes it gathered (for stderr)."""
+    notes: list[str] = []
+    jira_url = settings["jira_url"]
+    root = build_tree(
+        tracker,
+        key,
+        home=settings.home,
+        project=settings.project,
+        notes=notes,
+        production_url=f"{jira_url.rstrip('/')}/browse/{key}" if jira_url else None,
+    )
+    return root, notes

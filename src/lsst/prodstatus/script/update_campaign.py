@@ -31,6 +31,7 @@ from typing import Any, cast
 
 import yaml
 
+from ..config import Settings
 from ..core.campaign import (
     CAMPAIGN_ATTACHMENT,
     CAMPAIGN_SECTION,
@@ -59,6 +60,7 @@ from .batch import Batch, run_batch
 from .discovery import StepWorkflow, find_workflow_issues, scan_workflow_base
 from .files import FileAction, load_yaml_file, optional_key, resolve_path, write_text_atomically
 from .hierarchy import (
+    NOTE_NO_BPS_YAMLS,
     IssueResult,
     StoredStep,
     browse_urls,
@@ -74,7 +76,24 @@ from .hierarchy import (
     workflow_results,
 )
 
-__all__ = ["CampaignFile", "StepPlan", "UpdateCampaignResult", "read_campaign_file", "update_campaign"]
+__all__ = [
+    "HINT_CAMPAIGN_KIND",
+    "HINT_CAMPAIGN_NOT_FOUND_OPTION",
+    "HINT_CAMPAIGN_NOT_FOUND_YAML",
+    "HINT_CAMPAIGN_RENAMED",
+    "HINT_ISSUE_TWICE",
+    "HINT_NO_CAMPAIGN_YAML",
+    "HINT_STEP_KIND",
+    "HINT_STEP_NOT_FOUND",
+    "MSG_ISSUE_TWICE",
+    "NOTE_CAMPAIGN_ISSUE_OVERRIDES",
+    "CampaignFile",
+    "StepPlan",
+    "UpdateCampaignResult",
+    "read_campaign_file",
+    "run_update_campaign",
+    "update_campaign",
+]
 
 CAMPAIGN_TAG = "campaign"
 
@@ -94,6 +113,9 @@ class CampaignFile:
     """Each step's bps submit yamls (``<workflow_base>/<step>*.yaml``)."""
 
 
+HINT_NO_CAMPAIGN_YAML = "write one with 'prodstat create-campaign-yaml NAME {path}' and edit it"
+
+
 def read_campaign_file(
     campaign_yaml: str, *, campaign_name: str | None = None, cwd: Path | None = None
 ) -> CampaignFile:
@@ -108,7 +130,7 @@ def read_campaign_file(
     path, data = load_yaml_file(
         campaign_yaml,
         "campaign yaml",
-        f"write one with 'prodstat create-campaign-yaml NAME {campaign_yaml}' and edit it",
+        HINT_NO_CAMPAIGN_YAML.format(path=campaign_yaml),
         cwd,
     )
     spec = parse_campaign(data, f"campaign yaml {campaign_yaml}", name=campaign_name)
@@ -387,6 +409,22 @@ def _final(tracker: Tracker, step: StepPlan, project: str, keys: Mapping[str, st
     return step.final_plan(tracker, keys, project)
 
 
+NOTE_CAMPAIGN_ISSUE_OVERRIDES = "using --campaign_issue {explicit} instead of the issue {in_yaml} in {given}"
+HINT_CAMPAIGN_NOT_FOUND_OPTION = (
+    "give an existing campaign issue, or leave off --campaign_issue to find or create it"
+)
+HINT_CAMPAIGN_NOT_FOUND_YAML = "set issue in {given} to the campaign's issue, or null to create one"
+HINT_CAMPAIGN_KIND = "give the campaign's own issue, or none to find or create it"
+HINT_CAMPAIGN_RENAMED = (
+    "a renamed issue keeps its old label: set name in {given} to {recorded}, or give --campaign_issue "
+    "{key} to rename it to {name}"
+)
+HINT_STEP_NOT_FOUND = "set issue_name of step {step} in {given} to the step's issue, or '' to create one"
+HINT_STEP_KIND = "set it to the step's own issue, or '' to create one"
+MSG_ISSUE_TWICE = "{key} ({what}) is already {owner}"
+HINT_ISSUE_TWICE = "give each step its own issue"
+
+
 def update_campaign(
     tracker: Tracker,
     cfile: CampaignFile,
@@ -432,7 +470,7 @@ def update_campaign(
     notes: list[str] = []
     explicit = optional_key(campaign_issue, "--campaign_issue") or spec.issue
     if campaign_issue and spec.issue and explicit != spec.issue:
-        notes.append(f"using --campaign_issue {explicit} instead of the issue {spec.issue} in {given}")
+        notes.append(NOTE_CAMPAIGN_ISSUE_OVERRIDES.format(explicit=explicit, in_yaml=spec.issue, given=given))
 
     # One search for the workflows of every step, then one for the campaign and steps.
     flat = [path for paths in cfile.yamls for path in paths]
@@ -455,16 +493,16 @@ def update_campaign(
         campaign = by_key.get(explicit)
         if campaign is None:
             hint = (
-                "give an existing campaign issue, or leave off --campaign_issue to find or create it"
+                HINT_CAMPAIGN_NOT_FOUND_OPTION
                 if campaign_issue
-                else f"set issue in {given} to the campaign's issue, or null to create one"
+                else HINT_CAMPAIGN_NOT_FOUND_YAML.format(given=given)
             )
             raise IssueNotFoundError(explicit, tracker.name, hint)
         check_kind(
             campaign,
             "campaign",
             "--campaign_issue" if campaign_issue else f"issue in {given}",
-            "give the campaign's own issue, or none to find or create it",
+            HINT_CAMPAIGN_KIND,
         )
         campaign_found_by = "--campaign_issue" if campaign_issue else "yaml"
     else:
@@ -473,9 +511,8 @@ def update_campaign(
             found,
             spec.name,
             c_label,
-            lambda key, recorded: (
-                f"a renamed issue keeps its old label: set name in {given} to {recorded}, or give "
-                f"--campaign_issue {key} to rename it to {spec.name}"
+            lambda key, recorded: HINT_CAMPAIGN_RENAMED.format(
+                given=given, recorded=recorded, key=key, name=spec.name
             ),
         )
         campaign_found_by = "label" if campaign else None
@@ -492,12 +529,13 @@ def update_campaign(
                 raise IssueNotFoundError(
                     step.issue_name,
                     tracker.name,
-                    f"set issue_name of step {step.name} in {given} to the step's issue, or '' to create one",
+                    HINT_STEP_NOT_FOUND.format(step=step.name, given=given),
                 )
-            check_kind(issue, "step", what, "set it to the step's own issue, or '' to create one")
+            check_kind(issue, "step", what, HINT_STEP_KIND)
             if issue.key in owners:
                 raise InputError(
-                    f"{issue.key} ({what}) is already {owners[issue.key]}", "give each step its own issue"
+                    MSG_ISSUE_TWICE.format(key=issue.key, what=what, owner=owners[issue.key]),
+                    HINT_ISSUE_TWICE,
                 )
             step_found_by.append("yaml")
         else:
@@ -568,9 +606,7 @@ def update_campaign(
         result.workflows = workflow_results(planned.workflows)
         notes.extend(missing_issue_notes(planned.spec.name, result.workflows))
         if not planned.workflows:
-            notes.append(
-                f"step {planned.spec.name}: no bps submit yamls {planned.spec.name}*.yaml in {planned.base}"
-            )
+            notes.append(NOTE_NO_BPS_YAMLS.format(step=planned.spec.name, base=planned.base))
         step_results.append(result)
     campaign_result = issue_result(
         spec.name,
@@ -604,4 +640,23 @@ def update_campaign(
         yaml_action = FileAction.SAVED
     return UpdateCampaignResult(
         campaign_result, step_results, given, yaml_action, dry_run, notes, plan=outcome.lines
+    )
+
+
+def run_update_campaign(
+    tracker: Tracker,
+    settings: Settings,
+    *,
+    campaign_yaml: str,
+    campaign_issue: str | None = None,
+    campaign_name: str | None = None,
+    dry_run: bool = False,
+) -> UpdateCampaignResult:
+    """``update-campaign``: read and check every file of ``campaign_yaml``, then `update_campaign`.
+
+    The files are checked before ``tracker`` is first used, so bad input never logs in.
+    """
+    cfile = read_campaign_file(campaign_yaml, campaign_name=campaign_name)
+    return update_campaign(
+        tracker, cfile, campaign_issue=campaign_issue, project=settings.project, dry_run=dry_run
     )

@@ -10,10 +10,12 @@ nothing reads the search and the attached yaml and writes nothing.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..core.bps import parse_bps_block, render_bps_block
+from ..config import Settings
+from ..core.bps import parse_bps_block
 from ..core.ids import (
     DUPLICATE_LABEL,
     PRODUCTION_LABEL_PREFIX,
@@ -40,10 +42,33 @@ from ..services.submit import SubmitRun
 from ..services.tracker.base import Issue, Tracker
 from .apply import apply_plan
 
-__all__ = ["NEW_ISSUE_KEYS", "UpdateIssueResult", "update_workflow_issue"]
+__all__ = [
+    "HINT_ALREADY_RECORDED",
+    "HINT_NOT_EMPTY",
+    "HINT_OTHER_WORKFLOW",
+    "HINT_OTHER_YAML",
+    "HINT_PRODUCTION_EMPTY",
+    "HINT_WORKFLOW_IS_PRODUCTION",
+    "HINT_WORKFLOW_NOT_FOUND",
+    "HINT_WRONG_KIND",
+    "INFO_PRODUCTION_ELSEWHERE",
+    "MSG_ALREADY_RECORDED",
+    "MSG_NOT_EMPTY",
+    "MSG_OTHER_WORKFLOW",
+    "MSG_OTHER_YAML",
+    "MSG_PRODUCTION_EMPTY",
+    "MSG_WORKFLOW_IS_PRODUCTION",
+    "MSG_WRONG_KIND",
+    "NEW_ISSUE_KEYS",
+    "NOTE_PRODUCTION_NOT_KEY",
+    "UpdateIssueResult",
+    "explicit_key",
+    "run_update_issue",
+    "update_workflow_issue",
+]
 
 NEW_ISSUE_KEYS = ("DRP0", "0", "")
-"""DRP_ISSUE values that mean "create a new issue (or find this workflow's)": REF ``DRP0``."""
+"""DRP_ISSUE values that mean "create a new issue (or find this workflow's)"; ``DRP0`` is the original's."""
 
 
 @dataclass
@@ -103,10 +128,21 @@ class UpdateIssueResult:
         }
 
 
-def _explicit_key(drp_issue: str | None) -> str | None:
+def explicit_key(drp_issue: str | None) -> str | None:
+    """The issue key DRP_ISSUE names, upper-cased, or `None` for a new issue (``DRP0``, ``0``, empty).
+
+    Raises
+    ------
+    InputError
+        A malformed key (exit 1).
+    """
     if drp_issue is None or drp_issue.strip().upper() in NEW_ISSUE_KEYS:
         return None
     return check_issue_key(drp_issue, "workflow issue key (DRP_ISSUE; DRP0 creates a new issue)")
+
+
+MSG_PRODUCTION_EMPTY = "PRODUCTION_ISSUE is empty"
+HINT_PRODUCTION_EMPTY = "give the campaign request issue, e.g. PREOPS-1248 (any text is recorded)"
 
 
 def _production(production_issue: str) -> tuple[str, str | None]:
@@ -114,8 +150,8 @@ def _production(production_issue: str) -> tuple[str, str | None]:
     text = " ".join((production_issue or "").split())
     if not text:
         raise InputError(
-            "PRODUCTION_ISSUE is empty",
-            "give the campaign request issue, e.g. PREOPS-1248 (any text is recorded)",
+            MSG_PRODUCTION_EMPTY,
+            HINT_PRODUCTION_EMPTY,
         )
     return (text.upper(), text.upper()) if is_issue_key(text) else (text, None)
 
@@ -178,6 +214,18 @@ HINT_OTHER_WORKFLOW = (
 )
 
 
+MSG_WORKFLOW_IS_PRODUCTION = "the workflow issue {key} cannot be the production issue itself"
+HINT_WORKFLOW_IS_PRODUCTION = "give DRP0 to create a workflow issue, or the workflow's own key"
+HINT_WORKFLOW_NOT_FOUND = "give an existing workflow issue, or DRP0 to create one"
+NOTE_PRODUCTION_NOT_KEY = (
+    "production issue {text!r} is not an issue key: recorded in the description, not linked"
+)
+INFO_PRODUCTION_ELSEWHERE = (
+    "production issue {key} is not in the {tracker} tracker: recorded in the description and as label "
+    "{label}, not linked"
+)
+
+
 def plan_workflow_issue(
     tracker: Tracker,
     run: SubmitRun,
@@ -196,11 +244,11 @@ def plan_workflow_issue(
     issue of this workflow, and their links and attachments.
     """
     production_text, production_key = _production(production_issue)
-    explicit = _explicit_key(drp_issue)
+    explicit = explicit_key(drp_issue)
     if explicit is not None and explicit == production_key:
         raise InputError(
-            f"the workflow issue {explicit} cannot be the production issue itself",
-            "give DRP0 to create a workflow issue, or the workflow's own key",
+            MSG_WORKFLOW_IS_PRODUCTION.format(key=explicit),
+            HINT_WORKFLOW_IS_PRODUCTION,
         )
     wid = run.workflow_id
     found = tracker.search(
@@ -217,9 +265,7 @@ def plan_workflow_issue(
     if explicit:
         target = by_key.get(explicit)
         if target is None:
-            raise IssueNotFoundError(
-                explicit, tracker.name, "give an existing workflow issue, or DRP0 to create one"
-            )
+            raise IssueNotFoundError(explicit, tracker.name, HINT_WORKFLOW_NOT_FOUND)
         stale_labels = _check_explicit_target(target, wid, force)
         others = [
             i.key
@@ -250,7 +296,7 @@ def plan_workflow_issue(
     if target is not None:
         _check_same_yaml(target, run.yaml_path.name, force)
 
-    block = render_bps_block(line for _name, line in run.keywords)
+    block = run.bps_block
     sections: dict[str, str | None] = {
         PRODUCTION_SECTION: production_section_text(
             production_text,
@@ -322,15 +368,14 @@ def plan_workflow_issue(
     )
     if production is None:
         if production_key is None:
-            result.notes.append(
-                f"production issue {production_text!r} is not an issue key: recorded in the description, not linked"
-            )
+            result.notes.append(NOTE_PRODUCTION_NOT_KEY.format(text=production_text))
         else:
             # The usual case (the request lives in another project): no warning, the label
             # makes the production issue findable (tree/report PREOPS-…).
             result.info.append(
-                f"production issue {production_key} is not in the {tracker.name} tracker: recorded in the "
-                f"description and as label {production_label(production_key)}, not linked"
+                INFO_PRODUCTION_ELSEWHERE.format(
+                    key=production_key, tracker=tracker.name, label=production_label(production_key)
+                )
             )
     return plan, result, target, production
 
@@ -400,3 +445,39 @@ def update_workflow_issue(
         result.found_by = "label"
     result.duplicates_removed = applied.duplicates_removed
     return result
+
+
+def run_update_issue(
+    tracker: Tracker,
+    settings: Settings,
+    *,
+    bps_submit_fname: str,
+    production_issue: str,
+    drp_issue: str | None,
+    timestamp: str | None = None,
+    force: bool = False,
+    dry_run: bool = False,
+    warn: Callable[[str], None] = lambda text: None,
+) -> UpdateIssueResult:
+    """``update-issue``: find the bps run of ``bps_submit_fname``, then create or update its issue.
+
+    The run is ``submit/<output>/<timestamp>/`` beside the yaml: the newest one holding a
+    copy of it, or ``timestamp``'s. Its warnings (e.g. a run without a copy of the yaml
+    skipped) go to ``warn`` before the tracker is used. The rest is
+    `update_workflow_issue`.
+    """
+    from ..services.submit import find_run
+
+    run = find_run(bps_submit_fname, timestamp)
+    for warning in run.warnings:
+        warn(f"warning: {warning}")
+    return update_workflow_issue(
+        tracker,
+        run,
+        production_issue,
+        drp_issue,
+        project=settings.project,
+        pandamon_url=settings["pandamon_url"],
+        dry_run=dry_run,
+        force=force,
+    )

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..config import PandaSettings, Settings
 from ..core.bps import expand_placeholders, parse_bps_block, parse_summary, uniq_proc_name
 from ..core.failures import (
     FAILURE_HEADERS,
@@ -34,17 +35,32 @@ from ..core.plan import Action, IssuePlan, PlannedAttachment
 from ..core.stats import PandaLabelStats, PandaStats, fmt_number, fmt_time, status_line
 from ..core.timeline import JobTimes
 from ..core.workflow import STATISTICS_SECTIONS
-from ..errors import InputError, without_userinfo
+from ..errors import InputError, UsageError, without_userinfo
 from ..services.tracker.base import Tracker, check_issue_key
 from ._gather import ProgressFactory, gather_statistics
 from .apply import apply_plan
 
 __all__ = [
     "DESCRIPTION_LIMIT",
+    "HINT_CANNOT_EXPAND",
+    "HINT_DESCRIPTION_TOO_LONG",
+    "HINT_NOT_WORKFLOW",
+    "HINT_NO_BPS_BLOCK",
+    "HINT_NO_BUTLER_CONFIG",
+    "HINT_NO_TIMESTAMP",
+    "MSG_CANNOT_EXPAND",
+    "MSG_DESCRIPTION_TOO_LONG",
+    "MSG_NOT_WORKFLOW",
+    "MSG_NO_BPS_BLOCK",
+    "MSG_NO_BUTLER_CONFIG",
+    "MSG_NO_TIMESTAMP",
+    "NOTHING_TO_DO",
+    "NOTHING_TO_DO_HINT",
     "SECTIONS",
     "UpdateStatResult",
     "WorkflowRef",
     "panda_section",
+    "run_update_stat",
     "update_workflow_stats",
     "workflow_ref",
 ]
@@ -54,6 +70,10 @@ DESCRIPTION_LIMIT = MARKUP_DESCRIPTION_LIMIT
 
 SECTIONS = STATISTICS_SECTIONS
 """Managed sections written by update-stat, in the order they are first added."""
+
+NOTHING_TO_DO = "--no-panda and --no-butler together leave nothing to do"
+"""Usage error (exit 2): both sources skipped."""
+NOTHING_TO_DO_HINT = "drop one of them"
 
 _REQUEST_RE = re.compile(r"PanDA request: (\d+)")
 
@@ -71,6 +91,16 @@ class WorkflowRef:
     request_id: int | None
 
 
+MSG_NO_TIMESTAMP = "issue {key} has no bps timestamp in its summary {summary!r}"
+HINT_NO_TIMESTAMP = (
+    "a workflow issue's summary is <step>#<campaign>/<YYYYMMDDTHHMMSSZ>, as update-issue writes it"
+)
+MSG_CANNOT_EXPAND = "cannot expand output {output!r} of issue {key}: {reason}"
+HINT_CANNOT_EXPAND = "run 'prodstat update-issue' for this workflow again to refresh its BPS block"
+MSG_NO_BPS_BLOCK = "issue {key} has no BPS Submit Keywords block naming the workflow (uniqProcName/output)"
+HINT_NO_BPS_BLOCK = "create it with 'prodstat update-issue BPS_YAML PRODUCTION_ISSUE {key}'"
+
+
 def workflow_ref(key: str, summary: str, description: str) -> WorkflowRef:
     """Read the workflow's identity from an issue (also one written by the original tool).
 
@@ -82,8 +112,8 @@ def workflow_ref(key: str, summary: str, description: str) -> WorkflowRef:
     parsed = parse_summary(summary)
     if parsed is None:
         raise InputError(
-            f"issue {key} has no bps timestamp in its summary {summary!r}",
-            "a workflow issue's summary is <step>#<campaign>/<YYYYMMDDTHHMMSSZ>, as update-issue writes it",
+            MSG_NO_TIMESTAMP.format(key=key, summary=summary),
+            HINT_NO_TIMESTAMP,
         )
     step, _campaign, timestamp = parsed
     block = parse_bps_block(description)
@@ -95,15 +125,15 @@ def workflow_ref(key: str, summary: str, description: str) -> WorkflowRef:
             expanded = expand_placeholders(output, block)
         except ValueError as exc:
             raise InputError(
-                f"cannot expand output {output!r} of issue {key}: {exc}",
-                "run 'prodstat update-issue' for this workflow again to refresh its BPS block",
+                MSG_CANNOT_EXPAND.format(output=output, key=key, reason=exc),
+                HINT_CANNOT_EXPAND,
             ) from exc
         uniq = uniq or uniq_proc_name(expanded, timestamp)
         run = run or f"{expanded}/{timestamp}"
     if not uniq or not run:
         raise InputError(
-            f"issue {key} has no BPS Submit Keywords block naming the workflow (uniqProcName/output)",
-            "create it with 'prodstat update-issue BPS_YAML PRODUCTION_ISSUE " + key + "'",
+            MSG_NO_BPS_BLOCK.format(key=key),
+            HINT_NO_BPS_BLOCK.format(key=key),
         )
     match = _REQUEST_RE.search(read_section(description, "panda") or "")
     return WorkflowRef(
@@ -398,13 +428,23 @@ def _numeric_csv(records: Sequence[dict[str, Any]]) -> bytes:
     return out.getvalue().encode()
 
 
+MSG_NOT_WORKFLOW = "{key} is {kind} ({summary}), not a workflow issue"
+HINT_NOT_WORKFLOW = "give the key of a workflow issue (update-issue prints it)"
+MSG_NO_BUTLER_CONFIG = "issue {key} has no butlerConfig in its BPS Submit Keywords block"
+HINT_NO_BUTLER_CONFIG = "pass --butler REPO, or --no-butler to skip the Butler statistics"
+MSG_DESCRIPTION_TOO_LONG = (
+    "the description of {key} would be {length} characters even without statistics tables, more than "
+    "the {limit} the tracker keeps"
+)
+HINT_DESCRIPTION_TOO_LONG = "shorten the text outside prodstat's sections; nothing was written"
+
+
 def update_workflow_stats(
     tracker: Tracker,
     drp_issue: str,
     *,
     home: Path,
-    pandamon_url: str,
-    panda_token: str | None = None,
+    panda: PandaSettings,
     butler_repo: str | None = None,
     use_panda: bool = True,
     use_butler: bool = True,
@@ -412,15 +452,14 @@ def update_workflow_stats(
     dry_run: bool = False,
     progress: ProgressFactory | None = None,
     max_workers: int = 8,
-    panda_timeout: float = 120.0,
-    panda_retries: int = 4,
     error_rules: str | Path | None = None,
     panda_found: tuple[Any, int] | None = None,
     plots: bool = False,
 ) -> UpdateStatResult:
     """Compute the workflow's statistics and write them into its issue.
 
-    With PanDA statistics, the failures section holds the failed jobs per label and
+    ``panda`` is the PanDA monitor (its URL also makes the issue's PanDA links). With
+    PanDA statistics, the failures section holds the failed jobs per label and
     error, classified by the rules of ``error_rules`` (a yaml file) and the shipped ones.
     ``panda_found`` is the workflow's PanDA request and ``days`` window when the caller
     has just read them (no wfprogress query then). ``plots`` attaches a running-jobs
@@ -436,7 +475,7 @@ def update_workflow_stats(
     """
     key = check_issue_key(drp_issue)
     if not use_panda and not use_butler:
-        raise InputError("--no-panda and --no-butler together leave nothing to do", "drop one of them")
+        raise UsageError(NOTHING_TO_DO, NOTHING_TO_DO_HINT)
     stats_dir = home / "stats" / key
     issue = tracker.get_issue(key)  # an unknown key fails here, before any directory is made
     if not dry_run:
@@ -447,8 +486,8 @@ def update_workflow_stats(
     kind = issue_kind(issue.summary, issue.labels)
     if kind in ("campaign", "step"):
         raise InputError(
-            f"{issue.key} is {kind_phrase(kind)} ({issue.summary}), not a workflow issue",
-            "give the key of a workflow issue (update-issue prints it)",
+            MSG_NOT_WORKFLOW.format(key=issue.key, kind=kind_phrase(kind), summary=issue.summary),
+            HINT_NOT_WORKFLOW,
         )
     ref = workflow_ref(issue.key, issue.summary, issue.description)
     try:
@@ -463,8 +502,8 @@ def update_workflow_stats(
     repo = butler_repo or ref.butler_config
     if use_butler and not repo:
         raise InputError(
-            f"issue {key} has no butlerConfig in its BPS Submit Keywords block",
-            "pass --butler REPO, or --no-butler to skip the Butler statistics",
+            MSG_NO_BUTLER_CONFIG.format(key=key),
+            HINT_NO_BUTLER_CONFIG,
         )
 
     panda_stats: PandaStats | None = None
@@ -475,13 +514,10 @@ def update_workflow_stats(
     panda_stats, butler_stats = gather_statistics(
         ref,
         repo if use_butler else None,
-        pandamon_url=pandamon_url if use_panda else None,
-        panda_token=panda_token,
+        panda=panda if use_panda else None,
         sample=sample,
         progress=progress,
         max_workers=max_workers,
-        panda_timeout=panda_timeout,
-        panda_retries=panda_retries,
         failures=summary,
         found=panda_found,
         accumulators=[job_times] if job_times is not None else [],
@@ -504,11 +540,11 @@ def update_workflow_stats(
         sections["butler"] = butler_section(butler_stats, attachment=names["butler"])
         tables["butler"] = _csv(BUTLER_HEADERS, butler_rows(butler_stats))
     if panda_stats is not None:
-        sections["panda"] = panda_section(panda_stats, pandamon_url, attachment=names["panda"])
+        sections["panda"] = panda_section(panda_stats, panda.url, attachment=names["panda"])
         sections["status"] = status_line(panda_stats.workflow)
         tables["panda"] = _csv(PANDA_HEADERS, panda_rows(panda_stats))
     if groups is not None:
-        sections["failures"] = failures_section(groups, pandamon_url, quanta=quanta)
+        sections["failures"] = failures_section(groups, panda.url, quanta=quanta)
         tables["failures"] = _failures_csv(groups)
 
     description = replace_sections(issue.description, sections)
@@ -519,19 +555,18 @@ def update_workflow_stats(
             if butler_stats is not None:
                 sections["butler"] = butler_section(butler_stats, max_rows, names["butler"])
             if panda_stats is not None:
-                sections["panda"] = panda_section(panda_stats, pandamon_url, max_rows, names["panda"])
+                sections["panda"] = panda_section(panda_stats, panda.url, max_rows, names["panda"])
             if groups is not None:
                 sections["failures"] = failures_section(
-                    groups, pandamon_url, max_rows, names["failures"], quanta=quanta
+                    groups, panda.url, max_rows, names["failures"], quanta=quanta
                 )
             description = replace_sections(issue.description, sections)
             if len(description) <= DESCRIPTION_LIMIT:
                 break
         else:
             raise InputError(
-                f"the description of {key} would be {len(description)} characters even without statistics "
-                f"tables, more than the {DESCRIPTION_LIMIT} the tracker keeps",
-                "shorten the text outside prodstat's sections; nothing was written",
+                MSG_DESCRIPTION_TOO_LONG.format(key=key, length=len(description), limit=DESCRIPTION_LIMIT),
+                HINT_DESCRIPTION_TOO_LONG,
             )
         attach = sorted(tables)
 
@@ -581,3 +616,33 @@ def update_workflow_stats(
         json_path.write_text(json.dumps(data[name], indent=2, default=str) + "\n")
         result.files += [csv_path, json_path]
     return result
+
+
+def run_update_stat(
+    tracker: Tracker,
+    settings: Settings,
+    *,
+    drp_issue: str,
+    butler_repo: str | None = None,
+    no_butler: bool = False,
+    no_panda: bool = False,
+    plots: bool = False,
+    sample: int | None = None,
+    dry_run: bool = False,
+    progress: ProgressFactory | None = None,
+) -> UpdateStatResult:
+    """``update-stat``: `update_workflow_stats` with the PanDA, home and rules settings."""
+    return update_workflow_stats(
+        tracker,
+        drp_issue,
+        home=settings.home,
+        panda=settings.panda,
+        butler_repo=butler_repo,
+        use_panda=not no_panda,
+        use_butler=not no_butler,
+        sample=sample,
+        dry_run=dry_run,
+        progress=progress,
+        error_rules=settings["error_rules"],
+        plots=plots,
+    )

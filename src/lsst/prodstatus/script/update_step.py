@@ -21,6 +21,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, cast
 
+from ..config import Settings
 from ..core.campaign import (
     STEP_ATTACHMENT,
     STEP_SECTION,
@@ -57,7 +58,29 @@ from .hierarchy import (
     step_rename_hint,
 )
 
-__all__ = ["LinkAction", "StepFile", "UpdateStepResult", "read_step_file", "update_step"]
+__all__ = [
+    "HINT_CAMPAIGN_KIND",
+    "HINT_CAMPAIGN_NOT_FOUND",
+    "HINT_CAMPAIGN_RENAMED",
+    "HINT_NO_CAMPAIGN_ISSUE",
+    "HINT_NO_STEP_YAML",
+    "HINT_STEP_IS_CAMPAIGN",
+    "HINT_STEP_KIND",
+    "HINT_STEP_NOT_FOUND_OPTION",
+    "HINT_STEP_NOT_FOUND_YAML",
+    "HINT_WORKFLOW_KIND",
+    "HINT_WORKFLOW_NOT_FOUND",
+    "MSG_NO_CAMPAIGN_ISSUE",
+    "MSG_STEP_IS_CAMPAIGN",
+    "NOTE_BPS_YAML_MISSING",
+    "NOTE_NO_CAMPAIGN",
+    "LinkAction",
+    "StepFile",
+    "UpdateStepResult",
+    "read_step_file",
+    "run_update_step",
+    "update_step",
+]
 
 STEP_TAG = "step"
 
@@ -122,6 +145,9 @@ class StepFile:
     """``<workflow_base>/<step>*.yaml``."""
 
 
+HINT_NO_STEP_YAML = "write one with 'prodstat create-step-yaml {path} STEP_NAME WORKFLOW_DIR'"
+
+
 def read_step_file(step_yaml: str, *, step_name: str | None = None, cwd: Path | None = None) -> StepFile:
     """Read and check a step yaml and its ``workflow_base``.
 
@@ -134,7 +160,7 @@ def read_step_file(step_yaml: str, *, step_name: str | None = None, cwd: Path | 
     path, data = load_yaml_file(
         step_yaml,
         "step yaml",
-        f"write one with 'prodstat create-step-yaml {step_yaml} STEP_NAME WORKFLOW_DIR'",
+        HINT_NO_STEP_YAML.format(path=step_yaml),
         cwd,
     )
     doc = parse_step(data, f"step yaml {step_yaml}", name=step_name)
@@ -148,6 +174,29 @@ def read_step_file(step_yaml: str, *, step_name: str | None = None, cwd: Path | 
     return StepFile(
         step_yaml, path, cast(dict[str, Any], data), doc, base, scan_workflow_base(base, doc.name)
     )
+
+
+HINT_CAMPAIGN_RENAMED = (
+    "a renamed issue keeps its old label: give --campaign_name {recorded}, or set campaign_issue in "
+    "{given} to {key}"
+)
+MSG_NO_CAMPAIGN_ISSUE = "no campaign issue for campaign {name} in the {tracker} tracker (label {label})"
+HINT_NO_CAMPAIGN_ISSUE = "create it with 'prodstat update-campaign CAMPAIGN_YAML', or check the name"
+HINT_CAMPAIGN_NOT_FOUND = (
+    "set campaign_issue in {given} to the campaign's issue (or null), or give --campaign_name"
+)
+HINT_CAMPAIGN_KIND = "give the campaign's own issue, or null"
+HINT_STEP_NOT_FOUND_OPTION = "give an existing step issue, or leave off --step_issue to create one"
+HINT_STEP_NOT_FOUND_YAML = "set issue_name in {given} to the step's issue, or null to create one"
+HINT_STEP_KIND = "give the step's own issue, or none to create one"
+MSG_STEP_IS_CAMPAIGN = "{key} is both the step issue and the campaign issue of {given}"
+HINT_STEP_IS_CAMPAIGN = "give the step its own issue"
+HINT_WORKFLOW_NOT_FOUND = "fix issue_name of workflow {name} in {given}, or set it to null"
+HINT_WORKFLOW_KIND = "give the workflow's issue"
+NOTE_BPS_YAML_MISSING = "bps yaml {path} not found"
+NOTE_NO_CAMPAIGN = (
+    "step {step} belongs to no campaign; give --campaign_name or campaign_issue in {given} to link it"
+)
 
 
 def update_step(
@@ -234,15 +283,12 @@ def update_step(
             found,
             campaign_name,
             label,
-            lambda key, recorded: (
-                f"a renamed issue keeps its old label: give --campaign_name {recorded}, or set "
-                f"campaign_issue in {given} to {key}"
-            ),
+            lambda key, recorded: HINT_CAMPAIGN_RENAMED.format(recorded=recorded, given=given, key=key),
         )
         if campaign is None:
             raise InputError(
-                f"no campaign issue for campaign {campaign_name} in the {tracker.name} tracker (label {label})",
-                "create it with 'prodstat update-campaign CAMPAIGN_YAML', or check the name",
+                MSG_NO_CAMPAIGN_ISSUE.format(name=campaign_name, tracker=tracker.name, label=label),
+                HINT_NO_CAMPAIGN_ISSUE,
             )
     elif campaign_key:
         campaign = by_key.get(campaign_key)
@@ -250,11 +296,9 @@ def update_step(
             raise IssueNotFoundError(
                 campaign_key,
                 tracker.name,
-                f"set campaign_issue in {given} to the campaign's issue (or null), or give --campaign_name",
+                HINT_CAMPAIGN_NOT_FOUND.format(given=given),
             )
-        check_kind(
-            campaign, "campaign", f"campaign_issue in {given}", "give the campaign's own issue, or null"
-        )
+        check_kind(campaign, "campaign", f"campaign_issue in {given}", HINT_CAMPAIGN_KIND)
     if campaign is not None:
         known_campaign = campaign_name or campaign_name_from_summary(campaign.summary) or doc.campaign_name
 
@@ -264,13 +308,9 @@ def update_step(
         issue = by_key.get(explicit_step)
         what = "--step_issue" if step_issue else f"issue_name in {given}"
         if issue is None:
-            hint = (
-                "give an existing step issue, or leave off --step_issue to create one"
-                if step_issue
-                else f"set issue_name in {given} to the step's issue, or null to create one"
-            )
+            hint = HINT_STEP_NOT_FOUND_OPTION if step_issue else HINT_STEP_NOT_FOUND_YAML.format(given=given)
             raise IssueNotFoundError(explicit_step, tracker.name, hint)
-        check_kind(issue, "step", what, "give the step's own issue, or none to create one")
+        check_kind(issue, "step", what, HINT_STEP_KIND)
         found_by = "--step_issue" if step_issue else "yaml"
     elif known_campaign:
         label = step_label(known_campaign, doc.name)
@@ -291,8 +331,8 @@ def update_step(
         issue = None
     if issue is not None and campaign is not None and issue.key == campaign.key:
         raise InputError(
-            f"{issue.key} is both the step issue and the campaign issue of {given}",
-            "give the step its own issue",
+            MSG_STEP_IS_CAMPAIGN.format(key=issue.key, given=given),
+            HINT_STEP_IS_CAMPAIGN,
         )
 
     for entry, path in zip(entries, paths, strict=True):
@@ -306,13 +346,13 @@ def update_step(
                 raise IssueNotFoundError(
                     entry.issue_name,
                     tracker.name,
-                    f"fix issue_name of workflow {entry.name} in {given}, or set it to null",
+                    HINT_WORKFLOW_NOT_FOUND.format(name=entry.name, given=given),
                 )
             check_kind(
                 other,
                 "workflow",
                 f"issue_name of workflow {entry.name} in {given}",
-                "give the workflow's issue",
+                HINT_WORKFLOW_KIND,
             )
 
     # Nothing is written before this point: every check above has passed.
@@ -329,7 +369,7 @@ def update_step(
             e.name,
             str(p),
             e.issue_name,
-            (discovered[p].problem if p in discovered else f"bps yaml {p} not found"),
+            (discovered[p].problem if p in discovered else NOTE_BPS_YAML_MISSING.format(path=p)),
         )
         for e, p in zip(entries, paths, strict=True)
     ]
@@ -338,9 +378,7 @@ def update_step(
             res.problem = None
     notes.extend(missing_issue_notes(doc.name, results))
     if campaign is None:
-        notes.append(
-            f"step {doc.name} belongs to no campaign; give --campaign_name or campaign_issue in {given} to link it"
-        )
+        notes.append(NOTE_NO_CAMPAIGN.format(step=doc.name, given=given))
     bps = [PlannedAttachment(p.name, read_bytes(p)) for p in paths if p.is_file()]
     # One read of the issue's step.yaml: its digests prove the attached bps yamls unchanged.
     stored = read_stored_step(tracker, issue) if issue is not None else None
@@ -451,3 +489,25 @@ def _plan_step(
 def _issue_of(discovered: Mapping[Path, StepWorkflow], path: Path) -> str | None:
     workflow = discovered.get(path)
     return workflow.issue.key if workflow is not None and workflow.issue is not None else None
+
+
+def run_update_step(
+    tracker: Tracker,
+    settings: Settings,
+    *,
+    step_yaml: str,
+    step_issue: str | None = None,
+    campaign_name: str | None = None,
+    step_name: str | None = None,
+    dry_run: bool = False,
+) -> UpdateStepResult:
+    """``update-step``: read and check ``step_yaml`` and its bps yamls, then `update_step`."""
+    sfile = read_step_file(step_yaml, step_name=step_name)
+    return update_step(
+        tracker,
+        sfile,
+        step_issue=step_issue,
+        campaign_name=campaign_name,
+        project=settings.project,
+        dry_run=dry_run,
+    )

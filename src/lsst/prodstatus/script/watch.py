@@ -26,16 +26,38 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from ..config import PandaSettings, Settings
 from ..core.panda import PandaWorkflow
-from ..errors import InputError, ProdstatError, ServiceError
+from ..errors import InputError, ProdstatError, ServiceError, UsageError
 from ..services.tracker.base import Issue, Tracker, check_issue_key
 
 __all__ = [
     "DEFAULT_INTERVAL",
     "FINAL_STATES",
+    "HINT_NOTHING_TO_WATCH",
+    "HINT_NOT_WATCHABLE",
+    "HINT_NO_WORKFLOW_NAMED",
+    "HINT_STATE_UNREADABLE",
+    "HINT_WATCH_RUNNING",
     "MIN_INTERVAL",
+    "MSG_NOTHING_TO_WATCH",
+    "MSG_NOT_WATCHABLE",
+    "MSG_NO_WORKFLOW_NAMED",
+    "MSG_STATE_UNREADABLE",
+    "MSG_WATCH_RUNNING",
+    "NOTE_NOT_WATCHED",
+    "NOTE_ROLLUP_NOT_REFRESHED",
+    "NOTE_STATS_NOT_UPDATED",
+    "NO_DRY_RUN",
+    "WARN_CYCLE_FAILED",
+    "WARN_NO_REPORT_COMMAND",
+    "WARN_NO_TRANSITIONS",
+    "WARN_REPORT_NOT_WRITTEN",
+    "WARN_TRANSITION_FAILED",
+    "WARN_WEBHOOK_FAILED",
     "CycleReport",
     "WatchResult",
+    "run_watch",
     "watch",
     "workflow_state",
 ]
@@ -98,6 +120,10 @@ def _signature(workflow: PandaWorkflow | None) -> list[Any] | None:
 # -- state on disk, lock ------------------------------------------------------------------------
 
 
+MSG_WATCH_RUNNING = "another prodstat watch of {key} is running (pid {pid}, lock {lock})"
+HINT_WATCH_RUNNING = "stop it first, or let it finish; one watcher per issue"
+
+
 class WatchLock:
     """An exclusive lock on ``path`` (``flock``: released by the OS even if the watcher dies)."""
 
@@ -119,8 +145,8 @@ class WatchLock:
             holder = handle.read().strip() or "unknown"
             handle.close()
             raise InputError(
-                f"another prodstat watch of {self.key} is running (pid {holder}, lock {self.path})",
-                "stop it first, or let it finish; one watcher per issue",
+                MSG_WATCH_RUNNING.format(key=self.key, pid=holder, lock=self.path),
+                HINT_WATCH_RUNNING,
             ) from None
         handle.seek(0)
         handle.truncate()
@@ -135,6 +161,10 @@ class WatchLock:
             self._file = None
 
 
+MSG_STATE_UNREADABLE = "watch state file {path} cannot be read ({reason})"
+HINT_STATE_UNREADABLE = "delete it to start over (comments already made may then be made again)"
+
+
 class WatchState:
     """What was announced and updated per workflow, saved after every change."""
 
@@ -146,8 +176,8 @@ class WatchState:
                 data = json.loads(path.read_text(encoding="utf-8"))
             except (OSError, ValueError) as exc:
                 raise InputError(
-                    f"watch state file {path} cannot be read ({exc})",
-                    "delete it to start over (comments already made may then be made again)",
+                    MSG_STATE_UNREADABLE.format(path=path, reason=exc),
+                    HINT_STATE_UNREADABLE,
                 ) from None
         self.workflows: dict[str, dict[str, Any]] = dict(data.get("workflows") or {})
 
@@ -230,6 +260,10 @@ class _Members:
     campaign: Issue | None
 
 
+MSG_NOT_WATCHABLE = "{key} is {kind} ({summary}), not a campaign, step or workflow issue"
+HINT_NOT_WATCHABLE = "watch a campaign, step or workflow issue that prodstat created"
+
+
 def _members(tracker: Tracker, key: str, project: str | None, notes: list[str]) -> _Members:
     from ..core.ids import kind_phrase
     from .tree import campaign_steps, kind_of, step_members
@@ -246,14 +280,20 @@ def _members(tracker: Tracker, key: str, project: str | None, notes: list[str]) 
         campaign = root
     else:
         raise InputError(
-            f"{key} is {kind_phrase(kind)} ({root.summary}), not a campaign, step or workflow issue",
-            "watch a campaign, step or workflow issue that prodstat created",
+            MSG_NOT_WATCHABLE.format(key=key, kind=kind_phrase(kind), summary=root.summary),
+            HINT_NOT_WATCHABLE,
         )
     members = step_members(tracker, steps, project, notes) if steps else {}
     workflows: list[Issue] = []
     for step in steps:
         workflows += [w for _, w in members[step.key].workflows if w.key not in {x.key for x in workflows}]
     return _Members(root, kind, workflows, steps, campaign)
+
+
+WARN_WEBHOOK_FAILED = (
+    "warning: the webhook (notify_url) did not take a message ({reason}); watching goes on and the "
+    "tracker is updated as usual"
+)
 
 
 class _Notifier:
@@ -280,14 +320,16 @@ class _Notifier:
             from ..errors import short_reason
 
             self.failed = True  # until the next cycle: one warning, not one per message
-            self.note(
-                f"warning: the webhook (notify_url) did not take a message ({short_reason(exc)}); "
-                "watching goes on and the tracker is updated as usual"
-            )
+            self.note(WARN_WEBHOOK_FAILED.format(reason=short_reason(exc)))
 
     def close(self) -> None:
         if self._session is not None:
             self._session.close()
+
+
+MSG_NOTHING_TO_WATCH = "{key} ({summary}) has no workflow issues to watch"
+HINT_NOTHING_TO_WATCH = "record the workflows first (update-issue, update-step), or watch another issue"
+WARN_CYCLE_FAILED = "warning: cycle {cycle} failed ({error}); next try in {wait:.0f} s"
 
 
 def watch(
@@ -295,8 +337,7 @@ def watch(
     key: str,
     *,
     home: Path,
-    pandamon_url: str,
-    panda_token: str | None = None,
+    panda: PandaSettings,
     project: str | None = None,
     interval: float = DEFAULT_INTERVAL,
     once: bool = False,
@@ -307,8 +348,6 @@ def watch(
     error_rules: str | None = None,
     butler: bool = False,
     jira_url: str | None = None,
-    panda_timeout: float = 120.0,
-    panda_retries: int = 4,
     sleep: Callable[[float], None] = time.sleep,
     note: Callable[[str], None] = lambda text: None,
     on_cycle: Callable[[CycleReport], None] = lambda report: None,
@@ -318,6 +357,8 @@ def watch(
 
     Parameters
     ----------
+    panda : `~lsst.prodstatus.config.PandaSettings`
+        The PanDA monitor.
     interval : `float`
         Seconds between cycles (`sleep` is called with it; tests pass their own clock).
     once : `bool`
@@ -350,14 +391,12 @@ def watch(
             note(text)
         if not members.workflows:
             raise InputError(
-                f"{key} ({members.root.summary}) has no workflow issues to watch",
-                "record the workflows first (update-issue, update-step), or watch another issue",
+                MSG_NOTHING_TO_WATCH.format(key=key, summary=members.root.summary),
+                HINT_NOTHING_TO_WATCH,
             )
         state = WatchState(watch_dir / f"{stem}.json")
         result = WatchResult(key, members.kind, [w.key for w in members.workflows])
-        from ..services.panda import PandaClient
-
-        client = PandaClient(pandamon_url, panda_token, timeout=panda_timeout, retries=panda_retries)
+        client = panda.client()
         notifier = _Notifier(notify_url, note)
         context = _Context(
             tracker=tracker,
@@ -365,10 +404,7 @@ def watch(
             home=home,
             project=project,
             client=client,
-            pandamon_url=pandamon_url,
-            panda_token=panda_token,
-            panda_timeout=panda_timeout,
-            panda_retries=panda_retries,
+            panda=panda,
             error_rules=error_rules,
             butler=butler,
             transitions=dict(status_transitions or {}),
@@ -407,12 +443,25 @@ def watch(
                 if failures_in_row:
                     # PanDA or the tracker is throttling or down: back off, up to an hour.
                     wait = min(interval * 2**failures_in_row, max(MAX_BACKOFF, interval))
-                    note(f"warning: cycle {cycle} failed ({report.error}); next try in {wait:.0f} s")
+                    note(WARN_CYCLE_FAILED.format(cycle=cycle, error=report.error, wait=wait))
                 sleep(wait)
         finally:
             client.close()
             notifier.close()
         return result
+
+
+NOTE_NOT_WATCHED = "{key}: not watched: {error}"
+MSG_NO_WORKFLOW_NAMED = "no workflow issue under {key} names its workflow"
+HINT_NO_WORKFLOW_NAMED = "run update-issue for them first"
+NOTE_STATS_NOT_UPDATED = "{key}: statistics not updated: {error}"
+WARN_NO_TRANSITIONS = (
+    "warning: the {tracker} tracker cannot change an issue's status; status_transitions is ignored"
+)
+WARN_TRANSITION_FAILED = "warning: {key}: transition {name!r} failed: {error}"
+NOTE_ROLLUP_NOT_REFRESHED = "{key}: roll-up not refreshed: {error}"
+WARN_NO_REPORT_COMMAND = "warning: this prodstat has no report command; --report is ignored"
+WARN_REPORT_NOT_WRITTEN = "warning: report not written: {error}"
 
 
 @dataclass
@@ -422,10 +471,7 @@ class _Context:
     home: Path
     project: str | None
     client: Any
-    pandamon_url: str
-    panda_token: str | None
-    panda_timeout: float
-    panda_retries: int
+    panda: PandaSettings
     error_rules: str | None
     butler: bool
     transitions: dict[str, str]
@@ -451,11 +497,9 @@ class _Context:
             try:
                 refs[issue.key] = workflow_ref(issue.key, issue.summary, issue.description)
             except InputError as exc:
-                self.note_once(f"{issue.key}: not watched: {exc.message}")
+                self.note_once(NOTE_NOT_WATCHED.format(key=issue.key, error=exc.message))
         if not refs:
-            raise InputError(
-                f"no workflow issue under {self.key} names its workflow", "run update-issue for them first"
-            )
+            raise InputError(MSG_NO_WORKFLOW_NAMED.format(key=self.key), HINT_NO_WORKFLOW_NAMED)
         days = max(days_covering(ref.timestamp) for ref in refs.values())
         found = self.client.find_workflows([ref.uniq_proc_name for ref in refs.values()], days)
         changed = False
@@ -477,17 +521,14 @@ class _Context:
                         self.tracker,
                         issue.key,
                         home=self.home,
-                        pandamon_url=self.pandamon_url,
-                        panda_token=self.panda_token,
+                        panda=self.panda,
                         use_butler=self.butler and final,
-                        panda_timeout=self.panda_timeout,
-                        panda_retries=self.panda_retries,
                         error_rules=self.error_rules,
                         panda_found=(workflow, days),
                     )
                 except InputError as exc:
                     # Bad issue content is not for a watcher to fix: say so once, move on.
-                    self.note_once(f"{issue.key}: statistics not updated: {exc.one_line()}")
+                    self.note_once(NOTE_STATS_NOT_UPDATED.format(key=issue.key, error=exc.one_line()))
                     record["signature"] = signature
                     self.state.save()
                 else:
@@ -575,15 +616,14 @@ class _Context:
         if name and f"transition-{category}" not in announced:
             transition = getattr(self.tracker, "transition_issue", None)
             if transition is None:
-                self.note_once(
-                    f"warning: the {self.tracker.name} tracker cannot change an issue's status; "
-                    "status_transitions is ignored"
-                )
+                self.note_once(WARN_NO_TRANSITIONS.format(tracker=self.tracker.name))
             else:
                 try:
                     transition(issue.key, name)
                 except ProdstatError as exc:
-                    self.note_once(f"warning: {issue.key}: transition {name!r} failed: {exc.one_line()}")
+                    self.note_once(
+                        WARN_TRANSITION_FAILED.format(key=issue.key, name=name, error=exc.one_line())
+                    )
                 else:
                     report.transitions.append((issue.key, name))
             announced.append(f"transition-{category}")
@@ -596,7 +636,7 @@ class _Context:
             try:
                 map_auto(self.tracker, issue.key, project=self.project, home=self.home)
             except InputError as exc:
-                self.note_once(f"{issue.key}: roll-up not refreshed: {exc.one_line()}")
+                self.note_once(NOTE_ROLLUP_NOT_REFRESHED.format(key=issue.key, error=exc.one_line()))
             else:
                 report.rollups.append(issue.key)
 
@@ -606,7 +646,7 @@ class _Context:
         try:
             from .report import write_report
         except ImportError:
-            self.note_once("warning: this prodstat has no report command; --report is ignored")
+            self.note_once(WARN_NO_REPORT_COMMAND)
             return
         try:
             write_report(
@@ -618,6 +658,46 @@ class _Context:
                 project=self.project,
             )
         except InputError as exc:
-            self.note_once(f"warning: report not written: {exc.one_line()}")
+            self.note_once(WARN_REPORT_NOT_WRITTEN.format(error=exc.one_line()))
         else:
             report.report = str(self.report_file)
+
+
+NO_DRY_RUN = "watch writes as it goes and has no --dry-run; use update-stat --dry-run"
+"""Usage error (exit 2): ``watch --dry-run``."""
+
+
+def run_watch(
+    tracker: Tracker,
+    settings: Settings,
+    *,
+    key: str,
+    interval: float = DEFAULT_INTERVAL,
+    once: bool = False,
+    report_file: str | None = None,
+    with_butler: bool = False,
+    dry_run: bool = False,
+    note: Callable[[str], None] = lambda text: None,
+    on_cycle: Callable[[CycleReport], None] = lambda report: None,
+) -> WatchResult:
+    """``watch``: `watch` ``key`` with the PanDA, webhook, transition and alert settings."""
+    if dry_run:
+        raise UsageError(NO_DRY_RUN)
+    return watch(
+        tracker,
+        key,
+        home=settings.home,
+        panda=settings.panda,
+        project=settings.project,
+        interval=interval,
+        once=once,
+        report_file=Path(report_file) if report_file else None,
+        notify_url=settings["notify_url"],
+        status_transitions=settings["status_transitions"],
+        failure_share=settings["failure_alert_share"],
+        error_rules=settings["error_rules"],
+        butler=with_butler,
+        jira_url=settings["jira_url"],
+        note=note,
+        on_cycle=on_cycle,
+    )

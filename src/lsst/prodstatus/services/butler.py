@@ -1,7 +1,9 @@
 """Butler statistics of one workflow: per-task quanta, CPU, wall time and memory.
 
 The numbers come from the ``quantum`` entry that ``SingleQuantumExecutor`` writes into
-every ``<label>_metadata`` dataset (``field-notes.md`` §E2). Only the RUN collection of
+every ``<label>_metadata`` dataset: ``<p>CpuTime``, ``<p>Utc`` and ``<p>MaxResidentSetSize``
+at the prefixes ``prep``, ``init``, ``start`` and ``end`` (memory in bytes when its
+``__version__`` is 1 or more, in kB before). Only the RUN collection of
 the workflow is looked at: the dataset types come from that collection's summary and
 each one is queried in that collection only, so the size of the repository does not
 matter.
@@ -56,8 +58,27 @@ if TYPE_CHECKING:
 
 __all__ = [
     "FAILED_MESSAGE_LIMIT",
+    "HINT_CHILDREN",
+    "HINT_CHILDREN_MORE",
+    "HINT_NOT_RUN",
+    "HINT_NO_SIMILAR",
+    "HINT_SIMILAR",
     "JSON_FORMATTERS",
     "METADATA_STORAGE_CLASSES",
+    "MSG_BAD_SAMPLE",
+    "MSG_CANCELLED",
+    "MSG_METADATA_UNREADABLE",
+    "MSG_NOT_A_REPO",
+    "MSG_NOT_RUN",
+    "MSG_NO_PROVENANCE_USAGE",
+    "MSG_NO_QUANTUM",
+    "MSG_OPEN_FAILED",
+    "MSG_REPO_FAILED",
+    "MSG_REPO_MISSING",
+    "MSG_RUN_MISSING",
+    "OPEN_HINT",
+    "REPO_HINT",
+    "WARN_PROVENANCE_UNUSABLE",
     "ButlerStats",
     "LabelStats",
     "QuantumUsage",
@@ -85,7 +106,33 @@ FAILED_MESSAGE_LIMIT = 200
 NO_EXCEPTION = "(not recorded)"
 """Exception type of a failed quantum whose provenance records no exception (e.g. killed)."""
 
+# User-facing messages (tests import them). ``repo`` is shown with its password masked.
 REPO_HINT = "check butlerConfig of the issue or pass --butler REPO"
+OPEN_HINT = (
+    "check the credentials this repo needs (AWS_SHARED_CREDENTIALS_FILE/AWS_PROFILE for s3, "
+    "PGPASSFILE for PostgreSQL), pass --butler REPO for another repo, or --no-butler to skip it"
+)
+MSG_BAD_SAMPLE = "sample must be at least 1, not {sample}"
+MSG_NOT_A_REPO = "{repo} is not a Butler repo (no butler.yaml in it)"
+MSG_REPO_MISSING = "Butler repo {repo} does not exist"
+MSG_OPEN_FAILED = "cannot open Butler repo {repo}: {error}"
+MSG_REPO_FAILED = "Butler repo {repo} failed: {error}"
+MSG_RUN_MISSING = "RUN collection {run} does not exist in Butler repo {repo}"
+HINT_SIMILAR = "similar collections: {names}"
+HINT_NO_SIMILAR = "check the timestamp of the workflow and the Butler repo"
+MSG_NOT_RUN = "collection {run} is a {type} collection, not a RUN collection"
+HINT_NOT_RUN = "pass the RUN collection of the workflow (<output>/<timestamp>)"
+HINT_CHILDREN = "; its children: {names}"
+"""Appended to `HINT_NOT_RUN` for a CHAINED collection."""
+HINT_CHILDREN_MORE = " (and {more} more)"
+"""Appended to `HINT_CHILDREN` when not every child is named."""
+MSG_METADATA_UNREADABLE = "cannot read the task metadata of {run} in Butler repo {repo}: {error}"
+MSG_CANCELLED = "reading the task metadata of {run} was cancelled"
+MSG_NO_PROVENANCE_USAGE = "{label}: {missing} quanta without resource usage in {dataset}"
+"""An example of `ButlerStats.unreadable` when ``run_provenance`` lacks some quanta."""
+MSG_NO_QUANTUM = "no 'quantum' entry in the task metadata"
+"""Why a dataset is unreadable: it is not the metadata of an executed quantum."""
+WARN_PROVENANCE_UNUSABLE = "cannot use {dataset} of {run} ({error}); reading task metadata instead"
 MAX_SIMILAR = 5
 MAX_EXAMPLES = 10
 """Unreadable datasets named in `ButlerStats.unreadable` (the count is always complete)."""
@@ -246,7 +293,7 @@ def decode_quantum_metadata(md: Any, label: str = "") -> QuantumUsage:
     """
     quantum = _quantum_entry(md)
     if quantum is None:
-        raise ValueError("no 'quantum' entry in the task metadata")
+        raise ValueError(MSG_NO_QUANTUM)
 
     def number(key: str) -> float | None:
         value = quantum(key)
@@ -339,7 +386,7 @@ def butler_statistics(
         ``cancel`` was set.
     """
     if sample is not None and sample < 1:
-        raise InputError(f"sample must be at least 1, not {sample}")
+        raise InputError(MSG_BAD_SAMPLE.format(sample=sample))
     max_workers = max(1, max_workers)
     butler = _open_butler(repo)
     try:
@@ -393,7 +440,9 @@ def _from_provenance(
         found = usages.get(label, [])
         missing = max(0, len(label_refs) - len(found))
         if missing:
-            examples.append(f"{label}: {missing} quanta without resource usage in {PROVENANCE_DATASET_TYPE}")
+            examples.append(
+                MSG_NO_PROVENANCE_USAGE.format(label=label, missing=missing, dataset=PROVENANCE_DATASET_TYPE)
+            )
         stats.append(_label_stats(label, len(label_refs), found, missing))
     result = _summarise(repo, run, stats, examples[:MAX_EXAMPLES], None)
     result.source = "provenance"
@@ -411,20 +460,14 @@ def _open_butler(repo: str) -> Butler:
     if parsed.scheme in ("", "file"):
         path = Path(parsed.path if parsed.scheme == "file" else repo).expanduser()
         if path.is_dir() and not Butler.has_repo_config(str(path)):
-            raise InputError(f"{shown} is not a Butler repo (no butler.yaml in it)", REPO_HINT)
+            raise InputError(MSG_NOT_A_REPO.format(repo=shown), REPO_HINT)
         # A bare name may be a label of the repository index (DAF_BUTLER_REPOSITORY_INDEX).
         if not path.exists() and not ("/" not in repo and _is_known_label(repo)):
-            raise InputError(f"Butler repo {shown} does not exist", REPO_HINT)
+            raise InputError(MSG_REPO_MISSING.format(repo=shown), REPO_HINT)
     try:
         return Butler.from_config(repo, writeable=False)
     except Exception as exc:
-        raise ServiceError(f"cannot open Butler repo {shown}: {_describe(exc)}", OPEN_HINT) from exc
-
-
-OPEN_HINT = (
-    "check the credentials this repo needs (AWS_SHARED_CREDENTIALS_FILE/AWS_PROFILE for s3, "
-    "PGPASSFILE for PostgreSQL), pass --butler REPO for another repo, or --no-butler to skip it"
-)
+        raise ServiceError(MSG_OPEN_FAILED.format(repo=shown, error=_describe(exc)), OPEN_HINT) from exc
 
 
 def _is_known_label(name: str) -> bool:
@@ -446,7 +489,9 @@ def _service_errors(repo: str) -> Iterator[None]:
     except (TypeError, AttributeError, NameError, AssertionError):
         raise  # our bug, not the Butler's: keep the traceback
     except Exception as exc:
-        raise ServiceError(f"Butler repo {redact_credentials(repo)} failed: {_describe(exc)}") from exc
+        raise ServiceError(
+            MSG_REPO_FAILED.format(repo=redact_credentials(repo), error=_describe(exc))
+        ) from exc
 
 
 def _check_run(butler: Butler, repo: str, run: str) -> frozenset[str]:
@@ -458,21 +503,15 @@ def _check_run(butler: Butler, repo: str, run: str) -> frozenset[str]:
         info = butler.collections.get_info(run, include_summary=True)
     except MissingCollectionError:
         similar = _similar_collections(butler, run)
-        hint = (
-            f"similar collections: {', '.join(similar)}"
-            if similar
-            else "check the timestamp of the workflow and the Butler repo"
-        )
-        raise InputError(
-            f"RUN collection {run} does not exist in Butler repo {redact_credentials(repo)}", hint
-        ) from None
+        hint = HINT_SIMILAR.format(names=", ".join(similar)) if similar else HINT_NO_SIMILAR
+        raise InputError(MSG_RUN_MISSING.format(run=run, repo=redact_credentials(repo)), hint) from None
     if info.type is not CollectionType.RUN:
-        hint = "pass the RUN collection of the workflow (<output>/<timestamp>)"
+        hint = HINT_NOT_RUN
         if info.type is CollectionType.CHAINED and info.children:
-            hint += f"; its children: {', '.join(info.children[:MAX_SIMILAR])}"
+            hint += HINT_CHILDREN.format(names=", ".join(info.children[:MAX_SIMILAR]))
             if len(info.children) > MAX_SIMILAR:
-                hint += f" (and {len(info.children) - MAX_SIMILAR} more)"
-        raise InputError(f"collection {run} is a {info.type.name} collection, not a RUN collection", hint)
+                hint += HINT_CHILDREN_MORE.format(more=len(info.children) - MAX_SIMILAR)
+        raise InputError(MSG_NOT_RUN.format(run=run, type=info.type.name), hint)
     return frozenset(info.dataset_types or ())
 
 
@@ -607,9 +646,7 @@ def _read_provenance(
                     failures.setdefault(label, _LabelFailures()).add(exception.type_name, exception.message)
     except Exception as exc:
         # Old pipe_base, damaged file, ...: the metadata datasets are still there.
-        _log.warning(
-            "cannot use %s of %s (%s); reading task metadata instead", PROVENANCE_DATASET_TYPE, run, exc
-        )
+        _log.warning(WARN_PROVENANCE_UNUSABLE.format(dataset=PROVENANCE_DATASET_TYPE, run=run, error=exc))
         return None
     if progress is not None:
         progress(1, 1)
@@ -687,7 +724,7 @@ def _read_all(
 
     def check_cancel() -> None:
         if cancel is not None and cancel.is_set():
-            raise ReadsCancelledError(f"reading the task metadata of {run} was cancelled")
+            raise ReadsCancelledError(MSG_CANCELLED.format(run=run))
 
     locations: dict[Any, _Location] = {}
     all_local = False
@@ -741,8 +778,9 @@ def _read_all(
             reader.close()
     if total and n_ok == 0 and n_service:
         raise ServiceError(
-            f"cannot read the task metadata of {run} in Butler repo {redact_credentials(repo)}: "
-            f"{_describe(first_service)}"
+            MSG_METADATA_UNREADABLE.format(
+                run=run, repo=redact_credentials(repo), error=_describe(first_service)
+            )
         )
     # Examples in data ID order, whatever order the threads finished in.
     return results, [message for _, message in sorted(failures)[:MAX_EXAMPLES]]

@@ -34,7 +34,30 @@ if TYPE_CHECKING:
     import requests
 
 __all__ = [
+    "HINT_FAILED",
+    "HINT_HTML",
+    "HINT_HTTP",
+    "HINT_NOT_JSON",
+    "HINT_REFUSED",
+    "HINT_WORKFLOW_NOT_FOUND",
     "JOB_FIELDS",
+    "MSG_ABANDONED",
+    "MSG_ABANDONED_AFTER_OTHER",
+    "MSG_FAILED",
+    "MSG_HTML",
+    "MSG_HTTP",
+    "MSG_JOBS_ABANDONED",
+    "MSG_NOT_JSON",
+    "MSG_REFUSED",
+    "MSG_UNEXPECTED_REPLY",
+    "MSG_WORKFLOW_NOT_FOUND",
+    "PROBLEM_CONNECT",
+    "PROBLEM_CUT_OFF",
+    "PROBLEM_HTTP",
+    "PROBLEM_TIMEOUT",
+    "REQUEST_ID_PART",
+    "RETRY_NOTE",
+    "WARN_JOB_LIMIT",
     "PandaClient",
     "PandaWorkflow",
     "days_covering",
@@ -44,8 +67,8 @@ __all__ = [
 _log = logging.getLogger(__name__)
 
 DEFAULT_RETRY_BUDGET = 120.0
-"""Retry budget (s) of clients made without one: the ``panda_retry_budget`` setting, which
-the command line sets here once for the whole process."""
+"""Retry budget (s) of clients made without one (the default of the ``panda_retry_budget``
+setting; commands pass the setting through `~lsst.prodstatus.config.PandaSettings`)."""
 _retry_log = logging.getLogger(RETRY_LOGGER)
 
 JOB_FIELDS = STAT_JOB_FIELDS
@@ -55,6 +78,44 @@ _HTML_START = re.compile(rb"\s*<")
 
 JOB_LIMIT = 200_000
 """``limit`` of a job query: the monitor's maximum for a query by ``jeditaskid``."""
+
+# User-facing messages (tests import them). ``monitor`` is the monitor URL, password masked.
+MSG_ABANDONED = "the PanDA monitor query {path} was abandoned"
+MSG_ABANDONED_AFTER_OTHER = "the PanDA monitor query {path} was abandoned after another failed"
+MSG_JOBS_ABANDONED = "the PanDA job queries were abandoned"
+PROBLEM_TIMEOUT = "no answer within {seconds:g} s"
+PROBLEM_CONNECT = "cannot connect ({reason})"
+PROBLEM_CUT_OFF = "the reply was cut off"
+PROBLEM_HTTP = "HTTP {status}"
+MSG_REFUSED = "the PanDA monitor at {monitor} refused the request (HTTP {status})"
+HINT_REFUSED = "check PRODSTAT_PANDA_TOKEN, or unset it to query anonymously"
+MSG_HTTP = "the PanDA monitor at {monitor} answered HTTP {status} to {path}"
+HINT_HTTP = "check PANDAMON_URL"
+MSG_FAILED = (
+    "the PanDA monitor at {monitor} failed: {problem} ({path}, {attempts} attempts over {spent:.1f} s)"
+)
+"""``problem`` is one of `PROBLEM_TIMEOUT`, `PROBLEM_CONNECT`, `PROBLEM_CUT_OFF`, `PROBLEM_HTTP`."""
+HINT_FAILED = "retry later, or check PANDAMON_URL and the network"
+RETRY_NOTE = "PanDA monitor: {problem} ({path}); retrying ({attempt}/{retries}) in {delay:.1f} s…"
+"""The note on the retry logger before each retry."""
+MSG_HTML = "the PanDA monitor at {monitor} answered HTML instead of JSON for {url}"
+HINT_HTML = (
+    "check PANDAMON_URL (it must be the monitor, e.g. https://panda-doma.cern.ch/) "
+    "or whether it asks for a login"
+)
+MSG_NOT_JSON = "the PanDA monitor at {monitor} answered something that is not JSON for {url}"
+HINT_NOT_JSON = "retry later"
+MSG_UNEXPECTED_REPLY = "the PanDA monitor at {monitor} answered an unexpected wfprogress reply ({kind})"
+MSG_WORKFLOW_NOT_FOUND = (
+    "workflow {name} not found in the PanDA monitor {monitor} "
+    "(searched idds/wfprogress/ with days={days}{request}: {count} workflows there)"
+)
+"""``request`` is empty, or `REQUEST_ID_PART` when one request id was asked for."""
+REQUEST_ID_PART = ", requestid={request_id}"
+HINT_WORKFLOW_NOT_FOUND = (
+    "check the issue's uniqProcName and PANDAMON_URL, or whether PanDA has registered the workflow yet"
+)
+WARN_JOB_LIMIT = "PanDA task {task_id}: {count} jobs returned, the query limit; counts may be low"
 
 
 def days_covering(timestamp: str, now: datetime | None = None, margin: int = 2) -> int:
@@ -151,7 +212,7 @@ class PandaClient:
         started = time.monotonic()
         while True:
             if self.abort.is_set():
-                raise ServiceError(f"the PanDA monitor query {path} was abandoned")
+                raise ServiceError(MSG_ABANDONED.format(path=path))
             attempt += 1
             delay: float | None = None
             problem = ""
@@ -160,29 +221,27 @@ class PandaClient:
                     self.requests_made += 1
                 response = self.session.get(url, timeout=self.timeout)
             except requests.exceptions.Timeout:
-                problem = f"no answer within {self.timeout[1]:g} s"
+                problem = PROBLEM_TIMEOUT.format(seconds=self.timeout[1])
             except requests.exceptions.ConnectionError as exc:
-                problem = f"cannot connect ({short_reason(exc)})"
+                problem = PROBLEM_CONNECT.format(reason=short_reason(exc))
             except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError):
                 # The reply was cut off mid-body (a proxy or the monitor restarting): a read,
                 # safe to repeat.
-                problem = "the reply was cut off"
+                problem = PROBLEM_CUT_OFF
             else:
                 status = response.status_code
                 if status == 200:
                     return self._decode(response, url)
                 if status in (401, 403):
                     raise AuthenticationError(
-                        f"the PanDA monitor at {self.shown_url} refused the request (HTTP {status})",
-                        "check PRODSTAT_PANDA_TOKEN, or unset it to query anonymously",
+                        MSG_REFUSED.format(monitor=self.shown_url, status=status), HINT_REFUSED
                     )
-                problem = f"HTTP {status}"
+                problem = PROBLEM_HTTP.format(status=status)
                 if status == 429 or status >= 500:
                     delay = _retry_after(response.headers.get("Retry-After"))
                 else:
                     raise ServiceError(
-                        f"the PanDA monitor at {self.shown_url} answered HTTP {status} to {path}",
-                        "check PANDAMON_URL",
+                        MSG_HTTP.format(monitor=self.shown_url, status=status, path=path), HINT_HTTP
                     )
             if delay is None:
                 delay = self.backoff * 2 ** (attempt - 1) * random.uniform(0.5, 1.0)
@@ -190,38 +249,31 @@ class PandaClient:
             spent = time.monotonic() - started
             if attempt > self.retries or spent + delay > self.retry_budget:
                 raise ServiceError(
-                    f"the PanDA monitor at {self.shown_url} failed: {problem} ({path}, {attempt} attempts "
-                    f"over {spent:.1f} s)",
-                    "retry later, or check PANDAMON_URL and the network",
+                    MSG_FAILED.format(
+                        monitor=self.shown_url, problem=problem, path=path, attempts=attempt, spent=spent
+                    ),
+                    HINT_FAILED,
                 )
             _retry_log.info(
-                "PanDA monitor: %s (%s); retrying (%d/%d) in %.1f s…",
-                problem,
-                path,
-                attempt,
-                self.retries,
-                delay,
+                RETRY_NOTE.format(
+                    problem=problem, path=path, attempt=attempt, retries=self.retries, delay=delay
+                )
             )
             # A wait another query's failure can cut short (see jobs()); at most a minute.
             if abort.wait(delay) or self.abort.is_set():
-                raise ServiceError(f"the PanDA monitor query {path} was abandoned after another failed")
+                raise ServiceError(MSG_ABANDONED_AFTER_OTHER.format(path=path))
 
     def _decode(self, response: requests.Response, url: str) -> Any:
         # The bytes, not response.text/.json(): those decode the body to str first (and
         # .json() after .text did it twice), which on a 10 MB job reply is measurable CPU.
         body = response.content
         if _HTML_START.match(body):
-            raise ServiceError(
-                f"the PanDA monitor at {self.shown_url} answered HTML instead of JSON for {redact_url(url)}",
-                "check PANDAMON_URL (it must be the monitor, e.g. https://panda-doma.cern.ch/) "
-                "or whether it asks for a login",
-            )
+            raise ServiceError(MSG_HTML.format(monitor=self.shown_url, url=redact_url(url)), HINT_HTML)
         try:
             return json.loads(body)
         except ValueError as exc:
             raise ServiceError(
-                f"the PanDA monitor at {self.shown_url} answered something that is not JSON for {redact_url(url)}",
-                "retry later",
+                MSG_NOT_JSON.format(monitor=self.shown_url, url=redact_url(url)), HINT_NOT_JSON
             ) from exc
 
     # -- workflow, tasks, jobs ----------------------------------------------------------
@@ -249,19 +301,16 @@ class PandaClient:
             params["requestid"] = request_id
         reply = self.get_json("idds/wfprogress/", params)
         if not isinstance(reply, list):
-            raise ServiceError(
-                f"the PanDA monitor at {self.shown_url} answered an unexpected wfprogress reply "
-                f"({type(reply).__name__})"
-            )
+            raise ServiceError(MSG_UNEXPECTED_REPLY.format(monitor=self.shown_url, kind=type(reply).__name__))
         wanted = uniq_proc_name.lower()
         matches = [w for w in reply if isinstance(w, dict) and str(w.get("r_name", "")).lower() == wanted]
         if not matches:
+            request = REQUEST_ID_PART.format(request_id=request_id) if request_id is not None else ""
             raise InputError(
-                f"workflow {wanted} not found in the PanDA monitor {self.shown_url} "
-                f"(searched idds/wfprogress/ with days={days}"
-                + (f", requestid={request_id}" if request_id is not None else "")
-                + f": {len(reply)} workflows there)",
-                "check the issue's uniqProcName and PANDAMON_URL, or whether PanDA has registered the workflow yet",
+                MSG_WORKFLOW_NOT_FOUND.format(
+                    name=wanted, monitor=self.shown_url, days=days, request=request, count=len(reply)
+                ),
+                HINT_WORKFLOW_NOT_FOUND,
             )
         # A resubmission reuses the name only with a new timestamp; if several, take the newest.
         matches.sort(key=lambda w: int(w.get("request_id", 0)))
@@ -275,10 +324,7 @@ class PandaClient:
         """
         reply = self.get_json("idds/wfprogress/", {"days": days})
         if not isinstance(reply, list):
-            raise ServiceError(
-                f"the PanDA monitor at {self.shown_url} answered an unexpected wfprogress reply "
-                f"({type(reply).__name__})"
-            )
+            raise ServiceError(MSG_UNEXPECTED_REPLY.format(monitor=self.shown_url, kind=type(reply).__name__))
         wanted = {name.lower(): name for name in uniq_proc_names}
         found: dict[str, PandaWorkflow] = {}
         for entry in reply:
@@ -367,9 +413,7 @@ class PandaClient:
         reply = self.get_json("jobs/", params, stop)
         jobs = reply.get("jobs", []) if isinstance(reply, dict) else []
         if len(jobs) >= JOB_LIMIT:
-            _log.warning(
-                "PanDA task %s: %d jobs returned, the query limit; counts may be low", task_id, len(jobs)
-            )
+            _log.warning(WARN_JOB_LIMIT.format(task_id=task_id, count=len(jobs)))
         return jobs
 
     def iter_failed_jobs(
@@ -424,7 +468,7 @@ class PandaClient:
             next_task = iter(queue)
             while True:
                 if stop.is_set() or client_abort.is_set():
-                    raise ServiceError("the PanDA job queries were abandoned")
+                    raise ServiceError(MSG_JOBS_ABANDONED)
                 # Refill to `window`: a reply taken by the caller frees a slot for the next query.
                 for task_id in next_task:
                     pending.add(pool.submit(one, task_id, stop))

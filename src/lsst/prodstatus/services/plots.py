@@ -119,7 +119,7 @@ def distributions_png(samples: Mapping[str, Mapping[str, Sequence[float]]], titl
 def bars_png(
     names: Sequence[str], values: Sequence[float], colours: Sequence[str], *, title: str, xlabel: str
 ) -> bytes:
-    """Horizontal bars, one per name, coloured by REF colour name (green, red, blue, black)."""
+    """Horizontal bars, one per name, coloured by the original tool's colour names (green, red, blue, black)."""
     plt = _pyplot()
     height = max(2.5, 0.32 * len(names) + 1.4)
     fig, ax = plt.subplots(figsize=(10, height), layout="constrained")

@@ -2,8 +2,11 @@
 
 `find_run` gathers everything ``update-issue`` needs about one workflow: the submit
 yaml merged over its ``includeConfigs``, the run directory
-``<yaml dir>/submit/<output>/<timestamp>/`` (``field-notes.md`` §D1), the names bps
-derived, and the REF ``BPS Submit Keywords:`` lines (``reference-behaviour.md`` §2.7).
+``<yaml dir>/submit/<output>/<timestamp>/`` (bps's ``submitPath: ${PWD}/submit/{outputRun}``
+with ``outputRun: {output}/{timestamp}``; it holds a copy of the submit yaml, the
+expanded ``<uniqProcName>_config.yaml``, the quantum graph and its log), the names bps
+derived, and the ``BPS Submit Keywords:`` lines in the original tool's layout (``key: value``
+for top-level keys, ``key:value`` for payload keys and run metrics).
 Bad input raises `~lsst.prodstatus.errors.InputError` with one line naming the file,
 key or path at fault; optional run files that are absent are simply left out.
 """
@@ -32,13 +35,22 @@ from ..core.bps import (
     render_bps_block,
     split_pipeline_yaml,
     uniq_proc_name,
-    workflow_label,
 )
 from ..core.ids import WorkflowId
 from ..errors import InputError, redact_credentials
 
 __all__ = [
+    "HINT_EXPANSION",
+    "HINT_MISSING_KEYS",
+    "HINT_NOT_OWN_RUN",
+    "HINT_NO_RUN",
+    "HINT_NO_SUBMIT_DIR",
+    "HINT_PLACEHOLDER",
+    "HINT_TS_NOT_FOUND",
+    "HINT_YAML_INVALID",
+    "HINT_YAML_NOT_FOUND",
     "MSG_BAD_TIMESTAMP",
+    "MSG_EXPANSION_TOO_LONG",
     "MSG_INCLUDE_INVALID",
     "MSG_MISSING_KEYS",
     "MSG_NOT_MAPPING",
@@ -51,9 +63,15 @@ __all__ = [
     "MSG_YAML_INVALID",
     "MSG_YAML_IS_DIR",
     "MSG_YAML_NOT_FOUND",
+    "MSG_YAML_NOT_REGULAR",
     "PAYLOAD_KEYWORDS",
     "QUANTA_RE",
+    "REASON_HOLDS",
+    "REASON_NOT_UTF8",
+    "REASON_YAML_AT",
     "TOP_KEYWORDS",
+    "WARN_EXPANDED_NOT_MAPPING",
+    "WARN_EXPANDED_UNREADABLE",
     "SubmitRun",
     "find_run",
     "load_submit_config",
@@ -92,12 +110,20 @@ MSG_NOT_OWN_RUN = (
 )
 HINT_NOT_OWN_RUN = "submit {yaml} first, or give --ts TIMESTAMP if you know one of them is its run"
 HINT_TS_NOT_FOUND = "give one of the timestamps listed, or leave off --ts to take the newest run"
+REASON_NOT_UTF8 = "it is not UTF-8 text (byte {byte})"
+"""The ``error`` of `MSG_YAML_INVALID` and `MSG_INCLUDE_INVALID` for a file that is not UTF-8."""
+REASON_YAML_AT = "{problem} at line {line}, column {column}"
+"""The ``error`` of `MSG_YAML_INVALID` and `MSG_INCLUDE_INVALID` for a yaml syntax error."""
+REASON_HOLDS = "it holds a {kind}"
+"""The ``error`` of `MSG_INCLUDE_INVALID` for an include that is not a mapping."""
+WARN_EXPANDED_UNREADABLE = "expanded config {path} not read: {error}"
+WARN_EXPANDED_NOT_MAPPING = "expanded config {path} is not a mapping; ignored"
 
 TOP_KEYWORDS = ("campaign", "project", "payload", "pipelineYaml", "extraQgraphOptions")
-"""Top-level submit keys of the REF block, written in the order of the submit yaml."""
+"""Top-level submit keys of the BPS block (the original's), written in the order of the submit yaml."""
 
 PAYLOAD_KEYWORDS = ("payloadName", "butlerConfig", "dataQuery", "inCollection", "sw_image", "output")
-"""Payload keys of the REF block, always in this order."""
+"""Payload keys of the BPS block (the original's), always in this order."""
 
 QUANTA_RE = re.compile(r"QuantumGraph contains (\d+) quan(?:ta|tum) for (\d+) tasks?\b")
 """The qgraph log line: ctrl_mpexec 2022 says "1050 quanta for 5 tasks", later versions
@@ -173,23 +199,13 @@ class SubmitRun:
         return WorkflowId(self.output, self.timestamp, self.uniq_proc_name, self.step, self.campaign)
 
     @property
-    def summary(self) -> str:
-        """REF issue summary ``<step>#<campaign>/<TS>``."""
-        return self.workflow_id.summary
-
-    @property
-    def label(self) -> str:
-        """Issue label ``prodstat_<TS>``."""
-        return workflow_label(self.timestamp)
-
-    @property
     def keyword_lines(self) -> list[str]:
         """The ``key<sep>value`` lines of the BPS block, in order."""
         return [line for _, line in self.keywords]
 
     @property
     def bps_block(self) -> str:
-        """The REF ``BPS Submit Keywords:`` ``{code}`` block."""
+        """The ``BPS Submit Keywords:`` ``{code}`` block (the original tool's layout)."""
         return render_bps_block(self.keyword_lines)
 
 
@@ -209,12 +225,12 @@ def _read_yaml(path: Path) -> Any:
 
 def _yaml_error(err: Exception) -> str:
     if isinstance(err, UnicodeDecodeError):
-        return f"it is not UTF-8 text (byte {err.start})"
+        return REASON_NOT_UTF8.format(byte=err.start)
     # PyYAML's messages span several lines with a source excerpt; keep the gist.
     problem = getattr(err, "problem", None)
     mark = getattr(err, "problem_mark", None)
     if problem and mark is not None:
-        return f"{problem} at line {mark.line + 1}, column {mark.column + 1}"
+        return REASON_YAML_AT.format(problem=problem, line=mark.line + 1, column=mark.column + 1)
     return " ".join(str(err).split())
 
 
@@ -261,7 +277,7 @@ def _with_includes(path: Path, data: dict[str, Any], seen: frozenset[Path]) -> d
         inc = Path(os.path.abspath(inc))
         if not inc.is_file() or inc in seen:
             # Includes often name files of the submitting site or stack (bps_idf.yaml);
-            # without them we still know every key the REF block needs.
+            # without them we still know every key the BPS block needs.
             _LOG.debug("include %s of %s skipped (absent or already included)", inc, path)
             continue
         try:
@@ -274,7 +290,9 @@ def _with_includes(path: Path, data: dict[str, Any], seen: frozenset[Path]) -> d
             continue
         if not isinstance(inc_data, dict):
             raise InputError(
-                MSG_INCLUDE_INVALID.format(include=inc, path=path, error=f"it holds a {_kind(inc_data)}")
+                MSG_INCLUDE_INVALID.format(
+                    include=inc, path=path, error=REASON_HOLDS.format(kind=_kind(inc_data))
+                )
             )
         merged = _merge(merged, _with_includes(inc, inc_data, seen | {inc}))
     return _merge(merged, data)
@@ -416,7 +434,7 @@ def _value_text(value: object) -> str:
 def _submit_keywords(
     raw: Mapping[str, Any], config: Mapping[str, Any], payload: Mapping[str, Any], given: str
 ) -> list[tuple[str, str]]:
-    # REF order: the submit yaml's own key order; keys that only includes define follow.
+    # The original's order: the submit yaml's own key order; keys that only includes define follow.
     order = [k for k in raw if k in TOP_KEYWORDS] + [k for k in TOP_KEYWORDS if k not in raw]
     keywords: list[tuple[str, str]] = []
     for key in order:
@@ -449,10 +467,10 @@ def _load_expanded(path: Path | None, warnings: list[str]) -> dict[str, Any] | N
     try:
         data = _read_yaml(path)
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
-        warnings.append(f"expanded config {path} not read: {_yaml_error(err)}")
+        warnings.append(WARN_EXPANDED_UNREADABLE.format(path=path, error=_yaml_error(err)))
         return None
     if not isinstance(data, dict):
-        warnings.append(f"expanded config {path} is not a mapping; ignored")
+        warnings.append(WARN_EXPANDED_NOT_MAPPING.format(path=path))
         return None
     return data
 
@@ -503,7 +521,7 @@ def _run_keywords(
     expanded_path: Path | None,
     yaml_copy: Path | None,
 ) -> list[tuple[str, str]]:
-    """Keywords read from the run directory, REF order; absent files give no line."""
+    """Keywords read from the run directory, in the original's order; absent files give no line."""
     keywords: list[tuple[str, str]] = []
     defined = expanded.get("bps_defined") if expanded else None
     defined = defined if isinstance(defined, Mapping) else {}
@@ -613,7 +631,7 @@ def find_run(bps_submit_fname: str, timestamp: str | None = None, cwd: Path | No
     keywords = _submit_keywords(raw, config, payload, yaml_path.name)
     keywords += _run_keywords(run_dir, uniq, expanded, expanded_path, yaml_copy_found)
     keywords.append(("pipelineYamlSteps", keyword_line("pipelineYamlSteps", step, ": ")))
-    # Not in the REF block: the RUN collection, so update-stat needs no re-expansion.
+    # Not in the original's block: the RUN collection, so update-stat needs no re-expansion.
     keywords.append(("outputRun", keyword_line("outputRun", f"{output}/{ts}")))
 
     return SubmitRun(

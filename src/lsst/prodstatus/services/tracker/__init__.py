@@ -9,7 +9,21 @@ from .base import Attachment, Comment, Issue, IssueLink, Tracker, check_issue_ke
 if TYPE_CHECKING:
     from ...config import Settings
 
-__all__ = ["Attachment", "Comment", "Issue", "IssueLink", "Tracker", "check_issue_key", "open_tracker"]
+__all__ = [
+    "HINT_NO_JIRA_URL",
+    "MSG_NO_JIRA_URL",
+    "Attachment",
+    "Comment",
+    "Issue",
+    "IssueLink",
+    "Tracker",
+    "check_issue_key",
+    "open_tracker",
+]
+
+# User-facing messages (tests import them).
+MSG_NO_JIRA_URL = "--tracker jira needs a Jira URL"
+HINT_NO_JIRA_URL = "set PRODSTAT_JIRA_URL or jira_url in the config file"
 
 
 def open_tracker(settings: Settings) -> Tracker:
@@ -27,9 +41,7 @@ def open_tracker(settings: Settings) -> Tracker:
         from .jira import JiraTracker
 
         if not settings["jira_url"]:
-            raise ConfigError(
-                "--tracker jira needs a Jira URL", "set PRODSTAT_JIRA_URL or jira_url in the config file"
-            )
+            raise ConfigError(MSG_NO_JIRA_URL, HINT_NO_JIRA_URL)
         tracker = JiraTracker(
             settings["jira_url"],
             settings["jira_user"],

@@ -16,7 +16,13 @@ from ...core.ids import ISSUE_KEY_RE, check_issue_key
 from ...errors import InputError
 
 __all__ = [
+    "HINT_BAD_ATTACHMENT_NAME",
+    "HINT_INVALID_LABEL",
     "ISSUE_KEY_RE",
+    "MSG_BAD_ATTACHMENT_NAME",
+    "MSG_EMPTY_SUMMARY",
+    "MSG_INVALID_LABEL",
+    "MSG_SELF_LINK",
     "Attachment",
     "Comment",
     "Issue",
@@ -28,11 +34,19 @@ __all__ = [
 
 _LABEL_RE = re.compile(r"^\S{1,255}$")
 
+# User-facing messages of every tracker (tests import them).
+MSG_INVALID_LABEL = "invalid label {label!r}"
+HINT_INVALID_LABEL = "labels have no spaces and at most 255 characters"
+MSG_EMPTY_SUMMARY = "an issue needs a non-empty summary"
+MSG_SELF_LINK = "cannot link issue {key} to itself"
+MSG_BAD_ATTACHMENT_NAME = "invalid attachment name {filename!r}"
+HINT_BAD_ATTACHMENT_NAME = "use a plain file name"
+
 
 def check_label(label: str) -> str:
     """Return ``label`` if Jira accepts it (no white space, at most 255 characters)."""
     if not _LABEL_RE.match(label):
-        raise InputError(f"invalid label {label!r}", "labels have no spaces and at most 255 characters")
+        raise InputError(MSG_INVALID_LABEL.format(label=label), HINT_INVALID_LABEL)
     return label
 
 

@@ -34,14 +34,74 @@ from ...errors import (
     short_reason,
     without_userinfo,
 )
-from .base import ISSUE_KEY_RE, Attachment, Comment, Issue, IssueLink, check_issue_key, check_label
+from .base import (
+    HINT_BAD_ATTACHMENT_NAME,
+    ISSUE_KEY_RE,
+    MSG_BAD_ATTACHMENT_NAME,
+    MSG_EMPTY_SUMMARY,
+    MSG_SELF_LINK,
+    Attachment,
+    Comment,
+    Issue,
+    IssueLink,
+    check_issue_key,
+    check_label,
+)
 
 if TYPE_CHECKING:
     from jira import JIRA
 
     from .journal import CreatedJournal
 
-__all__ = ["ISSUE_FIELDS", "JiraTracker"]
+__all__ = [
+    "AFTER_RETRIES",
+    "HINT_AMBIGUOUS",
+    "HINT_BAD_REQUEST",
+    "HINT_CANNOT_READ",
+    "HINT_CREDENTIALS",
+    "HINT_FORBIDDEN",
+    "HINT_HTML_REPLY",
+    "HINT_INCOMPLETE_REPLY",
+    "HINT_ISSUE_UNREADABLE",
+    "HINT_NOT_DONE",
+    "HINT_NOT_JIRA",
+    "HINT_NOT_JSON",
+    "HINT_NO_TOKEN",
+    "HINT_NO_TRANSITION",
+    "HINT_RETRY_LATER",
+    "HINT_TIMEOUT",
+    "HINT_UNREACHABLE",
+    "ISSUE_FIELDS",
+    "MSG_AMBIGUOUS",
+    "MSG_BAD_REQUEST",
+    "MSG_CANNOT_READ",
+    "MSG_CREDENTIALS",
+    "MSG_FAILED",
+    "MSG_FAILED_HTTP",
+    "MSG_FORBIDDEN",
+    "MSG_HTML_REPLY",
+    "MSG_INCOMPLETE_REPLY",
+    "MSG_ISSUE_UNREADABLE",
+    "MSG_LINK_NOT_MADE",
+    "MSG_NOT_JIRA",
+    "MSG_NOT_JSON",
+    "MSG_NO_TOKEN",
+    "MSG_NO_TRANSITION",
+    "MSG_REQUEST_FAILED",
+    "MSG_TIMEOUT",
+    "MSG_UNAVAILABLE",
+    "MSG_UNREACHABLE",
+    "MSG_UPDATE_NOT_MADE",
+    "REASON_CONNECTION_DROPPED",
+    "REASON_CUT_OFF",
+    "REASON_HTTP",
+    "REASON_NO_ATTACHMENT",
+    "REASON_NO_KEY",
+    "REASON_NO_REPLY",
+    "REASON_UNREADABLE",
+    "RETRY_NOTE",
+    "JiraTracker",
+]
 
 _log = logging.getLogger(__name__)
 _retry_log = logging.getLogger(RETRY_LOGGER)
@@ -52,6 +112,72 @@ ISSUE_FIELDS = "summary,description,labels,issuetype,status,issuelinks,attachmen
 
 SEARCH_PAGE = 1000
 """Issues asked for per search page (Jira Server's default cap; Cloud serves at most 100)."""
+
+# User-facing messages (tests import them). ``jira`` is the Jira URL, token masked; ``what``
+# names the request (``read DRP-1``, ``create an issue``, ``connect``, ...).
+MSG_NO_TOKEN = "no Jira token configured for {jira}"
+HINT_NO_TOKEN = (
+    "set PRODSTAT_JIRA_TOKEN (and PRODSTAT_JIRA_USER for Jira Cloud), add a netrc entry, "
+    "or use --tracker local"
+)
+RETRY_NOTE = "{message}; retrying ({attempt}/{retries}) in {delay:.1f} s…"
+"""The note on the retry logger before each retry."""
+MSG_HTML_REPLY = (
+    "Jira at {jira} answered with an HTML page (a login or proxy page?) instead of its reply "
+    "({what}, HTTP {status}); nothing was taken as done"
+)
+HINT_HTML_REPLY = (
+    "check PRODSTAT_JIRA_URL and the credentials, or ask whether an SSO proxy sits in front of Jira"
+)
+MSG_TIMEOUT = "Jira at {jira} did not answer within {seconds:g} s ({what})"
+HINT_TIMEOUT = "retry later or raise PRODSTAT_JIRA_TIMEOUT"
+MSG_INCOMPLETE_REPLY = "Jira at {jira} sent an incomplete reply ({what}): the connection was closed mid-reply"
+HINT_INCOMPLETE_REPLY = "retry later; check for a proxy in front of Jira"
+MSG_UNREACHABLE = "cannot reach Jira at {jira} ({what}): {reason}"
+HINT_UNREACHABLE = "check PRODSTAT_JIRA_URL, the network and any proxy, or use --tracker local"
+MSG_REQUEST_FAILED = "Jira request failed ({what}): {reason}"
+MSG_NOT_JSON = "Jira at {jira} answered something that is not JSON ({what})"
+HINT_NOT_JSON = "check PRODSTAT_JIRA_URL and any proxy in front of Jira; retry later"
+MSG_CANNOT_READ = "Jira at {jira} sent a reply prodstat cannot read ({what}): {reason}"
+HINT_CANNOT_READ = "check PRODSTAT_JIRA_URL; retry later"
+MSG_AMBIGUOUS = "Jira at {jira} may or may not have done it ({what}): {reason}"
+"""``reason`` is one of the ``REASON_…`` constants."""
+HINT_AMBIGUOUS = "re-run the same command: it finds what was made and completes it"
+REASON_HTTP = "HTTP {status}"
+REASON_NO_REPLY = "no reply within {seconds:g} s"
+REASON_CUT_OFF = "the reply was cut off"
+REASON_CONNECTION_DROPPED = "the connection dropped: {reason}"
+REASON_UNREADABLE = "its reply cannot be read"
+REASON_NO_KEY = "the reply names no issue key ({key!r})"
+REASON_NO_ATTACHMENT = "the reply names no attachment"
+MSG_CREDENTIALS = "Jira at {jira} refused the credentials of {who} (HTTP 401)"
+"""``who`` is ``user <user>`` or ``the personal access token``."""
+HINT_CREDENTIALS = (
+    "Jira Cloud needs your e-mail as PRODSTAT_JIRA_USER and an API token as PRODSTAT_JIRA_TOKEN; "
+    "Server/DC a personal access token with no user"
+)
+MSG_FORBIDDEN = "Jira at {jira} does not allow this ({what}, HTTP 403): {detail}"
+HINT_FORBIDDEN = "ask a Jira admin for permission on the project"
+MSG_NOT_JIRA = "{jira} does not look like a Jira server (HTTP 404 for /rest/api/2/serverInfo)"
+HINT_NOT_JIRA = "check PRODSTAT_JIRA_URL: it is the site's base URL, e.g. https://rubinobs.atlassian.net"
+MSG_UNAVAILABLE = "Jira at {jira} is {state} (HTTP {status}, {what})"
+"""``state`` is ``rate limiting`` (HTTP 429) or ``unavailable`` (HTTP 503)."""
+HINT_RETRY_LATER = "retry later"
+MSG_BAD_REQUEST = "Jira rejected the request ({what}): {detail}"
+HINT_BAD_REQUEST = "check the values given"
+MSG_FAILED = "Jira at {jira} failed ({what}): {detail}"
+MSG_FAILED_HTTP = "Jira at {jira} failed ({what}, HTTP {status}): {detail}"
+MSG_ISSUE_UNREADABLE = "Jira at {jira} sent an issue prodstat cannot read ({what}): {kind}: {error}"
+HINT_ISSUE_UNREADABLE = "check PRODSTAT_JIRA_URL and any proxy in front of Jira; retry later"
+MSG_UPDATE_NOT_MADE = "Jira at {jira} answered the update of {key} but did not make it ({fields} unchanged)"
+MSG_LINK_NOT_MADE = (
+    "Jira at {jira} answered the link {from_key} → {to_key} (HTTP {status}) but did not make it"
+)
+HINT_NOT_DONE = "check for a proxy in front of Jira; re-run the same command"
+MSG_NO_TRANSITION = "{key} ({status}) has no transition {name!r}; available now: {names}"
+HINT_NO_TRANSITION = "set status_transitions to names of your Jira workflow's transitions"
+AFTER_RETRIES = "{message} after {times} over {waited:.1f} s"
+"""A failure's message once retries are spent; ``times`` is ``1 retry`` or ``<n> retries``."""
 
 # The client looks up custom-field ids with GET /field before its first search; the
 # fields we ask for are system fields whose id equals their name, so pre-seed the map.
@@ -113,11 +239,7 @@ class JiraTracker:
         self.timeout = timeout
         if not token:
             # A configuration problem (exit 1), found before any request.
-            raise ConfigError(
-                f"no Jira token configured for {self.shown_url}",
-                "set PRODSTAT_JIRA_TOKEN (and PRODSTAT_JIRA_USER for Jira Cloud), add a netrc entry, "
-                "or use --tracker local",
-            )
+            raise ConfigError(MSG_NO_TOKEN.format(jira=self.shown_url), HINT_NO_TOKEN)
         # Set by open_tracker: the issues this machine created (Cloud search lags behind).
         self.journal: CreatedJournal | None = None
         # No retries while connecting: an unreachable URL must fail at once.
@@ -192,11 +314,12 @@ class JiraTracker:
                         raise transient.after_retries(attempt - 1, self._spent(started)) from transient.cause
                     raise transient.error from transient.cause
                 _retry_log.info(
-                    "%s; retrying (%d/%d) in %.1f s…",
-                    transient.error.message,
-                    attempt,
-                    self.max_retries,
-                    delay,
+                    RETRY_NOTE.format(
+                        message=transient.error.message,
+                        attempt=attempt,
+                        retries=self.max_retries,
+                        delay=delay,
+                    )
                 )
                 time.sleep(delay)
 
@@ -212,69 +335,62 @@ class JiraTracker:
             return func()
         except _HtmlReplyError as exc:
             raise ServiceError(
-                f"Jira at {self.shown_url} answered with an HTML page (a login or proxy page?) instead of "
-                f"its reply ({what}, HTTP {exc.status}); nothing was taken as done",
-                "check PRODSTAT_JIRA_URL and the credentials, or ask whether an SSO proxy sits in front of Jira",
+                MSG_HTML_REPLY.format(jira=self.shown_url, what=what, status=exc.status), HINT_HTML_REPLY
             ) from None
         except JIRAError as exc:
             status = getattr(exc, "status_code", None)
             error = self._translate(exc, what, key)
             if status in _TRANSIENT_STATUS and isinstance(error, ServiceError):
                 if not idempotent and status != 429:
-                    error = self._ambiguous(what, f"HTTP {status}")
+                    error = self._ambiguous(what, REASON_HTTP.format(status=status))
                 retry_after = _retry_after(getattr(exc, "response", None))
                 raise _TransientError(error, status, retry_after, exc) from exc
             raise error from exc
         except requests.exceptions.Timeout as exc:
             sent = not isinstance(exc, requests.exceptions.ConnectTimeout)
             error = ServiceError(
-                f"Jira at {self.shown_url} did not answer within {self.timeout:g} s ({what})",
-                "retry later or raise PRODSTAT_JIRA_TIMEOUT",
+                MSG_TIMEOUT.format(jira=self.shown_url, seconds=self.timeout, what=what), HINT_TIMEOUT
             )
             if sent and not idempotent:
-                error = self._ambiguous(what, f"no reply within {self.timeout:g} s", pending=True)
+                error = self._ambiguous(what, REASON_NO_REPLY.format(seconds=self.timeout), pending=True)
             raise _TransientError(error, None, None, exc) from exc
         except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError) as exc:
             # The reply was cut off mid-body: the request arrived and was (probably) done.
             error = ServiceError(
-                f"Jira at {self.shown_url} sent an incomplete reply ({what}): the connection was closed mid-reply",
-                "retry later; check for a proxy in front of Jira",
+                MSG_INCOMPLETE_REPLY.format(jira=self.shown_url, what=what), HINT_INCOMPLETE_REPLY
             )
             if not idempotent:
-                error = self._ambiguous(what, "the reply was cut off")
+                error = self._ambiguous(what, REASON_CUT_OFF)
             raise _TransientError(error, None, None, exc) from exc
         except requests.exceptions.ConnectionError as exc:
             error = ServiceError(
-                f"cannot reach Jira at {self.shown_url} ({what}): {short_reason(exc)}",
-                "check PRODSTAT_JIRA_URL, the network and any proxy, or use --tracker local",
+                MSG_UNREACHABLE.format(jira=self.shown_url, what=what, reason=short_reason(exc)),
+                HINT_UNREACHABLE,
             )
             if not idempotent:
                 if _never_sent(exc):
                     raise error from exc
-                error = self._ambiguous(what, f"the connection dropped: {short_reason(exc)}")
+                error = self._ambiguous(what, REASON_CONNECTION_DROPPED.format(reason=short_reason(exc)))
             raise _TransientError(error, None, None, exc) from exc
         except requests.exceptions.RequestException as exc:
             if not isinstance(exc, ValueError):  # requests' JSONDecodeError is both
-                raise ServiceError(f"Jira request failed ({what}): {short_reason(exc)}") from exc
+                raise ServiceError(MSG_REQUEST_FAILED.format(what=what, reason=short_reason(exc))) from exc
             if not idempotent:
-                raise self._ambiguous(what, "its reply cannot be read") from exc
-            raise ServiceError(
-                f"Jira at {self.shown_url} answered something that is not JSON ({what})",
-                "check PRODSTAT_JIRA_URL and any proxy in front of Jira; retry later",
-            ) from exc
+                raise self._ambiguous(what, REASON_UNREADABLE) from exc
+            raise ServiceError(MSG_NOT_JSON.format(jira=self.shown_url, what=what), HINT_NOT_JSON) from exc
         except (ValueError, KeyError, TypeError, AttributeError, NotImplementedError) as exc:
             # The client decodes JSON itself; a reply of the wrong shape surfaces here.
             if not idempotent:
-                raise self._ambiguous(what, "its reply cannot be read") from exc
+                raise self._ambiguous(what, REASON_UNREADABLE) from exc
             raise ServiceError(
-                f"Jira at {self.shown_url} sent a reply prodstat cannot read ({what}): {short_reason(exc)}",
-                "check PRODSTAT_JIRA_URL; retry later",
+                MSG_CANNOT_READ.format(jira=self.shown_url, what=what, reason=short_reason(exc)),
+                HINT_CANNOT_READ,
             ) from exc
 
     def _ambiguous(self, what: str, reason: str, *, pending: bool = False) -> AmbiguousWriteError:
         return AmbiguousWriteError(
-            f"Jira at {self.shown_url} may or may not have done it ({what}): {reason}",
-            "re-run the same command: it finds what was made and completes it",
+            MSG_AMBIGUOUS.format(jira=self.shown_url, what=what, reason=reason),
+            HINT_AMBIGUOUS,
             pending=pending,
         )
 
@@ -283,35 +399,28 @@ class JiraTracker:
         detail = _jira_messages(exc)
         if status == 401:
             who = f"user {self.user}" if self.user else "the personal access token"
-            return AuthenticationError(
-                f"Jira at {self.shown_url} refused the credentials of {who} (HTTP 401)",
-                "Jira Cloud needs your e-mail as PRODSTAT_JIRA_USER and an API token as PRODSTAT_JIRA_TOKEN; "
-                "Server/DC a personal access token with no user",
-            )
+            return AuthenticationError(MSG_CREDENTIALS.format(jira=self.shown_url, who=who), HINT_CREDENTIALS)
         if status == 403:
             return AuthenticationError(
-                f"Jira at {self.shown_url} does not allow this ({what}, HTTP 403): {detail}",
-                "ask a Jira admin for permission on the project",
+                MSG_FORBIDDEN.format(jira=self.shown_url, what=what, detail=detail), HINT_FORBIDDEN
             )
         if status == 404 and key is not None:
             return IssueNotFoundError(key, self.name)
         if status == 404 and what == "connect":
-            return ServiceError(
-                f"{self.shown_url} does not look like a Jira server (HTTP 404 for /rest/api/2/serverInfo)",
-                "check PRODSTAT_JIRA_URL: it is the site's base URL, e.g. https://rubinobs.atlassian.net",
-            )
+            return ServiceError(MSG_NOT_JIRA.format(jira=self.shown_url), HINT_NOT_JIRA)
         if status in (429, 503):
+            state = "rate limiting" if status == 429 else "unavailable"
             return ServiceError(
-                f"Jira at {self.shown_url} is {'rate limiting' if status == 429 else 'unavailable'} "
-                f"(HTTP {status}, {what})",
-                "retry later",
+                MSG_UNAVAILABLE.format(jira=self.shown_url, state=state, status=status, what=what),
+                HINT_RETRY_LATER,
             )
         if status == 400:
-            return InputError(f"Jira rejected the request ({what}): {detail}", "check the values given")
+            return InputError(MSG_BAD_REQUEST.format(what=what, detail=detail), HINT_BAD_REQUEST)
         if status is None:
-            return ServiceError(f"Jira at {self.shown_url} failed ({what}): {detail}")
+            return ServiceError(MSG_FAILED.format(jira=self.shown_url, what=what, detail=detail))
         return ServiceError(
-            f"Jira at {self.shown_url} failed ({what}, HTTP {status}): {detail}", "retry later"
+            MSG_FAILED_HTTP.format(jira=self.shown_url, what=what, status=status, detail=detail),
+            HINT_RETRY_LATER,
         )
 
     def browse_url(self, key: str) -> str:
@@ -331,8 +440,10 @@ class JiraTracker:
             return [self._issue_from_raw(raw) for raw in raws]
         except (KeyError, TypeError, AttributeError, ValueError) as exc:
             raise ServiceError(
-                f"Jira at {self.shown_url} sent an issue prodstat cannot read ({what}): {type(exc).__name__}: {exc}",
-                "check PRODSTAT_JIRA_URL and any proxy in front of Jira; retry later",
+                MSG_ISSUE_UNREADABLE.format(
+                    jira=self.shown_url, what=what, kind=type(exc).__name__, error=exc
+                ),
+                HINT_ISSUE_UNREADABLE,
             ) from exc
 
     def _issue_from_raw(self, raw: Mapping[str, Any]) -> Issue:
@@ -485,7 +596,7 @@ class JiraTracker:
     ) -> Issue:
         """Create an issue with one request."""
         if not summary.strip():
-            raise InputError("an issue needs a non-empty summary")
+            raise InputError(MSG_EMPTY_SUMMARY)
         fields: dict[str, Any] = {
             # dicts, not strings: a string makes the client look the project/type up first.
             "project": {"key": project or self.project},
@@ -501,7 +612,7 @@ class JiraTracker:
         )
         key = str(getattr(created, "key", "") or "")
         if not ISSUE_KEY_RE.match(key):
-            raise self._ambiguous("create an issue", f"the reply names no issue key ({key!r})")
+            raise self._ambiguous("create an issue", REASON_NO_KEY.format(key=key))
         return Issue(
             key=key,
             summary=summary,
@@ -534,9 +645,8 @@ class JiraTracker:
                 wrong.append(f"label {change['remove']}")
         if wrong:
             raise ServiceError(
-                f"Jira at {self.shown_url} answered the update of {key} but did not make it "
-                f"({', '.join(wrong)} unchanged)",
-                "check for a proxy in front of Jira; re-run the same command",
+                MSG_UPDATE_NOT_MADE.format(jira=self.shown_url, key=key, fields=", ".join(wrong)),
+                HINT_NOT_DONE,
             )
 
     def update_issue(
@@ -603,7 +713,7 @@ class JiraTracker:
         link_type = link_type or self.link_type
         from_key, to_key = check_issue_key(from_key), check_issue_key(to_key)
         if from_key == to_key:
-            raise InputError(f"cannot link issue {from_key} to itself")
+            raise InputError(MSG_SELF_LINK.format(key=from_key))
         issue = current if current is not None and current.key == from_key else self.get_issue(from_key)
         if any(li.other_key == to_key and li.link_type == link_type for li in issue.links):
             return False
@@ -626,9 +736,10 @@ class JiraTracker:
             fresh = self.get_issue(from_key)
             if not any(li.other_key == to_key and li.link_type == link_type for li in fresh.links):
                 raise ServiceError(
-                    f"Jira at {self.shown_url} answered the link {from_key} → {to_key} (HTTP "
-                    f"{response.status_code}) but did not make it",
-                    "check for a proxy in front of Jira; re-run the same command",
+                    MSG_LINK_NOT_MADE.format(
+                        jira=self.shown_url, from_key=from_key, to_key=to_key, status=response.status_code
+                    ),
+                    HINT_NOT_DONE,
                 )
         issue.links.append(IssueLink("", link_type, "outward", to_key))
         return True
@@ -642,7 +753,7 @@ class JiraTracker:
         import io
 
         if not filename or "/" in filename:
-            raise InputError(f"invalid attachment name {filename!r}", "use a plain file name")
+            raise InputError(MSG_BAD_ATTACHMENT_NAME.format(filename=filename), HINT_BAD_ATTACHMENT_NAME)
         issue = current if current is not None and current.key == key else self.get_issue(key)
         old = [a for a in issue.attachments if a.filename == filename]
         uploaded = self._call(
@@ -652,7 +763,7 @@ class JiraTracker:
             idempotent=False,
         )
         if not isinstance(getattr(uploaded, "raw", None), dict) or "id" not in uploaded.raw:
-            raise self._ambiguous(f"attach {filename} to {key}", "the reply names no attachment")
+            raise self._ambiguous(f"attach {filename} to {key}", REASON_NO_ATTACHMENT)
         for att in old:
             self._delete_attachment(att.attachment_id, filename, key)
         raw = uploaded.raw
@@ -707,8 +818,8 @@ class JiraTracker:
                 return False
             names = ", ".join(str(t.get("name")) for t in available) or "none"
             raise InputError(
-                f"{key} ({issue.status}) has no transition {name!r}; available now: {names}",
-                "set status_transitions to names of your Jira workflow's transitions",
+                MSG_NO_TRANSITION.format(key=key, status=issue.status, name=name, names=names),
+                HINT_NO_TRANSITION,
             )
         body = json.dumps({"transition": {"id": str(match[0]["id"])}})
         try:
@@ -823,7 +934,8 @@ class _TransientError(Exception):
     def after_retries(self, retries: int, waited: float) -> ServiceError:
         """The error, saying how long prodstat kept trying."""
         times = "1 retry" if retries == 1 else f"{retries} retries"
-        return type(self.error)(f"{self.error.message} after {times} over {waited:.1f} s", self.error.hint)
+        message = AFTER_RETRIES.format(message=self.error.message, times=times, waited=waited)
+        return type(self.error)(message, self.error.hint)
 
 
 _MISSING_KEY_RE = re.compile(r"An issue with key '([A-Z][A-Z0-9_]*-\d+)' does not exist")

@@ -16,11 +16,43 @@ from pathlib import Path
 
 from ...core.markup import DamagedSectionError, replace_sections
 from ...errors import InputError, IssueNotFoundError, ServiceError
-from .base import Attachment, Comment, Issue, IssueLink, check_issue_key, check_label
+from .base import (
+    HINT_BAD_ATTACHMENT_NAME,
+    MSG_BAD_ATTACHMENT_NAME,
+    MSG_EMPTY_SUMMARY,
+    MSG_SELF_LINK,
+    Attachment,
+    Comment,
+    Issue,
+    IssueLink,
+    check_issue_key,
+    check_label,
+)
 
-__all__ = ["DB_FILENAME", "LocalTracker"]
+__all__ = [
+    "DB_FILENAME",
+    "HINT_DB_FAILED",
+    "HINT_DB_LOCKED",
+    "HINT_DB_UNREADABLE",
+    "MSG_DB_COMMIT_FAILED",
+    "MSG_DB_FAILED",
+    "MSG_DB_LOCKED",
+    "MSG_DB_UNREADABLE",
+    "MSG_NO_COMMENT",
+    "LocalTracker",
+]
 
 DB_FILENAME = "tracker.sqlite3"
+
+# User-facing messages (tests import them); those every tracker shares are in `.base`.
+MSG_DB_UNREADABLE = "cannot open the local tracker database {path}: {error}"
+HINT_DB_UNREADABLE = "check --home, or move the damaged file aside"
+MSG_DB_LOCKED = "the local tracker {path} is locked by another process: {error}"
+HINT_DB_LOCKED = "retry when it has finished"
+MSG_DB_FAILED = "the local tracker {path} failed: {error}; nothing was written"
+MSG_DB_COMMIT_FAILED = "the local tracker {path} could not commit: {error}; nothing was written"
+HINT_DB_FAILED = "check the disk and the file (PRAGMA integrity_check), then re-run"
+MSG_NO_COMMENT = "issue {key} has no comment {comment_id}"
 _SCHEMA_VERSION = 1
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -102,10 +134,7 @@ class LocalTracker:
             if not self._has_schema():
                 self._create_schema()
         except sqlite3.DatabaseError as exc:
-            raise InputError(
-                f"cannot open the local tracker database {self.path}: {exc}",
-                "check --home, or move the damaged file aside",
-            ) from exc
+            raise InputError(MSG_DB_UNREADABLE.format(path=self.path, error=exc), HINT_DB_UNREADABLE) from exc
 
     def _has_schema(self) -> bool:
         try:
@@ -145,19 +174,13 @@ class LocalTracker:
         try:
             self._db.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
-            raise ServiceError(
-                f"the local tracker {self.path} is locked by another process: {exc}",
-                "retry when it has finished",
-            ) from exc
+            raise ServiceError(MSG_DB_LOCKED.format(path=self.path, error=exc), HINT_DB_LOCKED) from exc
         try:
             yield self._db
         except sqlite3.DatabaseError as exc:
             self._db.execute("ROLLBACK")
             # Disk full, I/O error, a damaged file: the database's fault, not the input's.
-            raise ServiceError(
-                f"the local tracker {self.path} failed: {exc}; nothing was written",
-                "check the disk and the file (PRAGMA integrity_check), then re-run",
-            ) from exc
+            raise ServiceError(MSG_DB_FAILED.format(path=self.path, error=exc), HINT_DB_FAILED) from exc
         except BaseException:
             self._db.execute("ROLLBACK")
             raise
@@ -168,8 +191,7 @@ class LocalTracker:
                 if self._db.in_transaction:
                     self._db.execute("ROLLBACK")
                 raise ServiceError(
-                    f"the local tracker {self.path} could not commit: {exc}; nothing was written",
-                    "check the disk and the file (PRAGMA integrity_check), then re-run",
+                    MSG_DB_COMMIT_FAILED.format(path=self.path, error=exc), HINT_DB_FAILED
                 ) from exc
 
     def _require(self, db: sqlite3.Connection, key: str) -> sqlite3.Row | tuple:
@@ -310,7 +332,7 @@ class LocalTracker:
         project = project or self.project
         checked = [check_label(label) for label in labels]
         if not summary.strip():
-            raise InputError("an issue needs a non-empty summary")
+            raise InputError(MSG_EMPTY_SUMMARY)
         now = _now()
         with self._write() as db:
             db.execute("INSERT OR IGNORE INTO counters(project, last) VALUES (?, 0)", (project,))
@@ -401,7 +423,7 @@ class LocalTracker:
             a = self._require(db, from_key)[0]
             b = self._require(db, to_key)[0]
             if a == b:
-                raise InputError(f"cannot link issue {a} to itself")
+                raise InputError(MSG_SELF_LINK.format(key=a))
             exists = db.execute(
                 "SELECT 1 FROM links WHERE link_type = ? AND ((from_key = ? AND to_key = ?) "
                 "OR (from_key = ? AND to_key = ?))",
@@ -415,7 +437,7 @@ class LocalTracker:
     def attach(self, key: str, filename: str, data: bytes, *, current: Issue | None = None) -> Attachment:
         """Attach ``data`` as ``filename``, replacing same-name attachments, in one transaction."""
         if not filename or "/" in filename:
-            raise InputError(f"invalid attachment name {filename!r}", "use a plain file name")
+            raise InputError(MSG_BAD_ATTACHMENT_NAME.format(filename=filename), HINT_BAD_ATTACHMENT_NAME)
         now = _now()
         with self._write() as db:
             issue_key = self._require(db, key)[0]
@@ -479,4 +501,4 @@ class LocalTracker:
                 (body, _now(), comment_id, issue_key),
             )
             if cursor.rowcount == 0:
-                raise InputError(f"issue {issue_key} has no comment {comment_id}")
+                raise InputError(MSG_NO_COMMENT.format(key=issue_key, comment_id=comment_id))

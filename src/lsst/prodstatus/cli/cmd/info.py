@@ -1,0 +1,61 @@
+"""Read-only commands: ``show``, ``report``, ``config``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .. import render
+from ..opt import html_file_option, json_option, key_argument, raw_option
+from ..utils import App, pass_app, prodstat_command
+
+__all__ = ["COMMANDS"]
+
+
+@prodstat_command("show", ["prodstat show DRP-486", "prodstat show DRP-486 --json | jq .description"])
+@key_argument
+@raw_option
+@json_option
+@pass_app
+def show(app: App, key: str, raw: bool) -> None:
+    """Print issue KEY: summary, description rendered for a terminal, links, attachments."""
+    from ...script.show import run_show
+
+    render.show(app, run_show(app.tracker, app.settings, key=key), raw=raw)
+
+
+@prodstat_command(
+    "report",
+    [
+        "prodstat report DRP-491 --html campaign-491.html",
+        "prodstat report PREOPS-1248 --html preops-1248.html",
+    ],
+)
+@key_argument
+@html_file_option
+@json_option
+@pass_app
+def report(app: App, **kwargs: Any) -> None:
+    """Write a self-contained HTML report of a campaign, step, workflow or production issue.
+
+    One file, readable offline in any browser: the hierarchy with status colours, a
+    sortable table of the workflows, each issue's statistics tables and PNG
+    attachments, charts of core-hours, and links to the tracker and to PanDA. A
+    production issue (PREOPS-…) lists the workflow issues that record it, whether or
+    not it is in the tracker itself.
+    """
+    from ...script.report import run_report
+
+    render.report(app, run_report(app.tracker, app.settings, **kwargs))
+
+
+@prodstat_command("config", ["prodstat config", "PRODSTAT_TRACKER=local prodstat config --json"])
+@json_option
+@pass_app
+def config(app: App) -> None:
+    """Print the effective configuration, where each value came from (secrets masked)."""
+    # The settings were resolved by the prodstat group (option → environment → config
+    # file → netrc → default): this command only shows them.
+    render.config(app)
+
+
+COMMANDS = [show, report, config]

@@ -1,0 +1,116 @@
+"""Every positional argument of prodstat, declared once.
+
+Use an argument as a decorator, ``@key_argument``; a command may override a setting
+for its own use, ``@drp_issue_argument(required=False, default="DRP0")``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar, overload
+
+import click
+
+from .types import BANDS, issue_key_type
+
+__all__ = [
+    "ArgumentDecorator",
+    "band_argument",
+    "bps_submit_fname_argument",
+    "campaign_flag_argument",
+    "campaign_name_argument",
+    "campaign_yaml_argument",
+    "drp_issue_argument",
+    "explist_argument",
+    "group_window_arguments",
+    "key_argument",
+    "map_issue_argument",
+    "map_yaml_argument",
+    "param_file_argument",
+    "production_issue_argument",
+    "stat_issues_argument",
+    "step_name_argument",
+    "step_yaml_argument",
+    "template_argument",
+    "workflow_dir_argument",
+]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+TOO_MANY_ISSUES = "got {count} issue arguments; give [PRODUCTION_ISSUE] DRP_ISSUE"
+
+
+class ArgumentDecorator:
+    """A click argument declared once, applied with ``@arg`` or ``@arg(required=False)``.
+
+    Parameters
+    ----------
+    *param_decls : `str`
+        The argument's name, as for `click.argument`.
+    **kwargs
+        Everything else about it, as for `click.argument`.
+    """
+
+    def __init__(self, *param_decls: str, **kwargs: Any) -> None:
+        self.param_decls = param_decls
+        self.kwargs = kwargs
+
+    @overload
+    def __call__(self, func: F) -> F: ...
+
+    @overload
+    def __call__(self, func: None = None, **overrides: Any) -> Callable[[F], F]: ...
+
+    def __call__(self, func: F | None = None, **overrides: Any) -> F | Callable[[F], F]:
+        decorator = click.argument(*self.param_decls, **{**self.kwargs, **overrides})
+        return decorator if func is None else decorator(func)
+
+
+def _last_issue_key(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> str:
+    """``[PRODUCTION_ISSUE] DRP_ISSUE``: the original passed both; only DRP_ISSUE is used."""
+    if len(values) > 2:
+        raise click.UsageError(TOO_MANY_ISSUES.format(count=len(values)), ctx)
+    return issue_key_type.convert(values[-1], param, ctx)
+
+
+# Issues.
+key_argument = ArgumentDecorator("key", type=issue_key_type)
+production_issue_argument = ArgumentDecorator("production_issue", metavar="PRODUCTION_ISSUE")
+"""The campaign request (``PREOPS-1248``): any text is accepted, as by the original."""
+drp_issue_argument = ArgumentDecorator("drp_issue", type=issue_key_type, metavar="DRP_ISSUE")
+stat_issues_argument = ArgumentDecorator(
+    "drp_issue",
+    nargs=-1,
+    required=True,
+    metavar="[PRODUCTION_ISSUE] DRP_ISSUE",
+    callback=_last_issue_key,
+)
+"""update-stat's one or two issues; the command gets the DRP_ISSUE key."""
+
+# Files.
+bps_submit_fname_argument = ArgumentDecorator("bps_submit_fname", metavar="BPS_SUBMIT_FNAME")
+param_file_argument = ArgumentDecorator("param_file", metavar="PARAM_FILE")
+campaign_name_argument = ArgumentDecorator("campaign_name", metavar="CAMPAIGN_NAME")
+campaign_yaml_argument = ArgumentDecorator("campaign_yaml", metavar="CAMPAIGN_YAML")
+step_yaml_argument = ArgumentDecorator("step_yaml", metavar="STEP_YAML")
+step_name_argument = ArgumentDecorator("step_name", metavar="STEP_NAME")
+workflow_dir_argument = ArgumentDecorator("workflow_dir", metavar="WORKFLOW_DIR")
+
+# map-drp-steps: optional only so that "--auto KEY" parses; the script checks the combination.
+map_yaml_argument = ArgumentDecorator("map_yaml", metavar="MAP_YAML", required=False)
+map_issue_argument = ArgumentDecorator("issue", type=issue_key_type, metavar="ISSUE", required=False)
+campaign_flag_argument = ArgumentDecorator(
+    "campaign_flag", type=click.IntRange(0, 1), metavar="CAMPAIGN_FLAG", required=False
+)
+
+# make-prod-groups.
+template_argument = ArgumentDecorator("template", metavar="TEMPLATE")
+band_argument = ArgumentDecorator("band", type=click.Choice(BANDS), metavar="BAND")
+explist_argument = ArgumentDecorator("explist", metavar="EXPLIST")
+
+
+def group_window_arguments(func: F) -> F:
+    """GROUPSIZE SKIPGROUPS NGROUPS of make-prod-groups (their ranges are checked by the script)."""
+    for name in ("ngroups", "skipgroups", "groupsize"):
+        func = click.argument(name, type=int, metavar=name.upper())(func)
+    return func

@@ -1,0 +1,1 @@
+"""Self-tests of the loopback Jira and PanDA emulators in ``tests/support``."""
