@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The seed's sample session (seed/sample.rst), start to end, on the embedded local tracker.
+# The seed's sample session (doc/sample-campaign.rst), start to end, on the embedded local tracker.
 # `bps submit` needs a PanDA site: examples/demo_services.py writes the submit trees it would
 # have made, a Butler repository per workflow, and serves the workflows from a loopback
 # PanDA monitor emulator. Keys are taken from each command's `issue:KEY` line, as an

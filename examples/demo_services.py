@@ -1,7 +1,7 @@
 """Stand-ins for ``bps submit``, PanDA and the Butler, for ``make demo``.
 
 ``python examples/demo_services.py DIR`` writes the seed's sample campaign (the three
-bps submit trees of ``seed/sample.rst``) under ``DIR/work``, a real Butler repository
+bps submit trees of ``doc/sample-campaign.rst``) under ``DIR/work``, a real Butler repository
 per workflow under ``DIR/butler`` (its RUN holding task metadata with plausible CPU,
 memory and times), and serves the three workflows from the loopback PanDA monitor
 emulator until it is stopped. The monitor's URL is written to ``DIR/pandamon-url`` when

@@ -1,4 +1,4 @@
-"""Write the seed's sample campaign submit trees (seed/sample.rst) into a directory.
+"""Write the seed's sample campaign submit trees (doc/sample-campaign.rst) into a directory.
 
 ``python examples/make_sample_campaign.py DIR`` creates ``DIR/work/step1`` (step1_1248.yaml,
 step1_1248_b.yaml) and ``DIR/work/step2`` (step2_1248.yaml), each with the ``submit/``

@@ -13,6 +13,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
+from lsst.prodstatus.cli.main import ERROR_LINE, INTERNAL_ERROR
 from lsst.prodstatus.cli.utils import ProdstatCommand
 from lsst.prodstatus.config import (
     HINT_CONFIG_INVALID,
@@ -95,7 +96,7 @@ def test_version(run_cli: RunCli) -> None:
 def test_help_imports_nothing_heavy(tmp_path: Path) -> None:
     code = (
         "import sys\n"
-        "from lsst.prodstatus.cli.main import main\n"
+        "from lsst.prodstatus.cli.main import ERROR_LINE, INTERNAL_ERROR, main\n"
         "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
         "heavy = [m for m in ('pandas', 'jira', 'lsst.daf.butler', 'matplotlib', 'requests', 'numpy') "
         "if m in sys.modules]\n"
@@ -252,8 +253,10 @@ def test_internal_error_is_one_line_without_traceback(
     monkeypatch.setattr("lsst.prodstatus.cli.show_render.render_issue", boom)
     result = run_cli("show", "DRP-1")
     assert result.exit_code == 4  # a bug, not bad input
-    assert result.stderr == (
-        "prodstat: error: internal error: ZeroDivisionError: bug; rerun with --log-level DEBUG and report it\n"
+    expected = ERROR_LINE.format(message=INTERNAL_ERROR.format(kind="ZeroDivisionError", error="bug"))
+    assert result.stderr == expected + "\n"
+    assert expected == (
+        "prodstat: error: internal error: ZeroDivisionError: bug; rerun with --log-level DEBUG and report it"
     )
     debug = run_cli("--log-level", "DEBUG", "show", "DRP-1")
     assert debug.exit_code == 4

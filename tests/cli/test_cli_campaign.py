@@ -1,6 +1,6 @@
 """``create-campaign-yaml``, ``update-campaign``, ``create-step-yaml``, ``update-step`` end to end.
 
-The seed's session (``seed/sample.rst``) on both trackers: three ``update-issue`` runs
+The seed's session (``doc/sample-campaign.rst``) on both trackers: three ``update-issue`` runs
 record the workflows, the hand-written ``step12test.yaml`` survives
 ``create-campaign-yaml``, and ``update-campaign`` builds the step and campaign issues
 with the seed's keys (DRP-489/490, DRP-491).

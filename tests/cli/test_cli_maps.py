@@ -1,6 +1,6 @@
 """``prodstat map-drp-steps`` (hand maps and ``--auto``) and ``prodstat tree``, end to end.
 
-The seed's session (``seed/sample.rst``) on both trackers: workflow issues DRP-486/487/488
+The seed's session (``doc/sample-campaign.rst``) on both trackers: workflow issues DRP-486/487/488
 recorded by ``update-issue`` from the sample submit trees, step issues DRP-489/490 and
 campaign DRP-491 built with the tracker API as update-campaign leaves them (summaries,
 labels, ``step.yaml``/``campaign.yaml``, campaign → step links), statistics planted in

@@ -42,11 +42,11 @@ class TestReport(CliCmdTestBase):
         script="lsst.prodstatus.script.report.run_report",
         render="report",
         required=("DRP-491", "--html", "campaign-491.html"),
-        defaults={"key": "DRP-491", "html_file": "campaign-491.html"},
-        dry_run_option=False,
+        defaults={"key": "DRP-491", "html_file": "campaign-491.html", "dry_run": False},
     )
     every_option: ClassVar[Given] = Given(
-        ("preops-1248", "--html", "p.html", "--json"), {"key": "PREOPS-1248", "html_file": "p.html"}
+        ("preops-1248", "--html", "p.html", "--json", "--dry-run"),
+        {"key": "PREOPS-1248", "html_file": "p.html", "dry_run": True},
     )
 
     def test_missing_html_exits_2(self) -> None:
@@ -63,11 +63,11 @@ class TestReport(CliCmdTestBase):
 class TestConfig(CliCmdTestBase):
     spec: ClassVar[CmdSpec] = CmdSpec(
         name="config",
-        script=None,
+        script="lsst.prodstatus.script.config_view.run_config",
         render="config",
         required=(),
         defaults={},
-        rendered=(),
+        positional=("settings",),
         dry_run_option=False,
     )
     every_option: ClassVar[Given] = Given(("--json",))

@@ -10,10 +10,7 @@ from lsst.prodstatus.config import resolve_settings
 from lsst.prodstatus.core.ids import MSG_MALFORMED_KEY
 from lsst.prodstatus.errors import EXIT_USAGE, UsageError
 from lsst.prodstatus.script.maps import AUTO_TAKES_NO_ARGUMENTS, MISSING_MAP_ARGUMENT, run_map_drp_steps
-from tests.cli.cmd_test_base import CliCmdTestBase, CmdSpec, Given, Token, UntouchableTracker
-
-TREE_ROOT = Token("tree root")
-TREE_NOTES = ["a note of run_tree"]
+from tests.cli.cmd_test_base import CliCmdTestBase, CmdSpec, Given, UntouchableTracker
 
 
 class TestMapDrpSteps(CliCmdTestBase):
@@ -125,8 +122,6 @@ class TestTree(CliCmdTestBase):
         render="tree",
         required=("DRP-491",),
         defaults={"key": "DRP-491"},
-        result=(TREE_ROOT, TREE_NOTES),
-        rendered=(TREE_ROOT, TREE_NOTES),
         dry_run_option=False,
     )
     every_option: ClassVar[Given] = Given(("drp-491", "--json"))

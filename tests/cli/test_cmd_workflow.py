@@ -195,8 +195,10 @@ class TestAddJobToSummary(CliCmdTestBase):
         self.check(*self.spec.required, f"{option}=true", **changes)
 
     def test_flag_with_a_word_that_is_no_boolean_exits_2(self) -> None:
+        from lsst.prodstatus.cli.utils import NOT_TRUE_OR_FALSE
+
         self.check_refused(
-            *self.spec.required, "--reset=maybe", message="expected true or false, not 'maybe'"
+            *self.spec.required, "--reset=maybe", message=NOT_TRUE_OR_FALSE.format(value="maybe")
         )
 
     def test_missing_drp_issue_exits_2(self) -> None:

@@ -49,7 +49,7 @@ from lsst.prodstatus.script.update_step import read_step_file
 
 SRC = "campaign yaml c.yaml"
 
-# The seed's hand-written campaign yaml (seed/sample.rst), paths made real by the tests.
+# The seed's hand-written campaign yaml (doc/sample-campaign.rst), paths made real by the tests.
 SEED_CAMPAIGN = """\
 issue: null
 name: step12test

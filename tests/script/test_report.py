@@ -67,6 +67,21 @@ def test_campaign_report(campaign: Seed, tmp_path: Path) -> None:
     assert '<table class="sortable">' in page
 
 
+def test_dry_run_builds_the_page_and_writes_nothing(campaign: Seed, tmp_path: Path) -> None:
+    out = tmp_path / "campaign.html"
+    for args in (
+        ("report", "DRP-491", "--html", str(out), "--dry-run"),
+        ("--dry-run", "report", "DRP-491", "--html", str(out)),
+    ):
+        result = campaign.run(*args)
+        assert result.exit_code == 0, result.stderr
+        assert result.stdout.splitlines() == [
+            f"would write {out}: campaign DRP-491, 6 issues",
+            "dry run: nothing written",
+        ]
+        assert not out.exists() and not list(tmp_path.glob(".*.tmp"))
+
+
 def test_workflow_and_production_reports(campaign: Seed, tmp_path: Path) -> None:
     wf = campaign.run("report", "DRP-486", "--html", str(tmp_path / "wf.html"))
     assert wf.exit_code == 0, wf.stderr

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from lsst.prodstatus.cli.render import DUPLICATE_FOUND_NOTE
 from lsst.prodstatus.core.markup import read_section
 from lsst.prodstatus.errors import MSG_ISSUE_NOT_FOUND
 from lsst.prodstatus.script.update_issue import HINT_WORKFLOW_NOT_FOUND
@@ -76,9 +77,11 @@ def test_real_testdrp_tree_creates_then_updates(run_cli: RunCli, setup: TrackerS
     again = run_cli("update-issue", "clusttest_all_1.yaml", "PREOPS-973", env=setup.env)
     assert again.exit_code == 0, again.stderr
     assert again.stdout.splitlines()[-2:] == [f"unchanged DRP-1: {TESTDRP_SUMMARY}", "issue:DRP-1"]
+    found = DUPLICATE_FOUND_NOTE.format(key="DRP-1", found_by="label")
+    assert f"prodstat: {found}\n" in again.stderr
     assert (
-        "DRP-1 already records this workflow (found by label); updating it instead of creating a duplicate"
-        in again.stderr
+        found
+        == "DRP-1 already records this workflow (found by label); updating it instead of creating a duplicate"
     )
     assert setup.snapshot() == before
 
@@ -174,7 +177,7 @@ def test_issue_written_by_the_original_tool_is_found_by_summary(
     setup.seed("DRP-1", TESTDRP_SUMMARY, "BPS Submit Keywords:\n{code}\nproject: dp02\n{code}\n")
     result = run_cli("update-issue", "clusttest_all_1.yaml", "PREOPS-973", "DRP0", env=setup.env)
     assert result.exit_code == 0, result.stderr
-    assert "DRP-1 already records this workflow (found by summary)" in result.stderr
+    assert "prodstat: " + DUPLICATE_FOUND_NOTE.format(key="DRP-1", found_by="summary") in result.stderr
     assert result.stdout.splitlines()[-1] == "issue:DRP-1"
     assert "prodstat_20220127T205042Z" in issue_json(run_cli, setup, "DRP-1")["labels"]
 

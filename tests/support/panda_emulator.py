@@ -15,8 +15,8 @@ case-insensitive, ``jeditaskid=a|b``, ``status=a,b``, ``superstatus=a|b``, ``use
     JSON list of task dicts, ``jeditaskid`` descending. Window: task ``modificationtime``
     (by date, as the monitor's ``castdate`` range) within ``days`` (default 7) of now;
     ``jeditaskid``/``taskid`` without ``days``/``hours`` make a "deep query" of 180 days.
-    ``taskname`` does not lift the window (field notes list only jeditaskid, taskid,
-    pandaid and jobname; the recorded taskname query carried ``days=120``).
+    ``taskname`` does not lift the window (only jeditaskid, taskid, pandaid and jobname
+    make the monitor's deep query; the recorded taskname query carried ``days=120``).
 ``GET /jobs/?json&jeditaskid=T[&jobstatus=a|b][&limit=N][&fields=a,b][&outputs=..][&mode=nodrop][&days=N]``
     ``{"selectionsummary": [...], "jobs": [...], "errsByCount": [...]}``. Semantics:
 
@@ -288,7 +288,7 @@ class PandaEmulator:
         Default ``days`` of ``/idds/wfprogress/`` (7 on the current monitor; `None` = no
         window, as the 2022 monitor behaved).
     fields_keep_pandaid : `bool`
-        Keep ``pandaid`` in ``fields=`` replies (what the field notes document); `False`
+        Keep ``pandaid`` in ``fields=`` replies (what the monitor's API documents); `False`
         reproduces the monitor's code, which drops it unless it is asked for.
     cache_bytes : `int`
         Size of the cache of serialised job replies.

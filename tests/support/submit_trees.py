@@ -373,7 +373,7 @@ def make_submit_tree(
 def make_sample_campaign(
     root: Path, butler_configs: Mapping[str, str] | None = None
 ) -> dict[str, SubmitTree]:
-    """Write the seed's sample campaign (``seed/sample.rst``) under ``root/work``.
+    """Write the seed's sample campaign (``doc/sample-campaign.rst``) under ``root/work``.
 
     ``work/step1`` holds ``step1_1248.yaml`` (run 20220728T192631Z) and
     ``step1_1248_b.yaml`` (run 20220729T001725Z), both with the same output;

@@ -20,7 +20,14 @@ from .opt import dry_run_option, home_option, json_option, log_level_option, tra
 from .opt.options import FLAG_META
 from .utils import App, format_examples
 
-__all__ = ["cli", "main"]
+__all__ = ["ERROR_LINE", "INTERNAL_ERROR", "INTERRUPTED", "cli", "main"]
+
+ERROR_LINE = "prodstat: error: {message}"
+"""The one stderr line of every failure (exit code 1-4)."""
+INTERNAL_ERROR = "internal error: {kind}: {error}; rerun with --log-level DEBUG and report it"
+"""A bug in prodstat (exit code 4): the exception's type and text."""
+INTERRUPTED = "prodstat: interrupted"
+"""Ctrl-C (exit code 130)."""
 
 _log = logging.getLogger("lsst.prodstatus")
 
@@ -44,7 +51,7 @@ class ProdstatGroup(click.Group):
         except ProdstatError as exc:
             _fail(ctx, exc.one_line(), exc.exit_code, exc)
         except KeyboardInterrupt:
-            click.echo("prodstat: interrupted", err=True)
+            click.echo(INTERRUPTED, err=True)
             ctx.exit(130)
         except BrokenPipeError:
             # `prodstat show KEY | head`: the reader is done; stop quietly, as cat does.
@@ -53,12 +60,7 @@ class ProdstatGroup(click.Group):
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
             raise
         except Exception as exc:  # a bug: still one line, unless debugging
-            _fail(
-                ctx,
-                f"internal error: {type(exc).__name__}: {exc}; rerun with --log-level DEBUG and report it",
-                EXIT_INTERNAL,
-                exc,
-            )
+            _fail(ctx, INTERNAL_ERROR.format(kind=type(exc).__name__, error=exc), EXIT_INTERNAL, exc)
         finally:
             app = ctx.find_object(App)
             if app is not None:
@@ -84,7 +86,7 @@ def _fail(ctx: click.Context, message: str, code: int, exc: BaseException) -> No
         import traceback
 
         traceback.print_exception(exc, file=sys.stderr)
-    click.echo(f"prodstat: error: {message}", err=True)
+    click.echo(ERROR_LINE.format(message=message), err=True)
     ctx.exit(code)
 
 

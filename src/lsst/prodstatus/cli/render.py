@@ -17,6 +17,7 @@ from .utils import App, plural
 
 if TYPE_CHECKING:
     from ..script.campaign_yaml import YamlFileResult
+    from ..script.config_view import ConfigView
     from ..script.hierarchy import IssueResult
     from ..script.make_prod_groups import MakeProdGroupsResult
     from ..script.maps import MapResult
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
     from ..script.report_to_jira import ReportResult as CommentsResult
     from ..script.summary import SummaryResult
     from ..script.timing import TimingResult
-    from ..script.tree import TreeNode
+    from ..script.tree import TreeNode, TreeResult
     from ..script.update_campaign import UpdateCampaignResult
     from ..script.update_issue import UpdateIssueResult
     from ..script.update_stat import UpdateStatResult
@@ -293,10 +294,10 @@ def tree_lines(root: TreeNode) -> list[str]:
     return lines
 
 
-def tree(app: App, root: TreeNode, notes: list[str]) -> None:
+def tree(app: App, result: TreeResult) -> None:
     """The tree, one issue per line."""
-    app.notes(notes)
-    app.emit(tree_lines(root), root.to_dict())
+    app.notes(result.notes)
+    app.emit(tree_lines(result.root), result.to_dict())
 
 
 # Read-only views.
@@ -319,26 +320,19 @@ def show(app: App, issue: Issue, raw: bool) -> None:
 
 def report(app: App, result: ReportResult) -> None:
     """``wrote campaign-491.html: campaign DRP-491, 12 issues``."""
-    lines = [f"wrote {result.path}: {result.kind} {result.key}, {plural(result.issues, 'issue')}"]
+    verb = "would write" if result.dry_run else "wrote"
+    lines = [f"{verb} {result.path}: {result.kind} {result.key}, {plural(result.issues, 'issue')}"]
+    if result.dry_run:
+        lines.append(DRY_RUN_NOTHING_WRITTEN)
     app.emit(lines, result.to_dict())
 
 
-def config(app: App) -> None:
+def config(app: App, result: ConfigView) -> None:
     """Every setting, its value (secrets masked) and where it came from."""
-    from ..config import SETTING_SPECS
-
-    settings = app.settings
-    data = {"config_file": str(settings.config_path), "settings": settings.as_dict()}
-    width = max(len(spec.name) for spec in SETTING_SPECS)
-    lines = [
-        f"config file: {settings.config_path}"
-        + ("" if settings.config_path and settings.config_path.exists() else " (absent)")
-    ]
-    for spec in SETTING_SPECS:
-        setting = settings.values[spec.name]
-        value = setting.shown() or "(unset)"
-        lines.append(f"{spec.name:<{width}}  {value}   [{setting.source}]")
-    app.emit(lines, data)
+    width = max(len(row.name) for row in result.rows)
+    lines = [f"config file: {result.config_path}" + ("" if result.config_exists else " (absent)")]
+    lines += [f"{row.name:<{width}}  {row.shown or '(unset)'}   [{row.source}]" for row in result.rows]
+    app.emit(lines, result.to_dict())
 
 
 # Parameter-file commands.

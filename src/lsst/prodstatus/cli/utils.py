@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from ..services.tracker import Tracker
 
 __all__ = [
+    "NOT_TRUE_OR_FALSE",
     "App",
     "ProdstatCommand",
     "format_examples",
@@ -28,6 +29,8 @@ __all__ = [
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
+NOT_TRUE_OR_FALSE = "expected true or false, not {value!r}"
+"""Usage error (exit 2): ``--flag=<value>`` with a value that is no truth value."""
 _TRUE = {"true", "yes", "1", "on", "y", "t"}
 _FALSE = {"false", "no", "0", "off", "n", "f"}
 

@@ -62,26 +62,11 @@ __all__ = [
     "create_step_template",
     "fetch_campaign_yaml",
     "fetch_step_yaml",
-    "lazy_tracker",
     "run_create_campaign_yaml",
     "run_create_step_yaml",
 ]
 
 HINT_FORCE = "give another file name, or --force to overwrite it"
-
-
-def lazy_tracker(factory: Callable[[], Tracker]) -> Tracker:
-    """Return a tracker that is opened (for Jira: logged in) only when first used.
-
-    ``create-step-yaml`` needs the tracker only when a workflow was submitted or a
-    campaign issue is given; a template of unsubmitted yamls works offline.
-    """
-
-    class _Lazy:
-        def __getattr__(self, name: str) -> Any:
-            return getattr(factory(), name)
-
-    return cast(Tracker, _Lazy())
 
 
 @dataclass
@@ -381,7 +366,8 @@ def create_step_template(
     """Write a step yaml listing ``<workflow_dir>/<step_name>*.yaml`` and their issues.
 
     The tracker is used only to find the issues of submitted workflows and the
-    campaign issue (pass a `lazy_tracker` to avoid logging in when neither is needed).
+    campaign issue (pass a tracker that opens on first use, as the command line does, to
+    avoid logging in when neither is needed).
     An existing file that already is a step yaml of this step is kept; any other
     existing file is refused, unless ``force``.
 

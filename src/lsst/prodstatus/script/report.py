@@ -65,6 +65,8 @@ class ReportResult:
     issues: int
     workflows: int
     images: int
+    dry_run: bool = False
+    """The page was built and not written."""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form (``--json``)."""
@@ -75,6 +77,7 @@ class ReportResult:
             "issues": self.issues,
             "workflows": self.workflows,
             "images": self.images,
+            **({"dry_run": True} if self.dry_run else {}),
         }
 
 
@@ -229,8 +232,9 @@ def write_report(
     jira_url: str | None = None,
     project: str | None = None,
     now: datetime | None = None,
+    dry_run: bool = False,
 ) -> ReportResult:
-    """Build the report of ``key`` and write it to ``html_file``.
+    """Build the report of ``key`` and write it to ``html_file`` (with ``dry_run``: build it only).
 
     Raises
     ------
@@ -322,16 +326,10 @@ def write_report(
         report.images.append(chart)
     text = render_report(report)
     path = Path(html_file).expanduser()
-    try:
-        # Written whole to a sibling, then renamed: a reader never sees half a page.
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(path)
-    except OSError as exc:
-        raise InputError(
-            MSG_CANNOT_WRITE_REPORT.format(path=path, reason=exc.strerror or exc), HINT_CANNOT_WRITE_REPORT
-        ) from exc
+    if not dry_run:
+        _write_page(path, text)
     return ReportResult(
+        dry_run=dry_run,
         path=path,
         key=key,
         kind=kind,
@@ -341,8 +339,22 @@ def write_report(
     )
 
 
-def run_report(tracker: Tracker, settings: Settings, *, key: str, html_file: str) -> ReportResult:
-    """``report``: `write_report` of ``key`` to ``html_file``."""
+def _write_page(path: Path, text: str) -> None:
+    """Write the page whole to a sibling, then rename it: a reader never sees half a page."""
+    try:
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(path)
+    except OSError as exc:
+        raise InputError(
+            MSG_CANNOT_WRITE_REPORT.format(path=path, reason=exc.strerror or exc), HINT_CANNOT_WRITE_REPORT
+        ) from exc
+
+
+def run_report(
+    tracker: Tracker, settings: Settings, *, key: str, html_file: str, dry_run: bool = False
+) -> ReportResult:
+    """``report``: `write_report` of ``key`` to ``html_file`` (``dry_run``: build it, write nothing)."""
     return write_report(
         tracker,
         key,
@@ -350,4 +362,5 @@ def run_report(tracker: Tracker, settings: Settings, *, key: str, html_file: str
         home=settings.home,
         jira_url=settings["jira_url"],
         project=settings.project,
+        dry_run=dry_run,
     )

@@ -49,6 +49,7 @@ __all__ = [
     "STEP_FIX",
     "StepMembers",
     "TreeNode",
+    "TreeResult",
     "build_tree",
     "campaign_steps",
     "fetch_issues",
@@ -467,8 +468,20 @@ def build_tree(
     return root
 
 
-def run_tree(tracker: Tracker, settings: Settings, *, key: str) -> tuple[TreeNode, list[str]]:
-    """``tree``: `build_tree` of ``key``, with the notes it gathered (for stderr)."""
+@dataclass
+class TreeResult:
+    """What ``tree`` found: the hierarchy, and notes for stderr (e.g. a step yaml out of reach)."""
+
+    root: TreeNode
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form (``--json``): the tree."""
+        return self.root.to_dict()
+
+
+def run_tree(tracker: Tracker, settings: Settings, *, key: str) -> TreeResult:
+    """``tree``: `build_tree` of ``key``, with the notes it gathered."""
     notes: list[str] = []
     jira_url = settings["jira_url"]
     root = build_tree(
@@ -479,4 +492,4 @@ def run_tree(tracker: Tracker, settings: Settings, *, key: str) -> tuple[TreeNod
         notes=notes,
         production_url=f"{jira_url.rstrip('/')}/browse/{key}" if jira_url else None,
     )
-    return root, notes
+    return TreeResult(root, notes)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import render
-from ..opt import html_file_option, json_option, key_argument, raw_option
+from ..opt import dry_run_option, html_file_option, json_option, key_argument, raw_option
 from ..utils import App, pass_app, prodstat_command
 
 __all__ = ["COMMANDS"]
@@ -33,6 +33,7 @@ def show(app: App, key: str, raw: bool) -> None:
 @key_argument
 @html_file_option
 @json_option
+@dry_run_option(help="Build the page and say where it would go; write nothing.")
 @pass_app
 def report(app: App, **kwargs: Any) -> None:
     """Write a self-contained HTML report of a campaign, step, workflow or production issue.
@@ -45,7 +46,7 @@ def report(app: App, **kwargs: Any) -> None:
     """
     from ...script.report import run_report
 
-    render.report(app, run_report(app.tracker, app.settings, **kwargs))
+    render.report(app, run_report(app.tracker, app.settings, dry_run=app.dry_run, **kwargs))
 
 
 @prodstat_command("config", ["prodstat config", "PRODSTAT_TRACKER=local prodstat config --json"])
@@ -53,9 +54,9 @@ def report(app: App, **kwargs: Any) -> None:
 @pass_app
 def config(app: App) -> None:
     """Print the effective configuration, where each value came from (secrets masked)."""
-    # The settings were resolved by the prodstat group (option → environment → config
-    # file → netrc → default): this command only shows them.
-    render.config(app)
+    from ...script.config_view import run_config
+
+    render.config(app, run_config(app.settings))
 
 
 COMMANDS = [show, report, config]

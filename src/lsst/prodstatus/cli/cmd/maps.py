@@ -77,8 +77,7 @@ def tree(app: App, **kwargs: Any) -> None:
     """
     from ...script.tree import run_tree
 
-    root, notes = run_tree(app.tracker, app.settings, **kwargs)
-    render.tree(app, root, notes)
+    render.tree(app, run_tree(app.tracker, app.settings, **kwargs))
 
 
 COMMANDS = [map_drp_steps, tree]

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar, overload
 
 import click
+from click.shell_completion import CompletionItem
 
 from .types import BANDS, issue_key_type
 
@@ -66,6 +67,16 @@ class ArgumentDecorator:
         return decorator if func is None else decorator(func)
 
 
+def _complete_file(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
+    """Let the shell complete file names (click's own completion would offer nothing)."""
+    return [CompletionItem(incomplete, type="file")]
+
+
+def _complete_dir(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
+    """Let the shell complete directory names."""
+    return [CompletionItem(incomplete, type="dir")]
+
+
 def _last_issue_key(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> str:
     """``[PRODUCTION_ISSUE] DRP_ISSUE``: the original passed both; only DRP_ISSUE is used."""
     if len(values) > 2:
@@ -88,25 +99,33 @@ stat_issues_argument = ArgumentDecorator(
 """update-stat's one or two issues; the command gets the DRP_ISSUE key."""
 
 # Files.
-bps_submit_fname_argument = ArgumentDecorator("bps_submit_fname", metavar="BPS_SUBMIT_FNAME")
-param_file_argument = ArgumentDecorator("param_file", metavar="PARAM_FILE")
+bps_submit_fname_argument = ArgumentDecorator(
+    "bps_submit_fname", metavar="BPS_SUBMIT_FNAME", shell_complete=_complete_file
+)
+param_file_argument = ArgumentDecorator("param_file", metavar="PARAM_FILE", shell_complete=_complete_file)
 campaign_name_argument = ArgumentDecorator("campaign_name", metavar="CAMPAIGN_NAME")
-campaign_yaml_argument = ArgumentDecorator("campaign_yaml", metavar="CAMPAIGN_YAML")
-step_yaml_argument = ArgumentDecorator("step_yaml", metavar="STEP_YAML")
+campaign_yaml_argument = ArgumentDecorator(
+    "campaign_yaml", metavar="CAMPAIGN_YAML", shell_complete=_complete_file
+)
+step_yaml_argument = ArgumentDecorator("step_yaml", metavar="STEP_YAML", shell_complete=_complete_file)
 step_name_argument = ArgumentDecorator("step_name", metavar="STEP_NAME")
-workflow_dir_argument = ArgumentDecorator("workflow_dir", metavar="WORKFLOW_DIR")
+workflow_dir_argument = ArgumentDecorator(
+    "workflow_dir", metavar="WORKFLOW_DIR", shell_complete=_complete_dir
+)
 
 # map-drp-steps: optional only so that "--auto KEY" parses; the script checks the combination.
-map_yaml_argument = ArgumentDecorator("map_yaml", metavar="MAP_YAML", required=False)
+map_yaml_argument = ArgumentDecorator(
+    "map_yaml", metavar="MAP_YAML", required=False, shell_complete=_complete_file
+)
 map_issue_argument = ArgumentDecorator("issue", type=issue_key_type, metavar="ISSUE", required=False)
 campaign_flag_argument = ArgumentDecorator(
     "campaign_flag", type=click.IntRange(0, 1), metavar="CAMPAIGN_FLAG", required=False
 )
 
 # make-prod-groups.
-template_argument = ArgumentDecorator("template", metavar="TEMPLATE")
+template_argument = ArgumentDecorator("template", metavar="TEMPLATE", shell_complete=_complete_file)
 band_argument = ArgumentDecorator("band", type=click.Choice(BANDS), metavar="BAND")
-explist_argument = ArgumentDecorator("explist", metavar="EXPLIST")
+explist_argument = ArgumentDecorator("explist", metavar="EXPLIST", shell_complete=_complete_file)
 
 
 def group_window_arguments(func: F) -> F:
