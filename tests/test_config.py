@@ -9,19 +9,38 @@ import pytest
 
 from lsst.prodstatus.config import (
     DEFAULT_PANDAMON_URL,
+    HINT_BAD_FAILURE_SHARE,
+    HINT_BAD_PROJECT,
+    HINT_BAD_STATUS_TRANSITIONS,
+    HINT_BAD_SUMMARY_ISSUES,
+    HINT_BAD_URL,
     HINT_CONFIG_INVALID,
+    HINT_CONFIG_MISSING,
+    HINT_CONFIG_UNREADABLE,
+    HINT_DIR_NOT_WRITABLE,
+    HINT_NETRC_INVALID,
+    HINT_NETRC_NO_ACCOUNT,
+    HINT_UNKNOWN_SETTING,
+    MSG_BAD_FAILURE_SHARE,
     MSG_BAD_PROJECT,
     MSG_BAD_RETRIES,
     MSG_BAD_SECONDS,
+    MSG_BAD_STATUS_TRANSITIONS,
+    MSG_BAD_SUMMARY_ISSUES,
     MSG_BAD_URL,
     MSG_CONFIG_INVALID,
     MSG_CONFIG_MISSING,
     MSG_CONFIG_NOT_MAPPING,
+    MSG_CONFIG_UNREADABLE,
     MSG_DIR_NOT_CREATED,
+    MSG_DIR_NOT_WRITABLE,
     MSG_NETRC_INVALID,
+    MSG_NETRC_NO_ACCOUNT,
     MSG_UNKNOWN_SETTING,
     MSG_UNKNOWN_TRACKER,
+    SETTING_SPECS,
     WARN_TOKEN_READABLE,
+    WATCH_STATES,
     ensure_writable_dir,
     resolve_settings,
 )
@@ -206,3 +225,155 @@ def test_panda_settings_are_one_value_that_makes_the_client() -> None:
         assert client.timeout == (9.0, 9.0)
     finally:
         client.close()
+
+
+def test_missing_config_file_says_how_to_fix(run_cli: Any, tmp_path: Path) -> None:
+    missing = tmp_path / "nope.yaml"
+    result = run_cli("config", env={"PRODSTAT_CONFIG": str(missing)})
+    assert result.exit_code == 1
+    assert (
+        result.stderr
+        == f"prodstat: error: {MSG_CONFIG_MISSING.format(path=missing)}; {HINT_CONFIG_MISSING}\n"
+    )
+
+
+def test_config_file_not_utf8(tmp_path: Path) -> None:
+    cfg = tmp_path / "config.yaml"
+    cfg.write_bytes(b"project: DRP\nissue_type: T\xe2che\n")
+    with pytest.raises(ConfigError) as info:
+        resolve_settings({}, _env(tmp_path, PRODSTAT_CONFIG=str(cfg)))
+    try:
+        cfg.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        error = exc
+    assert info.value.one_line() == (
+        f"{MSG_CONFIG_UNREADABLE.format(path=cfg, error=error)}; {HINT_CONFIG_UNREADABLE}"
+    )
+
+
+def test_unknown_setting_lists_the_known_ones(tmp_path: Path) -> None:
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text("trackr: local\njira_tokn: x\n")
+    with pytest.raises(ConfigError) as info:
+        resolve_settings({}, _env(tmp_path, PRODSTAT_CONFIG=str(cfg)))
+    known = ", ".join(spec.name for spec in SETTING_SPECS)
+    assert info.value.message == MSG_UNKNOWN_SETTING.format(path=cfg, names="jira_tokn, trackr")
+    assert info.value.hint == HINT_UNKNOWN_SETTING.format(names=known)
+
+
+def test_garbled_netrc_says_how_to_fix(tmp_path: Path) -> None:
+    (tmp_path / "netrc").write_text("machine\n")
+    with pytest.raises(ConfigError) as info:
+        resolve_settings({}, _env(tmp_path, PRODSTAT_JIRA_URL="https://jira.example.org"))
+    assert info.value.hint == HINT_NETRC_INVALID
+
+
+def test_legacy_netrc_entry_without_jira_url(run_cli: Any, prodstat_env: Path, tmp_path: Path) -> None:
+    netrc_file = tmp_path / "netrc-lsstjira"
+    netrc_file.write_text("machine lsstjira\n  login operator\n  password s3cret-password\n")
+    netrc_file.chmod(0o600)
+    result = run_cli("show", "DRP-1", env={"NETRC": str(netrc_file)})
+    assert result.exit_code == 1
+    no_account = MSG_NETRC_NO_ACCOUNT.format(machine="lsstjira", path=netrc_file)
+    assert result.stderr == f"prodstat: error: {no_account}; {HINT_NETRC_NO_ACCOUNT}\n"
+    assert "s3cret" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("env", "template", "hint", "value"),
+    [
+        ({"PRODSTAT_PROJECT": "drp"}, MSG_BAD_PROJECT, HINT_BAD_PROJECT, "drp"),
+        ({"PRODSTAT_FAILURE_ALERT_SHARE": "10%"}, MSG_BAD_FAILURE_SHARE, HINT_BAD_FAILURE_SHARE, "10%"),
+        ({"PRODSTAT_FAILURE_ALERT_SHARE": "1.5"}, MSG_BAD_FAILURE_SHARE, HINT_BAD_FAILURE_SHARE, "1.5"),
+        ({"PRODSTAT_SUMMARY_ISSUES": "DRP-53"}, MSG_BAD_SUMMARY_ISSUES, HINT_BAD_SUMMARY_ISSUES, "DRP-53"),
+        (
+            {"PRODSTAT_SUMMARY_ISSUES": "DRP-53,drp-53"},
+            MSG_BAD_SUMMARY_ISSUES,
+            HINT_BAD_SUMMARY_ISSUES,
+            "DRP-53,drp-53",
+        ),
+        (
+            {"PRODSTAT_STATUS_TRANSITIONS": "running=Start Progress,finished=Done"},
+            MSG_BAD_STATUS_TRANSITIONS,
+            HINT_BAD_STATUS_TRANSITIONS,
+            "running=Start Progress,finished=Done",
+        ),
+        (
+            {"PRODSTAT_STATUS_TRANSITIONS": "Done"},
+            MSG_BAD_STATUS_TRANSITIONS,
+            HINT_BAD_STATUS_TRANSITIONS,
+            "Done",
+        ),
+        ({"PANDAMON_URL": "panda-doma.cern.ch"}, MSG_BAD_URL, HINT_BAD_URL, "panda-doma.cern.ch"),
+    ],
+)
+def test_bad_setting_from_the_environment(
+    run_cli: Any, env: dict[str, str], template: str, hint: str, value: str
+) -> None:
+    (var,) = env
+    result = run_cli("config", env=env)
+    assert result.exit_code == 1
+    name = next(spec.name for spec in SETTING_SPECS if var in spec.envs)
+    message = template.format(name=name, value=value, source=f"env {var}", states=", ".join(WATCH_STATES))
+    assert result.stderr == f"prodstat: error: {message}; {hint}\n"
+
+
+def test_bad_settings_in_the_config_file(tmp_path: Path) -> None:
+    cfg = tmp_path / "config.yaml"
+    source = f"config {cfg}"
+    cases: list[tuple[str, Any, str, str]] = [
+        (
+            "summary_issues: [DRP-53, DRP-55, DRP-56]\n",
+            ["DRP-53", "DRP-55", "DRP-56"],
+            MSG_BAD_SUMMARY_ISSUES,
+            HINT_BAD_SUMMARY_ISSUES,
+        ),
+        (
+            "status_transitions: {running: ''}\n",
+            {"running": ""},
+            MSG_BAD_STATUS_TRANSITIONS,
+            HINT_BAD_STATUS_TRANSITIONS,
+        ),
+        ("failure_alert_share: 0\n", 0, MSG_BAD_FAILURE_SHARE, HINT_BAD_FAILURE_SHARE),
+        ("notify_url: hooks.example.org/x\n", "hooks.example.org/x", MSG_BAD_URL, HINT_BAD_URL),
+    ]
+    for content, value, template, hint in cases:
+        cfg.write_text(content)
+        with pytest.raises(ConfigError) as info:
+            resolve_settings({}, _env(tmp_path, PRODSTAT_CONFIG=str(cfg)))
+        message = template.format(
+            name=content.partition(":")[0], value=value, source=source, states=", ".join(WATCH_STATES)
+        )
+        assert info.value.one_line() == f"{message}; {hint}"
+
+
+def _read_only_dir(tmp_path: Path) -> Path:
+    """A directory no file can be written in (as root, where modes do not stop writes: /sys)."""
+    import os
+
+    path = tmp_path / "read-only"
+    path.mkdir()
+    path.chmod(0o555)
+    for candidate in (path, Path("/sys")):
+        probe = candidate / f".probe-{os.getpid()}"
+        try:
+            probe.write_bytes(b"")
+        except OSError:
+            return candidate
+        probe.unlink()
+    pytest.skip("no read-only directory here")
+
+
+def test_home_not_writable(run_cli: Any, tmp_path: Path) -> None:
+    import errno
+    import os
+
+    home = _read_only_dir(tmp_path)
+    try:
+        (home / f".probe-{os.getpid()}").write_bytes(b"")
+    except OSError as exc:
+        error = exc.strerror or os.strerror(errno.EACCES)
+    result = run_cli("--home", str(home), "show", "DRP-1", env={"PRODSTAT_TRACKER": "local"})
+    assert result.exit_code == 1
+    not_writable = MSG_DIR_NOT_WRITABLE.format(what="prodstat home", path=home, error=error)
+    assert result.stderr == f"prodstat: error: {not_writable}; {HINT_DIR_NOT_WRITABLE}\n"

@@ -8,7 +8,10 @@ from hypothesis import strategies as st
 
 from lsst.prodstatus.core.bps import (
     BPS_TIMESTAMP_RE,
+    MAX_EXPANDED_LENGTH,
+    MSG_EXPANSION_OVERFLOW,
     MSG_PLACEHOLDER_UNRESOLVED,
+    ExpansionTooLongError,
     UnresolvedPlaceholderError,
     expand_placeholders,
     is_bps_timestamp,
@@ -295,3 +298,11 @@ def test_parse_data_range_original_description() -> None:
 
 def test_parse_data_range_later_line_wins() -> None:
     assert parse_data_range("tract in (1, 2)\nexposure >=5 and exposure <=6\n") == "(5,6)"
+
+
+def test_expand_placeholders_that_double_each_other() -> None:
+    # a: "{b}{b}", b: "{c}{c}", ...: never a cycle, but 2**20 copies of the last value.
+    values = {f"k{n}": f"{{k{n + 1}}}{{k{n + 1}}}" for n in range(20)} | {"k20": "xy"}
+    with pytest.raises(ExpansionTooLongError) as info:
+        expand_placeholders("{k0}", values)
+    assert str(info.value) == MSG_EXPANSION_OVERFLOW.format(template="{k0}", limit=MAX_EXPANDED_LENGTH)

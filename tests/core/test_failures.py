@@ -15,8 +15,22 @@ from typing import Any
 
 import pytest
 
-from lsst.prodstatus.core.failures import FailureSummary, escape_diag, job_error, trim_diag
+from lsst.prodstatus.core.failures import (
+    ERROR_SOURCES,
+    HINT_RULE_SOURCE,
+    HINT_RULES,
+    MSG_RULE_BAD_SOURCE,
+    MSG_RULE_NO_NAME,
+    MSG_RULE_NOT_MAPPING,
+    MSG_RULE_ZERO_CODE,
+    FailureSummary,
+    escape_diag,
+    job_error,
+    parse_rules,
+    trim_diag,
+)
 from lsst.prodstatus.core.markup import read_section, split_wiki_row
+from lsst.prodstatus.errors import InputError
 from tests.conftest import CliResult
 from tests.support.panda_emulator import PandaEmulator
 from tests.support.panda_workflows import REALISTIC_FAILURES, SyntheticWorkflow, make_workflow
@@ -327,3 +341,38 @@ def test_failure_section_shows_failed_quanta_of_the_provenance(
         "isr": {"RuntimeError": 1},
         "calibrate": {"ZeroDivisionError": 2},
     }
+
+
+ORIGIN = "error rules rules.yaml"
+
+
+@pytest.mark.parametrize(
+    ("data", "message", "hint"),
+    [
+        ({"rules": ["oom"]}, MSG_RULE_NOT_MAPPING.format(origin=ORIGIN, where="rule 1"), None),
+        (
+            {"rules": [{"name": "", "code": 1, "flavour": "pipelines"}]},
+            MSG_RULE_NO_NAME.format(origin=ORIGIN, where="rule 1 ()"),
+            None,
+        ),
+        (
+            [{"name": "a", "code": 1, "flavour": "pipelines"}, {"flavour": "pipelines", "code": 2}],
+            MSG_RULE_NO_NAME.format(origin=ORIGIN, where="rule 2"),
+            None,
+        ),
+        (
+            {"rules": [{"name": "oom", "code": [1305, 0], "flavour": "pipelines"}]},
+            MSG_RULE_ZERO_CODE.format(origin=ORIGIN, where="rule 1 (oom)", code=0),
+            None,
+        ),
+        (
+            {"rules": [{"name": "oom", "source": "cosmic", "code": 1, "flavour": "pipelines"}]},
+            MSG_RULE_BAD_SOURCE.format(origin=ORIGIN, where="rule 1 (oom)", source="cosmic"),
+            HINT_RULE_SOURCE.format(sources=", ".join(s for s, _, _ in ERROR_SOURCES)),
+        ),
+    ],
+)
+def test_malformed_rule(data: Any, message: str, hint: str | None) -> None:
+    with pytest.raises(InputError) as info:
+        parse_rules(data, ORIGIN)
+    assert info.value.one_line() == f"{message}; {hint or HINT_RULES.format(origin=ORIGIN)}"

@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -30,10 +31,19 @@ from lsst.prodstatus.core.summary import (
     summary_table,
 )
 from lsst.prodstatus.errors import MSG_ISSUE_NOT_FOUND, InputError
+from lsst.prodstatus.script import summary as summary_script
 from lsst.prodstatus.script.summary import (
     HINT_NOT_WORKFLOW,
+    HINT_STATE_REPLACED,
+    HINT_SUMMARY_HELD,
+    HINT_SUMMARY_ITSELF,
     HINT_SUMMARY_NOT_FOUND,
+    LOCK_PREFIX,
+    MERGE_ATTEMPTS,
     MSG_NOT_WORKFLOW,
+    MSG_STATE_REPLACED,
+    MSG_SUMMARY_HELD,
+    MSG_SUMMARY_ITSELF,
     NOT_CONFIGURED,
     RESET_AND_REMOVE,
 )
@@ -332,3 +342,60 @@ def test_concurrent_runs_lose_no_entry(workflows: TrackerSetup) -> None:
     wanted = {f"DRP-{10 + i}" for i in range(n)}
     assert wanted <= {v[1] for v in state.values()}
     assert wanted <= {r.split("|")[4].strip() for r in all_rows}
+
+
+@pytest.mark.parametrize("setup", ["jira"], indirect=True)
+def test_configured_summary_issue_given_as_the_workflow(run_cli: RunCli, workflows: TrackerSetup) -> None:
+    before = workflows.snapshot()
+    result = run_cli(
+        "add-job-to-summary",
+        "PREOPS-973",
+        "DRP-1",
+        env={**workflows.env, "PRODSTAT_SUMMARY_ISSUES": "DRP-1,DRP-55"},
+    )
+    assert result.exit_code == 1
+    assert (
+        result.stderr == f"prodstat: error: {MSG_SUMMARY_ITSELF.format(key='DRP-1')}; {HINT_SUMMARY_ITSELF}\n"
+    )
+    assert workflows.snapshot() == before
+
+
+@pytest.mark.parametrize("setup", ["jira"], indirect=True)
+def test_summary_held_by_another_run_too_long(
+    run_cli: RunCli, workflows: TrackerSetup, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(summary_script, "LOCK_WAIT", 1.0)
+    holder = f"{LOCK_PREFIX}{int(time.time() * 1000) - 5000}_abcdef"  # a live run, 5 s ago
+    tracker = workflows.open()
+    try:
+        tracker.update_sections("DRP-53", {}, add_labels=[holder])
+    finally:
+        tracker.close()
+    result = run_cli("add-job-to-summary", "PREOPS-973", "DRP-1", env=workflows.env)
+    assert result.exit_code == 3, result.stderr
+    message = MSG_SUMMARY_HELD.format(key="DRP-53", wait=1.0, label=holder)
+    assert result.stderr == f"prodstat: error: {message}; {HINT_SUMMARY_HELD}\n"
+    state, all_rows, _ = read_summaries(workflows)
+    assert state == {} and all_rows == []
+    tracker = workflows.open()
+    try:
+        assert tracker.get_issue("DRP-53").labels == [holder]  # its own turn label is gone
+    finally:
+        tracker.close()
+
+
+@pytest.mark.parametrize("setup", ["jira"], indirect=True)
+def test_state_replaced_by_other_writers_every_time(run_cli: RunCli, workflows: TrackerSetup) -> None:
+    assert workflows.emulator is not None
+    # Every read of the state (before the write and after it) sees a state without this entry.
+    workflows.emulator.inject(
+        200,
+        times=100,
+        path=r"^/secure/attachment/.*/prodstat-summary\.json$",
+        method="GET",
+        body="{}",
+    )
+    result = run_cli("add-job-to-summary", "PREOPS-973", "DRP-1", env=workflows.env)
+    assert result.exit_code == 3, result.stderr
+    message = MSG_STATE_REPLACED.format(key="DRP-53", attempts=MERGE_ATTEMPTS)
+    assert result.stderr == f"prodstat: error: {message}; {HINT_STATE_REPLACED}\n"

@@ -19,13 +19,20 @@ from lsst.prodstatus.script.files import MSG_NO_PARAM_FILE, MSG_PARAM_LACKS, MSG
 from lsst.prodstatus.script.param_stats import MSG_NOT_A_DATE
 from lsst.prodstatus.script.timing import (
     CSV_COLUMNS,
+    HINT_NO_JOB_IN_DATA,
     HINT_NO_STARTED_JOB,
     HINT_NO_TIMING_DATA,
     HINT_NO_TIMING_WORKFLOW,
+    HINT_WRITE_AGAIN,
+    MSG_BAD_ROW,
+    MSG_JOB_NAMES_NOT_LIST,
+    MSG_NO_JOB_IN_DATA,
     MSG_NO_STARTED_JOB,
     MSG_NO_TIMING_DATA,
     MSG_NO_TIMING_WORKFLOW,
     MSG_NOT_A_NUMBER,
+    MSG_NOT_TIMING_CSV,
+    MSG_STOP_AT_NOT_AFTER,
     PARAM_HELP,
 )
 from lsst.prodstatus.services.plots import distributions_png, running_jobs_png
@@ -249,6 +256,13 @@ def test_recorded_2022_workflow(
             (MSG_NO_STARTED_JOB, HINT_NO_STARTED_JOB, {"job_names": "nosuchlabel"}),
         ),
         ("plot-data", {}, (MSG_NO_TIMING_DATA, HINT_NO_TIMING_DATA, {"absent": "isr, calibrate"})),
+        ("prep-timing-data", {"job_names": ["isr", " "]}, (MSG_JOB_NAMES_NOT_LIST, PARAM_HELP, {})),
+        ("plot-data", {"job_names": [["isr"]]}, (MSG_JOB_NAMES_NOT_LIST, PARAM_HELP, {})),
+        (
+            "plot-data",
+            {"start_at": 2, "stop_at": 1.5},
+            (MSG_STOP_AT_NOT_AFTER, PARAM_HELP, {"start_at": 2.0, "stop_at": 1.5}),
+        ),
     ],
 )
 def test_bad_input(
@@ -271,6 +285,52 @@ def test_bad_input(
     assert re.match(message_re(template, hint, **{"path": params, **fields}), line), result.stderr
     assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
     assert not (prodstat_env / "timing").exists()
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "a,b,c\n1,2,3\n",
+            lambda path: MSG_NOT_TIMING_CSV.format(path=path, header=["a", "b", "c"], columns=CSV_COLUMNS),
+        ),
+        ("", lambda path: MSG_NOT_TIMING_CSV.format(path=path, header=[], columns=CSV_COLUMNS)),
+        (
+            ",delta_time,durationsec,start_time\n0,12,60,2022-07-28 19:30:00\n1,soon,60,2022-07-28 19:30:00\n",
+            lambda path: MSG_BAD_ROW.format(path=path, row=["1", "soon", "60", "2022-07-28 19:30:00"]),
+        ),
+        (
+            ",delta_time,durationsec,start_time\n0,12,60,28/07/2022\n",
+            lambda path: MSG_BAD_ROW.format(path=path, row=["0", "12", "60", "28/07/2022"]),
+        ),
+    ],
+)
+def test_plot_of_a_damaged_csv(
+    run_cli: RunCli, prodstat_env: Path, tmp_path: Path, text: str, message: Callable[[Path], str]
+) -> None:
+    params = write_params(tmp_path / "timing.yaml", job_names=["isr"])
+    out = prodstat_env / "timing" / "PREOPS-1248"
+    out.mkdir(parents=True)
+    damaged = out / "panda_time_series_isr.csv"
+    damaged.write_text(text)
+    result = run_cli("plot-data", str(params))
+    assert result.exit_code == 1, result.stdout
+    assert result.stderr == f"prodstat: error: {message(damaged)}; {HINT_WRITE_AGAIN}\n"
+    assert [p.name for p in out.iterdir()] == [damaged.name]  # no PNG
+
+
+def test_plot_of_csvs_without_jobs(run_cli: RunCli, prodstat_env: Path, tmp_path: Path) -> None:
+    # prep-timing-data writes a header-only file for a job name without started jobs.
+    params = write_params(tmp_path / "timing.yaml")
+    out = prodstat_env / "timing" / "PREOPS-1248"
+    out.mkdir(parents=True)
+    for label in ("isr", "calibrate"):
+        (out / f"panda_time_series_{label}.csv").write_text(",".join(CSV_COLUMNS) + "\n")
+    result = run_cli("plot-data", str(params))
+    assert result.exit_code == 1, result.stdout
+    message = MSG_NO_JOB_IN_DATA.format(job_names="isr, calibrate", directory=out)
+    assert result.stderr == f"prodstat: error: {message}; {HINT_NO_JOB_IN_DATA}\n"
+    assert not list(out.glob("*.png"))
 
 
 def test_missing_param_file(run_cli: RunCli, tmp_path: Path) -> None:

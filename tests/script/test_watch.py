@@ -15,20 +15,42 @@ import pytest
 
 from lsst.prodstatus.config import PandaSettings
 from lsst.prodstatus.core.bps import parse_bps_block
-from lsst.prodstatus.core.markup import read_section
+from lsst.prodstatus.core.ids import kind_phrase
+from lsst.prodstatus.core.markup import (
+    HINT_SECTION_DAMAGED,
+    MSG_SECTION_DAMAGED,
+    PROBLEM_END_MISSING,
+    read_section,
+)
 from lsst.prodstatus.core.plan import Action
 from lsst.prodstatus.core.stats import status_line
+from lsst.prodstatus.script.error_rules import HINT_RULES_NOT_YAML, MSG_RULES_NOT_YAML
 from lsst.prodstatus.script.maps import map_auto
+from lsst.prodstatus.script.report import HINT_CANNOT_WRITE_REPORT, MSG_CANNOT_WRITE_REPORT
+from lsst.prodstatus.script.update_stat import MSG_NO_BPS_BLOCK
 from lsst.prodstatus.script.watch import (
+    HINT_NO_WORKFLOW_NAMED,
+    HINT_NOT_WATCHABLE,
     HINT_NOTHING_TO_WATCH,
+    HINT_STATE_UNREADABLE,
     HINT_WATCH_RUNNING,
+    MSG_NO_WORKFLOW_NAMED,
+    MSG_NOT_WATCHABLE,
     MSG_NOTHING_TO_WATCH,
+    MSG_STATE_UNREADABLE,
     MSG_WATCH_RUNNING,
+    NOTE_NOT_WATCHED,
+    NOTE_ROLLUP_NOT_REFRESHED,
+    NOTE_STATS_NOT_UPDATED,
+    WARN_CYCLE_FAILED,
+    WARN_REPORT_NOT_WRITTEN,
+    WARN_TRANSITION_FAILED,
     WARN_WEBHOOK_FAILED,
     WatchLock,
     watch,
 )
 from lsst.prodstatus.services.panda import PandaWorkflow
+from lsst.prodstatus.services.tracker.jira import HINT_NO_TRANSITION, MSG_NO_TRANSITION
 from tests.cli.test_cli_maps import Seed
 from tests.cli.test_cli_maps import seed as seed_fixture  # the seed campaign (fixture "seed")
 from tests.services.messages import message_re
@@ -299,3 +321,154 @@ def test_status_transitions_move_each_issue_once(
     # A restart moves nothing again.
     again = run_watch(sd, panda, status_transitions=names, once=True)
     assert not any(cycle.transitions for cycle in getattr(again, "cycles", []))
+
+
+# -- warnings and refusals -----------------------------------------------------------------------
+
+
+def tracker_name(sd: Seed) -> str:
+    return "jira" if sd.setup.emulator is not None else "local"
+
+
+def test_unreadable_state_file_is_refused(
+    campaign: tuple[Seed, PandaEmulator, dict[str, SyntheticWorkflow]],
+) -> None:
+    sd, _, _ = campaign
+    state = sd.setup.home / "watch" / f"{tracker_name(sd)}-DRP-491.json"
+    state.parent.mkdir(parents=True, exist_ok=True)
+    state.write_text('{"workflows": {"DRP-486": ')  # cut off mid-write by a full disk
+    try:
+        json.loads(state.read_text())
+    except ValueError as exc:
+        reason = exc
+    before = sd.setup.snapshot()
+    result = sd.run("watch", "DRP-491", "--once")
+    assert result.exit_code == 1
+    message = MSG_STATE_UNREADABLE.format(path=state, reason=reason)
+    assert result.stderr == f"prodstat: error: {message}; {HINT_STATE_UNREADABLE}\n"
+    assert sd.setup.snapshot() == before
+
+
+def test_issue_of_another_kind_is_not_watched(seed_fixture: Seed) -> None:
+    sd = seed_fixture
+    sd.setup.seed("DRP-492", "Some unrelated ticket")
+    before = sd.setup.snapshot()
+    result = sd.run("watch", "DRP-492", "--once")
+    assert result.exit_code == 1
+    message = MSG_NOT_WATCHABLE.format(
+        key="DRP-492", kind=kind_phrase("other"), summary="Some unrelated ticket"
+    )
+    assert result.stderr == f"prodstat: error: {message}; {HINT_NOT_WATCHABLE}\n"
+    assert sd.setup.snapshot() == before
+
+
+def test_workflow_issue_that_names_no_workflow(seed_fixture: Seed) -> None:
+    sd = seed_fixture
+    sd.setup.seed("DRP-492", "step1#w_2022_27/PREOPS-1248/20220728T192631Z", "Written by hand.\n")
+    before = sd.setup.snapshot()
+    result = sd.run("watch", "DRP-492", "--once")
+    assert result.exit_code == 1
+    not_watched = NOTE_NOT_WATCHED.format(key="DRP-492", error=MSG_NO_BPS_BLOCK.format(key="DRP-492"))
+    refused = f"{MSG_NO_WORKFLOW_NAMED.format(key='DRP-492')}; {HINT_NO_WORKFLOW_NAMED}"
+    assert result.stderr == f"prodstat: {not_watched}\nprodstat: error: {refused}\n"
+    assert sd.setup.snapshot() == before
+
+
+def test_failed_cycle_is_retried_after_a_longer_wait(
+    campaign: tuple[Seed, PandaEmulator, dict[str, SyntheticWorkflow]],
+) -> None:
+    sd, panda, _ = campaign
+    panda.inject(503, times=1, path="wfprogress")
+    waits: list[float] = []
+    notes: list[str] = []
+
+    def tick(seconds: float) -> None:
+        waits.append(seconds)
+        panda.now = (panda.now or T0) + timedelta(hours=1)
+
+    settings = PandaSettings(panda.url, retries=0)
+    options = {"home": sd.setup.home, "project": "DRP", "interval": 60}
+    result = watch(sd.tracker, "DRP-491", panda=settings, sleep=tick, note=notes.append, **options)
+    assert result.finished
+    error = result.cycles[0].error
+    assert error is not None and "503" in error
+    assert notes == [WARN_CYCLE_FAILED.format(cycle=1, error=error, wait=120)]
+    assert waits[0] == 120 and waits[1:] == [60] * (len(waits) - 1)
+    assert sum(len(comments(sd, k)) for k in WORKFLOWS) == 8  # submitted was never seen
+
+
+def test_rules_file_that_is_not_yaml_leaves_statistics_alone(
+    campaign: tuple[Seed, PandaEmulator, dict[str, SyntheticWorkflow]],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    sd, panda, _ = campaign
+    rules = tmp_path_factory.mktemp("rules") / "rules.yaml"
+    rules.write_text("rules: [\n")
+    notes: list[str] = []
+    result = run_watch(sd, panda, error_rules=str(rules), note=notes.append)
+    assert result.finished and not any(c.updated for c in result.cycles)
+    error = message_re(MSG_RULES_NOT_YAML, HINT_RULES_NOT_YAML.format(origin=rules), origin=rules)
+    assert len(notes) == 3, notes
+    for key, note in zip(WORKFLOWS, notes, strict=True):
+        prefix = NOTE_STATS_NOT_UPDATED.format(key=key, error="")
+        assert note.startswith(prefix) and re.match(error, note.removeprefix(prefix)), note
+    assert sum(len(comments(sd, k)) for k in WORKFLOWS) == 9  # state changes are still announced
+
+
+def test_report_that_cannot_be_written_is_a_warning(
+    campaign: tuple[Seed, PandaEmulator, dict[str, SyntheticWorkflow]],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    sd, panda, _ = campaign
+    blocker = tmp_path_factory.mktemp("report") / "reports"
+    blocker.write_text("a file where the directory should be\n")
+    page = blocker / "campaign.html"
+    notes: list[str] = []
+    result = run_watch(sd, panda, report_file=page, note=notes.append)
+    assert result.finished
+    assert [c.report for c in result.cycles] == [None] * 3
+    error = (
+        f"{MSG_CANNOT_WRITE_REPORT.format(path=page, reason='Not a directory')}; {HINT_CANNOT_WRITE_REPORT}"
+    )
+    assert notes == [WARN_REPORT_NOT_WRITTEN.format(error=error)]  # once, not once per cycle
+
+
+@pytest.mark.parametrize("setup", ["jira"], indirect=True)
+def test_transition_jira_does_not_have_is_a_warning(
+    campaign: tuple[Seed, PandaEmulator, dict[str, SyntheticWorkflow]],
+) -> None:
+    sd, panda, _ = campaign
+    notes: list[str] = []
+    result = run_watch(sd, panda, status_transitions={"running": "Fly Away"}, note=notes.append)
+    assert result.finished
+    expected = []
+    for key in WORKFLOWS:
+        names = "Start Progress, Done"  # the emulator's transitions from To Do
+        error = MSG_NO_TRANSITION.format(key=key, status="To Do", name="Fly Away", names=names)
+        expected.append(
+            WARN_TRANSITION_FAILED.format(key=key, name="Fly Away", error=f"{error}; {HINT_NO_TRANSITION}")
+        )
+    assert notes == expected
+    assert not any(c.transitions for c in result.cycles)
+
+
+def test_damaged_step_is_not_rolled_up(
+    campaign: tuple[Seed, PandaEmulator, dict[str, SyntheticWorkflow]],
+) -> None:
+    sd, panda, _ = campaign
+    first = run_watch(sd, panda, once=True)
+    assert first.cycles[0].rollups == ["DRP-489", "DRP-490", "DRP-491"]
+    description = sd.description("DRP-490")
+    end = re.search(r"\{anchor:prodstat-[a-z_-]+-end\}\n", description)
+    assert end is not None, description
+    sd.tracker.update_issue("DRP-490", description=description.replace(end.group(0), "") + "my note\n")
+    notes: list[str] = []
+    result = run_watch(sd, panda, note=notes.append)
+    assert result.finished
+    assert all("DRP-490" not in c.rollups for c in result.cycles)
+    assert len(notes) == 1, notes
+    marker = end.group(0).strip()
+    name = marker.removeprefix("{anchor:prodstat-").removesuffix("-end}")
+    error = MSG_SECTION_DAMAGED.format(name=name, where="", problem=PROBLEM_END_MISSING.format(marker=marker))
+    hint = HINT_SECTION_DAMAGED.format(start=marker.replace("-end}", "}"), end=marker)
+    assert notes == [NOTE_ROLLUP_NOT_REFRESHED.format(key="DRP-490", error=f"{error}; {hint}")]

@@ -12,6 +12,7 @@ PostgreSQL server, so every test using them runs on both.
 from __future__ import annotations
 
 import math
+import re
 import subprocess
 import sys
 import threading
@@ -28,19 +29,24 @@ pytest.importorskip("lsst.pipe.base")
 from lsst.prodstatus.errors import InputError, ServiceError
 from lsst.prodstatus.services.butler import (
     HINT_CHILDREN,
+    HINT_CHILDREN_MORE,
     HINT_NO_SIMILAR,
     HINT_NOT_RUN,
     HINT_SIMILAR,
     MSG_BAD_SAMPLE,
+    MSG_CANCELLED,
     MSG_METADATA_UNREADABLE,
     MSG_NO_QUANTUM,
     MSG_NOT_A_REPO,
     MSG_NOT_RUN,
     MSG_OPEN_FAILED,
+    MSG_REPO_FAILED,
     MSG_REPO_MISSING,
     MSG_RUN_MISSING,
     OPEN_HINT,
+    PROVENANCE_DATASET_TYPE,
     REPO_HINT,
+    WARN_PROVENANCE_UNUSABLE,
     ButlerStats,
     QuantumUsage,
     ReadsCancelledError,
@@ -938,3 +944,64 @@ def test_no_failed_quanta_without_provenance(tmp_path: Path) -> None:
     stats = butler_statistics(str(repo.root), repo.run)
     assert stats.source == "metadata" and stats.failed_quanta == {}
     assert {s.label: s.n_quanta for s in stats.labels} == {"isr": 3, "calibrate_image": 1}
+
+
+# -- more failures, as the user meets them ------------------------------------------------------
+
+
+def test_damaged_registry_is_a_service_error(tmp_path: Path) -> None:
+    import sqlite3
+
+    built = make_butler_repo(tmp_path / "repo", RUN, labels=["isr"], n_per_label=1, extra_dataset_types=False)
+    with sqlite3.connect(built.root / "gen3.sqlite3") as db:  # opens, then fails on the first query
+        db.execute("DROP TABLE collection_chain")
+    failed = message_re(
+        MSG_REPO_FAILED,
+        repo=built.root,
+        error=re.compile(r"OperationalError: .*no such table: collection_chain.*"),
+    )
+    with pytest.raises(ServiceError, match=failed) as info:
+        butler_statistics(str(built.root), RUN)
+    assert info.value.exit_code == 3
+
+
+def test_chained_collection_with_many_children(tmp_path: Path) -> None:
+    from lsst.daf.butler import Butler, CollectionType
+
+    built = make_butler_repo(tmp_path / "repo", RUN, labels=["isr"], n_per_label=1, extra_dataset_types=False)
+    chain = "u/operator/DRP/step1"
+    children = [f"{chain}/2025010{n}T060000Z" for n in range(2, 9)]
+    with Butler.from_config(str(built.root), writeable=True) as butler:
+        for child in children:
+            butler.registry.registerCollection(child, CollectionType.RUN)
+        butler.registry.registerCollection(chain, CollectionType.CHAINED)
+        butler.registry.setCollectionChain(chain, children)
+    with pytest.raises(InputError) as info:
+        butler_statistics(str(built.root), chain)
+    shown = HINT_CHILDREN.format(names=", ".join(children[:5]))
+    assert info.value.message == MSG_NOT_RUN.format(run=chain, type="CHAINED")
+    assert info.value.hint == HINT_NOT_RUN + shown + HINT_CHILDREN_MORE.format(more=2)
+
+
+def test_cancelled_reads_say_so(main_repo: BuiltRepo) -> None:
+    cancel = threading.Event()
+    cancel.set()  # e.g. the PanDA side failed first
+    with pytest.raises(ReadsCancelledError) as info:
+        butler_statistics(str(main_repo.root), RUN, cancel=cancel, provenance=False)
+    assert str(info.value) == MSG_CANCELLED.format(run=RUN)
+
+
+def test_unusable_provenance_is_a_warning(
+    executed_repo: ExecutedRepo, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    import shutil
+
+    copy = tmp_path / "repo"
+    shutil.copytree(executed_repo.root, copy)
+    (provenance_file,) = [p for p in copy.rglob("run_provenance*") if p.is_file()]
+    provenance_file.write_bytes(b"\0" * provenance_file.stat().st_size)
+    caplog.set_level("WARNING", logger="lsst.prodstatus")
+    assert butler_statistics(str(copy), executed_repo.run).source == "metadata"
+    warning = message_re(WARN_PROVENANCE_UNUSABLE, dataset=PROVENANCE_DATASET_TYPE, run=executed_repo.run)
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert any(re.fullmatch(warning, w) for w in warnings), warnings

@@ -40,7 +40,9 @@ from lsst.prodstatus.services.submit import (
     MSG_YAML_NOT_FOUND,
     MSG_YAML_NOT_REGULAR,
     REASON_HOLDS,
+    REASON_NOT_UTF8,
     REASON_YAML_AT,
+    WARN_EXPANDED_NOT_MAPPING,
     WARN_EXPANDED_UNREADABLE,
     SubmitRun,
     find_run,
@@ -706,3 +708,21 @@ def test_hostile_submit_yamls_fail_fast(tmp_path: Path) -> None:
         )
     ):
         find_run("step1_1248.yaml", cwd=tmp_path / "empty")
+
+
+def test_expanded_config_that_is_not_a_mapping_is_a_warning(tmp_path: Path) -> None:
+    tree = make_submit_tree(tmp_path)
+    config = tree.runs["20220728T192631Z"].config
+    config.write_text("- a list\n- not a config\n", encoding="utf-8")
+    run = find_run("step1_1248.yaml", cwd=tmp_path)
+    assert run.expanded_config is None
+    assert WARN_EXPANDED_NOT_MAPPING.format(path=config) in run.warnings
+
+
+def test_yaml_not_utf8(tmp_path: Path) -> None:
+    (tmp_path / "latin1.yaml").write_bytes(b"payload:\n  payloadName: caf\xe9\n")
+    not_utf8 = REASON_NOT_UTF8.format(byte=len(b"payload:\n  payloadName: caf"))
+    with raises(
+        message_re(MSG_YAML_INVALID, HINT_YAML_INVALID, path=tmp_path / "latin1.yaml", error=not_utf8)
+    ):
+        find_run("latin1.yaml", cwd=tmp_path)

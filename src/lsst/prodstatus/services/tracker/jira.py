@@ -339,6 +339,10 @@ class JiraTracker:
             ) from None
         except JIRAError as exc:
             status = getattr(exc, "status_code", None)
+            if not idempotent and (status is None or 200 <= status < 300):
+                # Jira answered, and the client could not make sense of the reply (a 201
+                # without a key, an empty list for an attachment): it may have done it.
+                raise self._ambiguous(what, REASON_UNREADABLE) from exc
             error = self._translate(exc, what, key)
             if status in _TRANSIENT_STATUS and isinstance(error, ServiceError):
                 if not idempotent and status != 429:
@@ -750,23 +754,21 @@ class JiraTracker:
         The new file is uploaded before the old ones are deleted, so a failure never
         leaves the issue without the attachment.
         """
-        import io
 
         if not filename or "/" in filename:
             raise InputError(MSG_BAD_ATTACHMENT_NAME.format(filename=filename), HINT_BAD_ATTACHMENT_NAME)
         issue = current if current is not None and current.key == key else self.get_issue(key)
         old = [a for a in issue.attachments if a.filename == filename]
-        uploaded = self._call(
-            lambda: self.client.add_attachment(issue.key, io.BytesIO(data), filename=filename),
+        raw = self._call(
+            lambda: self._upload(issue.key, filename, data),
             f"attach {filename} to {key}",
             key,
             idempotent=False,
         )
-        if not isinstance(getattr(uploaded, "raw", None), dict) or "id" not in uploaded.raw:
+        if not isinstance(raw, dict) or "id" not in raw:
             raise self._ambiguous(f"attach {filename} to {key}", REASON_NO_ATTACHMENT)
         for att in old:
             self._delete_attachment(att.attachment_id, filename, key)
-        raw = uploaded.raw
         new = _JiraAttachment(
             str(raw["id"]),
             raw.get("filename", filename),
@@ -776,6 +778,22 @@ class JiraTracker:
         )
         issue.attachments = [a for a in issue.attachments if a.filename != filename] + [new]
         return new
+
+    def _upload(self, key: str, filename: str, data: bytes) -> Any:
+        """POST one attachment; return the reply's attachment (a dict), or what came instead."""
+        import io
+
+        if data:
+            return getattr(self.client.add_attachment(key, io.BytesIO(data), filename=filename), "raw", None)
+        # The client refuses an empty attachment it has just made ("Added empty attachment?!"):
+        # the same request, sent through its session, and the reply read here.
+        reply = self.client._session.post(
+            self._rest(f"issue/{key}/attachments"),
+            files={"file": (filename, b"")},
+            headers={"content-type": None, "X-Atlassian-Token": "no-check"},
+        )
+        body = reply.json()
+        return body[0] if isinstance(body, list) and body else body
 
     def _delete_attachment(self, attachment_id: str, filename: str, key: str) -> None:
         # Gone already (a concurrent run replaced the same file first) is what we wanted.

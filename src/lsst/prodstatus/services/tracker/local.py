@@ -178,11 +178,14 @@ class LocalTracker:
         try:
             yield self._db
         except sqlite3.DatabaseError as exc:
-            self._db.execute("ROLLBACK")
+            # SQLite may have rolled back already (disk full): then there is nothing to undo.
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
             # Disk full, I/O error, a damaged file: the database's fault, not the input's.
             raise ServiceError(MSG_DB_FAILED.format(path=self.path, error=exc), HINT_DB_FAILED) from exc
         except BaseException:
-            self._db.execute("ROLLBACK")
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
             raise
         else:
             try:
