@@ -88,12 +88,6 @@ def test_duplicate_that_cannot_be_removed_is_named_by_the_rerun(
     assert keys_with_label(setup, f"prodstat_{UNIQ_A}") == ["DRP-1", "DRP-2"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the duplicate's failure is wrapped in MSG_INCOMPLETE about DRP-1: 'DRP-1 was updated but is "
-    "not complete (it may be incomplete): DRP-2 is a duplicate …; re-run the same command to complete "
-    "DRP-1' although DRP-1 is complete, and HINT_DUPLICATE_NOT_REMOVED is lost",
-)
 @pytest.mark.parametrize("setup", ["jira"], indirect=True)
 def test_duplicate_that_cannot_be_removed_is_named_alone(
     run_cli: RunCli, setup: TrackerSetup, step1: Path
@@ -101,7 +95,7 @@ def test_duplicate_that_cannot_be_removed_is_named_alone(
     seed_duplicates(setup)
     result = update_issue(run_cli, setup, "step1_1248.yaml", "PREOPS-1248", "DRP0")
     assert result.exit_code == 3, result.stderr
-    # What it says today (MISSING_UNKNOWN in MSG_INCOMPLETE) is not the message it should be.
+    # DRP-1 is complete: the duplicate is named on its own, not as DRP-1 "may be incomplete".
     wrapped = message_re(
         MSG_INCOMPLETE, HINT_INCOMPLETE.format(key="DRP-1"), key="DRP-1", missing=MISSING_UNKNOWN
     )

@@ -7,6 +7,7 @@ import json
 import re
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -48,6 +49,7 @@ from lsst.prodstatus.core.maps import (
 )
 from lsst.prodstatus.core.markup import read_section
 from lsst.prodstatus.errors import InputError
+from lsst.prodstatus.script import maps as smaps
 from lsst.prodstatus.script.maps import (
     HINT_MAP_DUPLICATE_KEY,
     MSG_MAP_DUPLICATE_KEY,
@@ -66,7 +68,8 @@ from lsst.prodstatus.script.tree import (
 )
 from lsst.prodstatus.services.tracker.local import LocalTracker
 from tests.cli.test_cli_maps import plant_stats
-from tests.support.submit_trees import make_sample_campaign
+from tests.support.submit_trees import make_sample_campaign, make_submit_tree
+from tests.support.trackers import TrackerSetup
 
 REF_STATUS = "Status:finished nTasks:3 nFiles:212 nRemain:0 nProc: nFinish:3 nFail:0 nSubFinish:0"
 
@@ -561,3 +564,50 @@ def test_step_membership_without_the_workflow_base(local: LocalTracker, tmp_path
     assert [r["issue"] for r in linked.rows] == [old.key, new.key]
     assert [c.key for c in build_tree(local, step.key).children] == [old.key, new.key]
     assert linked.notes[0] == NOTE_BASE_ELSEWHERE_LINKED.format(key=step.key, base="/nonexistent/dir")
+
+
+# -- the notes of map-drp-steps, through the CLI -----------------------------------------------------
+
+
+@pytest.mark.parametrize("setup", ["local"], indirect=True)  # 400 issues: the note is the tracker's neither
+def test_long_table_note(run_cli: Any, setup: TrackerSetup, chdir_tmp: Path) -> None:
+    tracker = setup.open()
+    try:
+        keys = [tracker.create_issue(f"step1#u/2022072{i % 10}T192631Z", REF_STATUS).key for i in range(400)]
+        step = tracker.create_issue("Step step1", "kept").key
+    finally:
+        tracker.close()
+    (chdir_tmp / "m.yaml").write_text(
+        "".join(f"step1_group_with_a_long_name_{i:04d}: {key}\n" for i, key in enumerate(keys))
+    )
+    result = run_cli("map-drp-steps", "m.yaml", step, "0", env=setup.env)
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr == f"prodstat: {smaps.NOTE_TABLE_ATTACHED.format(attachment='step-map.txt')}\n"
+
+
+def test_workflow_without_timestamp_note(run_cli: Any, setup: TrackerSetup, chdir_tmp: Path) -> None:
+    summary = "step1 rerun by hand"
+    setup.seed("DRP-1", summary, REF_STATUS, labels=("prodstat_20220728T192631Z",))
+    setup.seed("DRP-2", "Step step1")
+    (chdir_tmp / "m.yaml").write_text("step1_a: DRP-1\n")
+    result = run_cli("map-drp-steps", "m.yaml", "DRP-2", "0", env=setup.env)
+    assert result.exit_code == 0, result.stderr
+    note = smaps.NOTE_NO_TIMESTAMP.format(key="DRP-1", bps_yaml="step1_a", summary=summary)
+    assert result.stderr == f"prodstat: {note}\n"
+
+
+def test_auto_step_leaves_out_a_run_no_issue_records(
+    run_cli: Any, setup: TrackerSetup, chdir_tmp: Path
+) -> None:
+    make_submit_tree(chdir_tmp / "w1", "step1_a.yaml")
+    setup.seed("DRP-1", "Step step1", labels=("prodstat_step_c_step1",))
+    tracker = setup.open()
+    try:
+        spec = {"name": "step1", "campaign_name": "c", "workflow_base": str(chdir_tmp / "w1")}
+        tracker.attach("DRP-1", "step.yaml", yaml.safe_dump(spec).encode())
+    finally:
+        tracker.close()
+    result = run_cli("map-drp-steps", "--auto", "DRP-1", env=setup.env)
+    assert result.exit_code == 0, result.stderr
+    note = smaps.NOTE_LEFT_OUT.format(name="step1_a", why=smaps.NOTE_NOT_RECORDED)
+    assert result.stderr == f"prodstat: {note}\n"

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from lsst.prodstatus.errors import yaml_reason
 from lsst.prodstatus.script.files import (
     MSG_NO_PARAM_FILE,
     MSG_PARAM_LACKS,
@@ -17,7 +18,14 @@ from lsst.prodstatus.script.files import (
     MSG_PARAM_NOT_YAML,
     MSG_STOP_BEFORE_START,
 )
-from lsst.prodstatus.script.param_stats import MSG_NO_PANDA_WORKFLOW, MSG_NOT_A_DATE
+from lsst.prodstatus.script.param_stats import (
+    HINT_NO_MATCH,
+    HINT_PARAM_FIX,
+    MSG_COLLTYPES_NOT_LIST,
+    MSG_NO_PANDA_WORKFLOW,
+    MSG_NO_RUN_COLLECTION,
+    MSG_NOT_A_DATE,
+)
 from lsst.prodstatus.services.panda import MSG_FAILED, PROBLEM_CONNECT
 from tests.conftest import CliResult
 from tests.services.messages import message_prefix
@@ -171,12 +179,16 @@ def test_no_matching_workflow(
 ) -> None:
     result = run_cli("get-panda-stat", params(tmp_path, collTypes=["step9"]), env={"PANDAMON_URL": panda.url})
     assert result.exit_code == 1
-    assert result.stderr.startswith(
-        ERROR
-        + MSG_NO_PANDA_WORKFLOW.partition("{days}")[0].format(
-            jira="PREOPS-973", coll_types="step9", start="2022-01-27", stop="2022-01-27"
-        )
+    (days,) = {r.query["days"] for r in panda.requests if r.path == "/idds/wfprogress/"}
+    message = MSG_NO_PANDA_WORKFLOW.format(
+        jira="PREOPS-973",
+        coll_types="step9",
+        start="2022-01-27",
+        stop="2022-01-27",
+        days=days,
+        base_url=panda.url.rstrip("/") + "/",
     )
+    assert result.stderr == f"{ERROR}{message}; {HINT_NO_MATCH}\n"
     assert not list(prodstat_env.glob("panda*"))
 
 
@@ -211,6 +223,42 @@ def test_get_butler_stat(run_cli: RunCli, two_runs: BuiltRepo, tmp_path: Path, p
     assert rows["campaign"]["maxRSS GiB"] == "2.00"
     txt = (prodstat_env / "butlerStat-PREOPS-973.txt").read_text().splitlines()
     assert txt[:2] == [" Campaign Butler statistics PREOPS-973", "butlerStat"]
+
+
+def test_get_butler_stat_no_matching_run(run_cli: RunCli, two_runs: BuiltRepo, tmp_path: Path) -> None:
+    path = params(tmp_path, Butler=str(two_runs.root), collTypes=["step9"])
+    result = run_cli("get-butler-stat", path)
+    assert result.exit_code == 1
+    message = MSG_NO_RUN_COLLECTION.format(
+        jira="PREOPS-973", coll_types="step9", start="2022-01-27", stop="2022-01-27", butler=two_runs.root
+    )
+    assert result.stderr == f"{ERROR}{message}; {HINT_NO_MATCH}\n"
+
+
+@pytest.mark.parametrize("command", ["get-panda-stat", "get-butler-stat"])
+def test_parameter_file_not_yaml(run_cli: RunCli, tmp_path: Path, command: str) -> None:
+    import yaml
+
+    from lsst.prodstatus.core import yamlsafe
+
+    text = "Jira: [unclosed\n"
+    path = tmp_path / "p.yaml"
+    path.write_text(text)
+    with pytest.raises(yaml.YAMLError) as parsed:
+        yamlsafe.load(text)
+    result = run_cli(command, str(path), env={"PANDAMON_URL": "http://127.0.0.1:9/"})
+    assert result.exit_code == 1
+    message = MSG_PARAM_NOT_YAML.format(path=path, reason=yaml_reason(parsed.value))
+    assert result.stderr == f"{ERROR}{message}; {HINT_PARAM_FIX.format(command=command)}\n"
+
+
+@pytest.mark.parametrize("coll_types", ["{a: 1}", "[[a]]", "[1.5]"])
+def test_colltypes_not_a_list(run_cli: RunCli, tmp_path: Path, coll_types: str) -> None:
+    path = tmp_path / "p.yaml"
+    path.write_text(f"Jira: X\ncollTypes: {coll_types}\nstart_date: '2022-01-01'\nstop_date: '2022-01-02'\n")
+    result = run_cli("get-panda-stat", str(path), env={"PANDAMON_URL": "http://127.0.0.1:9/"})
+    assert result.exit_code == 1
+    assert result.stderr == f"{ERROR}{MSG_COLLTYPES_NOT_LIST.format(path=path)}\n"
 
 
 def test_get_butler_stat_needs_butler(run_cli: RunCli, tmp_path: Path) -> None:

@@ -20,6 +20,7 @@ from lsst.prodstatus.script.report import (
     MSG_CANNOT_WRITE_REPORT,
     MSG_NO_PRODUCTION_WORKFLOWS,
     NOT_A_REPORT_KEY,
+    NOTE_NOT_IN_TRACKER,
     WHERE_NOT_IN_TRACKER,
     WHERE_OTHER_ISSUE,
 )
@@ -160,3 +161,18 @@ def test_renders_in_headless_chromium(campaign: Seed, tmp_path: Path) -> None:
     doc_copy = ROOT / "doc" / "_static" / "report.png"
     if doc_copy.parent.is_dir() and (not doc_copy.exists() or os.environ.get("PRODSTAT_UPDATE_DOC_IMAGES")):
         shutil.copyfile(shot, doc_copy)
+
+
+@pytest.mark.parametrize("setup", ["local"], indirect=True)  # with Jira, jira_url links it: no note
+def test_production_issue_outside_the_tracker_is_noted_on_the_page(seed: Seed, tmp_path: Path) -> None:
+    import html
+
+    out = tmp_path / "prod.html"
+    result = seed.run("report", "PREOPS-1248", "--html", str(out))
+    assert result.exit_code == 0, result.stderr
+    # The page cannot link PREOPS-1248 anywhere: no Jira knows it. The note is the page's
+    # (its readers follow its links), not the command's: stderr stays empty.
+    note = NOTE_NOT_IN_TRACKER.format(key="PREOPS-1248", tracker="local")
+    page = out.read_text()
+    assert page.count(f'<p class="note">{html.escape(note)}</p>') == 1
+    assert result.stderr == ""

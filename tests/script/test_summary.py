@@ -399,3 +399,13 @@ def test_state_replaced_by_other_writers_every_time(run_cli: RunCli, workflows: 
     assert result.exit_code == 3, result.stderr
     message = MSG_STATE_REPLACED.format(key="DRP-53", attempts=MERGE_ATTEMPTS)
     assert result.stderr == f"prodstat: error: {message}; {HINT_STATE_REPLACED}\n"
+
+
+def test_empty_production_issue(run_cli: RunCli, workflows: TrackerSetup) -> None:
+    before = workflows.snapshot()
+    result = run_cli("add-job-to-summary", " ", "DRP-1", env=workflows.env)
+    assert (result.exit_code, result.stdout) == (1, "")
+    assert result.stderr == (
+        f"prodstat: error: {summary_script.MSG_PRODUCTION_EMPTY}; {summary_script.HINT_PRODUCTION_EMPTY}\n"
+    )
+    assert workflows.snapshot() == before

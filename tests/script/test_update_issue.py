@@ -13,7 +13,12 @@ import pytest
 from lsst.prodstatus.cli.render import DUPLICATE_FOUND_NOTE
 from lsst.prodstatus.core.markup import read_section
 from lsst.prodstatus.errors import MSG_ISSUE_NOT_FOUND
-from lsst.prodstatus.script.update_issue import HINT_WORKFLOW_NOT_FOUND
+from lsst.prodstatus.script.update_issue import (
+    HINT_WORKFLOW_IS_PRODUCTION,
+    HINT_WORKFLOW_NOT_FOUND,
+    INFO_PRODUCTION_ELSEWHERE,
+    MSG_WORKFLOW_IS_PRODUCTION,
+)
 from lsst.prodstatus.services import submit
 from tests.conftest import CliResult
 from tests.services.messages import message_prefix
@@ -350,3 +355,34 @@ def test_scan_takes_only_submit_yamls_in_natural_order(tmp_path: Path) -> None:
         "step1_g_2.yaml",
         "step1_g_10.yaml",
     ]
+
+
+def test_workflow_issue_cannot_be_the_production_issue(
+    run_cli: RunCli, setup: TrackerSetup, chdir_tmp: Path
+) -> None:
+    make_submit_tree(chdir_tmp, "step1_1248.yaml")
+    setup.seed("DRP-1", "the production request")
+    before = setup.snapshot()
+    result = run_cli("update-issue", "step1_1248.yaml", "DRP-1", "DRP-1", env=setup.env)
+    assert (result.exit_code, result.stdout) == (1, "")
+    assert result.stderr == (
+        f"prodstat: error: {MSG_WORKFLOW_IS_PRODUCTION.format(key='DRP-1')}; {HINT_WORKFLOW_IS_PRODUCTION}\n"
+    )
+    assert setup.snapshot() == before
+
+
+def test_production_issue_of_another_tracker_is_told_at_info_level(
+    run_cli: RunCli, setup: TrackerSetup, chdir_tmp: Path
+) -> None:
+    make_submit_tree(chdir_tmp, "step1_1248.yaml")
+    told = run_cli(
+        "--log-level", "INFO", "update-issue", "step1_1248.yaml", "PREOPS-1248", "DRP0", env=setup.env
+    )
+    assert told.exit_code == 0, told.stderr
+    info = INFO_PRODUCTION_ELSEWHERE.format(
+        key="PREOPS-1248", tracker=setup.name, label="prodstat_production_PREOPS-1248"
+    )
+    assert told.stderr == f"INFO lsst.prodstatus: {info}\n"
+    # The usual case (the request lives in another project): no word of it by default.
+    quiet = run_cli("update-issue", "step1_1248.yaml", "PREOPS-1248", "DRP-1", env=setup.env)
+    assert (quiet.exit_code, quiet.stderr) == (0, "")

@@ -18,15 +18,21 @@ from typing import Any
 import pandas as pd
 import pytest
 
+from lsst.prodstatus.cli.render import UNREADABLE_WARNING
 from lsst.prodstatus.config import MSG_DIR_NOT_CREATED, PandaSettings
+from lsst.prodstatus.core.bps import MSG_PLACEHOLDER_UNRESOLVED
 from lsst.prodstatus.core.ids import kind_phrase
 from lsst.prodstatus.core.markup import read_section, split_wiki_row
 from lsst.prodstatus.script.update_stat import (
+    HINT_CANNOT_EXPAND,
     HINT_DESCRIPTION_TOO_LONG,
+    HINT_NO_BPS_BLOCK,
     HINT_NO_BUTLER_CONFIG,
     HINT_NO_TIMESTAMP,
     HINT_NOT_WORKFLOW,
+    MSG_CANNOT_EXPAND,
     MSG_DESCRIPTION_TOO_LONG,
+    MSG_NO_BPS_BLOCK,
     MSG_NO_BUTLER_CONFIG,
     MSG_NO_TIMESTAMP,
     MSG_NOT_WORKFLOW,
@@ -433,6 +439,30 @@ def test_issue_without_timestamp_or_butler_config(
     )
 
 
+def test_issue_whose_bps_block_names_no_run(run_cli: RunCli, setup: TrackerSetup) -> None:
+    summary = "step1#c/PREOPS-973/20220127T205042Z"
+    setup.seed("DRP-1", summary, "a workflow recorded by hand, without its BPS block")
+    _expect_failure(
+        run_cli,
+        setup,
+        ["update-stat", "PREOPS-973", "DRP-1", "--no-panda"],
+        1,
+        f"prodstat: error: {MSG_NO_BPS_BLOCK.format(key='DRP-1')}; {HINT_NO_BPS_BLOCK.format(key='DRP-1')}\n",
+    )
+    template = "{payloadName}/{nothere}"
+    block = f"BPS Submit Keywords:\n{{code}}\npayloadName:x\noutput:{template}\n{{code}}\n"
+    setup.seed("DRP-2", summary, block)
+    reason = MSG_PLACEHOLDER_UNRESOLVED.format(name="nothere", template=template)
+    _expect_failure(
+        run_cli,
+        setup,
+        ["update-stat", "PREOPS-973", "DRP-2", "--no-panda"],
+        1,
+        f"prodstat: error: {MSG_CANNOT_EXPAND.format(output=template, key='DRP-2', reason=reason)}; "
+        f"{HINT_CANNOT_EXPAND}\n",
+    )
+
+
 def test_issue_written_by_the_original_tool(
     run_cli: RunCli, setup: TrackerSetup, butler_repo: BuiltRepo, panda: PandaEmulator
 ) -> None:
@@ -688,9 +718,11 @@ def test_unreadable_metadata_is_reported(
         env=setup.env,
     )
     assert result.exit_code == 0, result.stderr
-    assert result.stderr.startswith(f"prodstat: warning: 2 metadata datasets of {RUN} could not be read")
     data = json.loads(result.stdout)["butler"]
     assert data["n_unreadable"] == 2 and len(data["unreadable"]) == 2
+    warning = UNREADABLE_WARNING.format(count=2, run=RUN, examples="; ".join(data["unreadable"]))
+    assert result.stderr == f"prodstat: {warning}\n"
+    assert warning.startswith(f"warning: 2 metadata datasets of {RUN} could not be read")
     assert "2 metadata datasets could not be read" in (
         read_section(description(run_cli, setup, workflow_issue), "butler") or ""
     )

@@ -429,11 +429,12 @@ def _apply_update(
             # Concurrent runs of the same command may each have uploaded or linked.
             sources = _link_sources(plan, issue.key, done)
             _settle(tracker, issue.key, tracker.search(keys=[issue.key, *sources]), sources)
-        _retire_all(tracker, plan, result)
     except ProdstatError as exc:
         if tracker.transactional or not (steps_done or result.attached or result.linked):
             raise
         raise _incomplete(plan, issue.key, "updated", result, exc) from exc
+    # The issue is complete now: a duplicate that cannot be removed is reported on its own.
+    _retire_all(tracker, plan, result)
     return result
 
 
@@ -442,11 +443,11 @@ def _complete(tracker: Tracker, plan: IssuePlan, issue: Issue, done: dict[str, s
     result = Applied(issue.key, Action.CREATED, issue)
     try:
         _attachments_and_links(tracker, plan, result, done)
-        _retire_all(tracker, plan, result)
     except ProdstatError as exc:
         if tracker.transactional:
             raise
         raise _incomplete(plan, issue.key, "created", result, exc) from exc
+    _retire_all(tracker, plan, result)
     return result
 
 

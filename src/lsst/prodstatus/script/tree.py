@@ -26,7 +26,7 @@ from ..core.maps import (
     parse_status,
     roll_up,
 )
-from ..errors import InputError, IssueNotFoundError
+from ..errors import InputError, IssueNotFoundError, yaml_reason
 from ..services.tracker.base import Issue, Tracker, check_issue_key
 from .discovery import StepWorkflow, find_workflow_issues, load_yaml, scan_workflow_base
 
@@ -70,7 +70,7 @@ def _yaml_attachment(tracker: Tracker, issue: Issue, filename: str, fix: str) ->
         loaded = load_yaml(data or b"")
     except yaml.YAMLError as exc:
         raise InputError(
-            MSG_ATTACHMENT_NOT_YAML.format(filename=filename, key=issue.key, reason=exc), fix
+            MSG_ATTACHMENT_NOT_YAML.format(filename=filename, key=issue.key, reason=yaml_reason(exc)), fix
         ) from exc
     if not isinstance(loaded, dict):
         raise InputError(MSG_ATTACHMENT_NOT_MAPPING.format(filename=filename, key=issue.key), fix)
@@ -167,7 +167,7 @@ def _step_spec(tracker: Tracker, step: Issue, strict: bool, notes: list[str]) ->
     except InputError as exc:
         if strict:
             raise
-        notes.append(NOTE_STEP_YAML_UNUSABLE.format(key=step.key, error=exc.message))
+        notes.append(NOTE_STEP_YAML_UNUSABLE.format(key=step.key, error=" ".join(exc.message.split())))
         return None
     name = spec.get("name")
     if not isinstance(name, str) or not name.strip():
