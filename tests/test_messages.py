@@ -20,16 +20,9 @@ TESTS = Path(__file__).resolve().parent
 NOT_YET_TESTED: dict[str, set[str]] = {
     "config.py": {"TRACKER_NAMES"},  # not a message: the tracker names (a pair of words)
     "core/bps.py": {"BLOCK_HEADER"},  # not a message: the BPS block's header line
-    # unreachable: _PandaSide.wait is never called after stop(), the only setter of its abort
-    # event, so a run that ends without error always has its statistics
+    # an internal invariant, unreachable: _PandaSide.wait is never called after stop(), the
+    # only setter of its abort event, so a run that ends without error has its statistics
     "script/_gather.py": {"MSG_PANDA_STOPPED"},
-    # unreachable: find_run never returns a run without this yaml's copy (its _pick_run
-    # refuses one with submit.MSG_NOT_OWN_RUN, see tests/script/test_discovery.py)
-    "script/discovery.py": {"NOTE_NO_RUN_OF_YAML"},
-    "script/watch.py": {
-        "WARN_NO_TRANSITIONS",  # unreachable: every tracker (local, Jira) has transition_issue
-        "WARN_NO_REPORT_COMMAND",  # unreachable: script/report.py ships with watch (no ImportError)
-    },
     "services/butler.py": {
         "NO_EXCEPTION",  # not a message: the exception type shown for a failed quantum with none recorded
         # not reached yet: needs a run_provenance lacking some quanta's usage (make_executed_repo has all)

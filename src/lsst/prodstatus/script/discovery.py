@@ -24,7 +24,6 @@ __all__ = [
     "HINT_WORKFLOW_BASE_NOT_DIR",
     "MSG_NO_WORKFLOW_BASE",
     "MSG_WORKFLOW_BASE_NOT_DIR",
-    "NOTE_NO_RUN_OF_YAML",
     "StepWorkflow",
     "find_workflow_issues",
     "load_yaml",
@@ -111,9 +110,6 @@ def scan_workflow_base(workflow_base: str | Path, step_name: str) -> list[Path]:
     return sorted((p for p in candidates if _is_bps_submit_yaml(p)), key=_natural_key)
 
 
-NOTE_NO_RUN_OF_YAML = "no run of {yaml} under submit/{output} (the newest run there belongs to another yaml)"
-
-
 def find_workflow_issues(
     tracker: Tracker, yamls: Sequence[Path], *, project: str | None = None
 ) -> list[StepWorkflow]:
@@ -132,12 +128,9 @@ def find_workflow_issues(
         except InputError as exc:
             workflow.problem = exc.one_line()
         else:
-            if run.yaml_copy is None:
-                # find_run fell back to the newest run under a shared output, which holds
-                # another yaml's copy: this yaml itself was not submitted.
-                workflow.problem = NOTE_NO_RUN_OF_YAML.format(yaml=path.name, output=run.output)
-            else:
-                workflow.run = run
+            # find_run takes only a run holding a copy of this yaml (another yaml's run under
+            # a shared output is refused with its own message, kept as the problem above).
+            workflow.run = run
         found.append(workflow)
     labels = {uniq_label(w.run.uniq_proc_name): w for w in found if w.run is not None}
     if not labels:

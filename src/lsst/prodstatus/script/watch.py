@@ -50,8 +50,6 @@ __all__ = [
     "NOTE_STATS_NOT_UPDATED",
     "NO_DRY_RUN",
     "WARN_CYCLE_FAILED",
-    "WARN_NO_REPORT_COMMAND",
-    "WARN_NO_TRANSITIONS",
     "WARN_REPORT_NOT_WRITTEN",
     "WARN_TRANSITION_FAILED",
     "WARN_WEBHOOK_FAILED",
@@ -455,12 +453,8 @@ NOTE_NOT_WATCHED = "{key}: not watched: {error}"
 MSG_NO_WORKFLOW_NAMED = "no workflow issue under {key} names its workflow"
 HINT_NO_WORKFLOW_NAMED = "run update-issue for them first"
 NOTE_STATS_NOT_UPDATED = "{key}: statistics not updated: {error}"
-WARN_NO_TRANSITIONS = (
-    "warning: the {tracker} tracker cannot change an issue's status; status_transitions is ignored"
-)
 WARN_TRANSITION_FAILED = "warning: {key}: transition {name!r} failed: {error}"
 NOTE_ROLLUP_NOT_REFRESHED = "{key}: roll-up not refreshed: {error}"
-WARN_NO_REPORT_COMMAND = "warning: this prodstat has no report command; --report is ignored"
 WARN_REPORT_NOT_WRITTEN = "warning: report not written: {error}"
 
 
@@ -614,18 +608,12 @@ class _Context:
         category = _CATEGORY.get(now_state)
         name = self.transitions.get(category) if category else None
         if name and f"transition-{category}" not in announced:
-            transition = getattr(self.tracker, "transition_issue", None)
-            if transition is None:
-                self.note_once(WARN_NO_TRANSITIONS.format(tracker=self.tracker.name))
+            try:
+                self.tracker.transition_issue(issue.key, name)
+            except ProdstatError as exc:
+                self.note_once(WARN_TRANSITION_FAILED.format(key=issue.key, name=name, error=exc.one_line()))
             else:
-                try:
-                    transition(issue.key, name)
-                except ProdstatError as exc:
-                    self.note_once(
-                        WARN_TRANSITION_FAILED.format(key=issue.key, name=name, error=exc.one_line())
-                    )
-                else:
-                    report.transitions.append((issue.key, name))
+                report.transitions.append((issue.key, name))
             announced.append(f"transition-{category}")
             self.state.save()
 
@@ -643,11 +631,8 @@ class _Context:
     def _report(self, report: CycleReport) -> None:
         if self.report_file is None:
             return
-        try:
-            from .report import write_report
-        except ImportError:
-            self.note_once(WARN_NO_REPORT_COMMAND)
-            return
+        from .report import write_report
+
         try:
             write_report(
                 self.tracker,
