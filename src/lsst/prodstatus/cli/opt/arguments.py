@@ -7,11 +7,12 @@ for its own use, ``@drp_issue_argument(required=False, default="DRP0")``.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar, overload
+from typing import Any, TypeVar
 
 import click
 from click.shell_completion import CompletionItem
 
+from .options import ParameterDecorator
 from .types import BANDS, issue_key_type
 
 __all__ = [
@@ -41,30 +42,10 @@ F = TypeVar("F", bound=Callable[..., Any])
 TOO_MANY_ISSUES = "got {count} issue arguments; give [PRODUCTION_ISSUE] DRP_ISSUE"
 
 
-class ArgumentDecorator:
-    """A click argument declared once, applied with ``@arg`` or ``@arg(required=False)``.
+class ArgumentDecorator(ParameterDecorator):
+    """A click argument declared once (`ParameterDecorator` over `click.argument`)."""
 
-    Parameters
-    ----------
-    *param_decls : `str`
-        The argument's name, as for `click.argument`.
-    **kwargs
-        Everything else about it, as for `click.argument`.
-    """
-
-    def __init__(self, *param_decls: str, **kwargs: Any) -> None:
-        self.param_decls = param_decls
-        self.kwargs = kwargs
-
-    @overload
-    def __call__(self, func: F) -> F: ...
-
-    @overload
-    def __call__(self, func: None = None, **overrides: Any) -> Callable[[F], F]: ...
-
-    def __call__(self, func: F | None = None, **overrides: Any) -> F | Callable[[F], F]:
-        decorator = click.argument(*self.param_decls, **{**self.kwargs, **overrides})
-        return decorator if func is None else decorator(func)
+    make = staticmethod(click.argument)
 
 
 def _complete_file(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:

@@ -17,6 +17,7 @@ __all__ = [
     "MIN_WATCH_INTERVAL",
     "WATCH_INTERVAL",
     "OptionDecorator",
+    "ParameterDecorator",
     "auto_option",
     "butler_repo_option",
     "campaign_issue_option",
@@ -54,16 +55,19 @@ FLAG_META = "prodstat.{flag}"
 command name wait for the group to read them (the App does not exist yet then)."""
 
 
-class OptionDecorator:
-    """A click option declared once, applied with ``@opt`` or ``@opt(help="…")``.
+class ParameterDecorator:
+    """A click parameter declared once, applied with ``@param`` or ``@param(help="…")``.
 
     Parameters
     ----------
     *param_decls : `str`
-        The option's names (and destination), as for `click.option`.
+        The parameter's names (and destination), as for `click.option`/`click.argument`.
     **kwargs
-        Everything else about the option, as for `click.option`.
+        Everything else about it, as for `click.option`/`click.argument`.
     """
+
+    make: Callable[..., Callable[[F], F]]
+    """The click decorator factory (`click.option` or `click.argument`): set by a subclass."""
 
     def __init__(self, *param_decls: str, **kwargs: Any) -> None:
         self.param_decls = param_decls
@@ -76,8 +80,14 @@ class OptionDecorator:
     def __call__(self, func: None = None, **overrides: Any) -> Callable[[F], F]: ...
 
     def __call__(self, func: F | None = None, **overrides: Any) -> F | Callable[[F], F]:
-        decorator = click.option(*self.param_decls, **{**self.kwargs, **overrides})
+        decorator = self.make(*self.param_decls, **{**self.kwargs, **overrides})
         return decorator if func is None else decorator(func)
+
+
+class OptionDecorator(ParameterDecorator):
+    """A click option declared once (`ParameterDecorator` over `click.option`)."""
+
+    make = staticmethod(click.option)
 
 
 def _legacy_names(name: str) -> tuple[str, ...]:
