@@ -36,6 +36,7 @@ from lsst.prodstatus.services.butler import (
     MSG_BAD_SAMPLE,
     MSG_CANCELLED,
     MSG_METADATA_UNREADABLE,
+    MSG_NO_PROVENANCE_USAGE,
     MSG_NO_QUANTUM,
     MSG_NOT_A_REPO,
     MSG_NOT_RUN,
@@ -699,6 +700,26 @@ def test_provenance_ignores_sampling(executed_repo: ExecutedRepo) -> None:
     stats = butler_statistics(str(executed_repo.root), executed_repo.run, sample=1)
     assert stats.source == "provenance" and stats.estimated is False
     assert stats.sample is None
+
+
+def test_quanta_the_provenance_does_not_know_are_counted_and_said(tmp_path: Path) -> None:
+    from lsst.daf.butler import Butler
+
+    repo = make_executed_repo(tmp_path / "repo")
+    # One more isr quantum's metadata in the RUN after its provenance was written (e.g. a
+    # quantum re-run by hand): counted, and said to have no resource usage.
+    with Butler.from_config(str(repo.root), writeable=True, run=repo.run) as butler:
+        ref = next(iter(butler.query_datasets("isr_metadata", collections=repo.run)))
+        detector = next(iter(butler.registry.queryDimensionRecords("detector", instrument="Cam1"))).toDict()
+        butler.registry.insertDimensionData("detector", {**detector, "id": 5, "full_name": "Ab5"})
+        butler.put(butler.get(ref), "isr_metadata", {**dict(ref.dataId.required), "detector": 5})
+    stats = butler_statistics(str(repo.root), repo.run)
+    assert stats.source == "provenance"
+    assert stats.unreadable == [
+        MSG_NO_PROVENANCE_USAGE.format(label="isr", missing=1, dataset=PROVENANCE_DATASET_TYPE)
+    ]
+    isr = next(s for s in stats.labels if s.label == "isr")
+    assert (isr.n_quanta, isr.n_read, isr.n_unreadable) == (repo.n_quanta + 1, repo.n_quanta, 1)
 
 
 def test_unreadable_provenance_falls_back_to_metadata(executed_repo: ExecutedRepo, tmp_path: Path) -> None:
