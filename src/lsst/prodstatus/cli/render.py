@@ -73,6 +73,16 @@ NOT_DRAWN_NOTE = "no timing data with jobs for {name}: not drawn"
 DRY_RUN_NOTHING_WRITTEN = "dry run: nothing written"
 
 
+def _wrote(dry_run: bool) -> str:
+    """The verb of a file line: ``wrote``, or ``would write`` in a dry run."""
+    return "would write" if dry_run else "wrote"
+
+
+def _nothing_written(dry_run: bool) -> list[str]:
+    """The last line of a dry run's output (none otherwise)."""
+    return [DRY_RUN_NOTHING_WRITTEN] if dry_run else []
+
+
 def _dry_run_plan(plan: list[str]) -> list[str]:
     """The plan in words, then that nothing was written."""
     return ["plan:", *("  " + line for line in plan), DRY_RUN_NOTHING_WRITTEN]
@@ -320,10 +330,9 @@ def show(app: App, issue: Issue, raw: bool) -> None:
 
 def report(app: App, result: ReportResult) -> None:
     """``wrote campaign-491.html: campaign DRP-491, 12 issues``."""
-    verb = "would write" if result.dry_run else "wrote"
+    verb = _wrote(result.dry_run)
     lines = [f"{verb} {result.path}: {result.kind} {result.key}, {plural(result.issues, 'issue')}"]
-    if result.dry_run:
-        lines.append(DRY_RUN_NOTHING_WRITTEN)
+    lines += _nothing_written(result.dry_run)
     app.emit(lines, result.to_dict())
 
 
@@ -340,11 +349,10 @@ def config(app: App, result: ConfigView) -> None:
 
 def param_stat(app: App, result: ParamStatResult, noun: str) -> None:
     """get-panda-stat/get-butler-stat: what was selected and the tables written."""
-    verb = "would write" if result.dry_run else "wrote"
+    verb = _wrote(result.dry_run)
     lines = [f"selected {plural(len(result.workflows), noun)}: {', '.join(result.workflows)}"]
     lines += [f"{verb} {t.csv} (+ .html, .txt): {plural(t.rows, 'row')}" for t in result.tables]
-    if result.dry_run:
-        lines.append(DRY_RUN_NOTHING_WRITTEN)
+    lines += _nothing_written(result.dry_run)
     data = {
         **result.summary,
         "selected": result.workflows,
@@ -368,26 +376,24 @@ def report_to_jira(app: App, result: CommentsResult) -> None:
 def prep_timing_data(app: App, result: TimingResult) -> None:
     """One CSV file per job name, with its job count."""
     lines = [f"selected {plural(len(result.workflows), 'workflow')}: {', '.join(result.workflows)}"]
-    verb = "would write" if result.dry_run else "wrote"
+    verb = _wrote(result.dry_run)
     for name, path in zip(result.jobs, result.files, strict=True):
         lines.append(f"{verb} {path}: {plural(result.jobs[name], 'job')}")
         if not result.jobs[name]:
             app.notes([NO_STARTED_JOB_NOTE.format(name=name)])
     if result.not_started:
         app.notes([NEVER_STARTED_NOTE.format(jobs=plural(result.not_started, "job"))])
-    if result.dry_run:
-        lines.append(DRY_RUN_NOTHING_WRITTEN)
+    lines += _nothing_written(result.dry_run)
     app.emit(lines, result.to_dict())
 
 
 def plot_data(app: App, result: TimingResult) -> None:
     """One PNG per job name, with its peak of running jobs."""
     app.notes(NOT_DRAWN_NOTE.format(name=name) for name, count in result.jobs.items() if count == 0)
-    verb = "would write" if result.dry_run else "wrote"
+    verb = _wrote(result.dry_run)
     drawn = zip(result.peaks, result.files, strict=True)
     lines = [f"{verb} {path} (peak: {result.peaks[name]} running)" for name, path in drawn]
-    if result.dry_run:
-        lines.append(DRY_RUN_NOTHING_WRITTEN)
+    lines += _nothing_written(result.dry_run)
     app.emit(lines, result.to_dict())
 
 
@@ -396,7 +402,7 @@ def plot_data(app: App, result: TimingResult) -> None:
 
 def make_prod_groups(app: App, result: MakeProdGroupsResult) -> None:
     """One line per file written (or that would be), then the summary line."""
-    verb = "would write" if result.dry_run else "wrote"
+    verb = _wrote(result.dry_run)
     lines = [f"{verb} {f.path}  group {f.group}: {f.count} ids, {f.low} … {f.high}" for f in result.files]
     first, last = result.files[0].group, result.files[-1].group
     groups = f"group {first}" if first == last else f"groups {first}-{last}"

@@ -512,6 +512,13 @@ def get_butler_stat(
     return result
 
 
+def _tables_home(settings: Settings, dry_run: bool) -> Path:
+    """The data dir the tables go to, made (and checked writable) unless this is a dry run."""
+    from ..config import ensure_writable_dir
+
+    return settings.home if dry_run else ensure_writable_dir(settings.home, "prodstat home")
+
+
 def run_get_panda_stat(
     settings: Settings,
     *,
@@ -524,14 +531,10 @@ def run_get_panda_stat(
 
     With ``dry_run`` PanDA is asked as usual and nothing is written.
     """
-    from ..config import ensure_writable_dir
-
     params = read_params(param_file)
-    # A dry run makes no directory either.
-    home = settings.home if dry_run else ensure_writable_dir(settings.home, "prodstat home")
     return get_panda_stat(
         params,
-        home,
+        _tables_home(settings, dry_run),
         panda=settings.panda,
         clean_history=clean_history,
         progress=progress,
@@ -551,9 +554,6 @@ def run_get_butler_stat(
 
     With ``dry_run`` the Butler is read as usual and nothing is written.
     """
-    from ..config import ensure_writable_dir
-
     params = read_params(param_file, need_butler=True)
-    # A dry run makes no directory either.
-    home = settings.home if dry_run else ensure_writable_dir(settings.home, "prodstat home")
+    home = _tables_home(settings, dry_run)
     return get_butler_stat(params, home, clean_history=clean_history, progress=progress, dry_run=dry_run)
